@@ -1,0 +1,63 @@
+"""Local time in an agreement's time zone: fixed UTC offsets and IANA zones with summer time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+
+
+def parse_timezone(text: str) -> tzinfo:
+    """A fixed offset (`+09:00`) or an IANA name (`Europe/Paris`); anything else is a ValueError."""
+    match = _OFFSET.fullmatch(text)
+    if match:
+        sign, hours, minutes = match.groups()
+        if int(hours) > 23 or int(minutes) > 59:  # noqa: PLR2004 - the bounds of an hour and a minute
+            msg = f"a UTC offset between -23:59 and +23:59, not {text!r}"
+            raise ValueError(msg)
+        offset = timedelta(hours=int(hours), minutes=int(minutes))
+        return timezone(-offset if sign == "-" else offset)
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        msg = f'a UTC offset such as "+09:00" or an IANA time zone name, not {text!r}'
+        raise ValueError(msg) from error
+
+
+def to_instant(local: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant of a naive local time in `zone`.
+
+    world-format.md fine print: a local time in a summer-time gap moves forward by the length of the gap,
+    and one that occurs twice is the earlier instant. PEP 495's fold=0 does exactly both.
+    """
+    return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def local_midnight(day: date, zone: tzinfo) -> datetime:
+    """00:00 local time on `day`, as a UTC instant: every term boundary is one of these."""
+    return to_instant(datetime(day.year, day.month, day.day), zone)  # noqa: DTZ001 - naive local by design
+
+
+def local_date(instant: datetime, zone: tzinfo) -> date:
+    """The date on the agreement's clock at `instant`."""
+    return instant.astimezone(zone).date()
+
+
+def local_time(instant: datetime, zone: tzinfo) -> datetime:
+    """The naive local date and time on the agreement's clock at `instant`."""
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def parse_instant(text: str) -> datetime:
+    """An RFC 3339 instant with an explicit offset; a naive or malformed one is a ValueError."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        msg = f"an RFC 3339 instant with an offset such as 2019-11-23T00:00:00+09:00, not {text!r}"
+        raise ValueError(msg) from error
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"an instant with a UTC offset (e.g. 2019-11-23T00:00:00+09:00), not {text!r}, which has none"
+        raise ValueError(msg)
+    return moment

@@ -1,0 +1,1 @@
+"""The worlds bundled with pactnet."""
