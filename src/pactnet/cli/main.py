@@ -1,0 +1,39 @@
+"""The `pactnet` command: one Typer app, a sub-app or command per module, errors as messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from pactnet.cli import agreement, decide, demo, impact, world
+from pactnet.cli.terminal import EXIT_BAD_INPUT, err
+from pactnet.errors import PactnetError
+
+app = typer.Typer(
+    name="pactnet",
+    help="Share classified intelligence only as the agreements in force allow, and prove it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(world.app, name="world")
+app.add_typer(agreement.app, name="agreement")
+app.command("decide")(decide.command)
+app.command("impact")(impact.command)
+app.command("demo")(demo.command)
+
+
+def run() -> None:
+    """Entry point: no stack trace reaches a user; PACTNET_DEBUG=1 shows one for a developer."""
+    try:
+        app()
+    except PactnetError as error:
+        err.print(f"error: {error}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as error:  # the last line of defence for users; a bug still says what it was
+        if os.environ.get("PACTNET_DEBUG"):
+            raise
+        err.print(f"internal error: {type(error).__name__}: {error} (set PACTNET_DEBUG=1 for details)", markup=False)
+        sys.exit(1)

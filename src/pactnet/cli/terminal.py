@@ -1,0 +1,79 @@
+"""What every command shares: the consoles, reading arguments, and failing with a clear message."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from pactnet.errors import PactnetError, WorldError
+from pactnet.policy.clock import parse_instant
+from pactnet.world import load_world
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pactnet.policy.model import World
+
+# Piped output (a file, a test, CI) gets wide tables instead of Rich's default of 80 columns.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+
+# Exit codes: 0 done, 1 a check that ran and found a problem, 2 bad input (usage, world, instant, id).
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(PactnetError):
+    """A command line that names something that does not exist or cannot be read."""
+
+
+def fail(message: str) -> NoReturn:
+    """Print `message` to standard error and exit with the bad-input code."""
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def world_issues(error: WorldError) -> list[str]:
+    """One line per issue of an invalid world."""
+    return [str(issue) for issue in error.issues]
+
+
+def open_world(reference: str) -> World:
+    """Load a world or exit 2 listing every issue."""
+    try:
+        return load_world(reference)
+    except WorldError as error:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+        for line in world_issues(error):
+            err.print(f"  {line}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from error
+
+
+def instant(text: str, option: str) -> datetime:
+    """An RFC 3339 instant from an option, or exit 2 saying what is wrong."""
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        fail(f"{option}: expected {error}")
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: UTF-8 JSON, labels in their own scripts."""
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def show(moment: datetime | None, zone: Any) -> str:
+    """An instant as RFC 3339 in a zone, or a dash."""
+    return "—" if moment is None else moment.astimezone(zone).isoformat()
+
+
+def brief(moment: datetime | None, zone: Any) -> str:
+    """An instant for a table: `2019-11-23 00:00+09:00`, with seconds only when there are some."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone)
+    return local.isoformat(sep=" ", timespec="seconds" if local.second or local.microsecond else "minutes")

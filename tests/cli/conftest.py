@@ -1,0 +1,15 @@
+"""Fixtures for the command-line tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner import COPIED_DOMAIN, SHARED_DOMAIN
+
+
+@pytest.fixture(scope="session")
+def domain() -> Path:
+    """The domain fixtures: ../shared/domain when it is there, otherwise the copy kept in tests/."""
+    return SHARED_DOMAIN if (SHARED_DOMAIN / "checks").is_dir() else COPIED_DOMAIN
