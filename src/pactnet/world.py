@@ -1,4 +1,4 @@
-"""The world file: `pactnet.world/1` TOML in, validated policy objects out, every error at once with its path."""
+"""The world file: `pactnet.world/1` TOML in, validated policy objects out, every error at once, with paths."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from enum import StrEnum
 from typing import Any, TypeVar
 
 import tomli
@@ -34,7 +34,7 @@ from pactnet.policy.model import (
     World,
 )
 
-_E = TypeVar("_E", bound=StrEnum | None)
+_E = TypeVar("_E", bound=StrEnum)
 
 FORMAT = "pactnet.world/1"
 BUNDLED = ("gsomia-2019", "gsomia-2019-no-suspension")
@@ -65,16 +65,12 @@ _EVENT_KEYS: dict[EventType, frozenset[str]] = {
 }
 _EVENT_KEYS |= {kind: frozenset({"at", "type", "id", "agreement", "by"}) for kind in NOTICE_ACTS}
 _EVENT_KEYS[EventType.AMEND] = frozenset({"at", "type", "id", "agreement", "set"})
-_EVENT_KEYS[EventType.GRANT_CONSENT] = frozenset(
-    {"at", "type", "id", "by", "report", "to", "arrangement", "until"}
-)
+_EVENT_KEYS[EventType.GRANT_CONSENT] = frozenset({"at", "type", "id", "by", "report", "to", "arrangement", "until"})
 _EVENT_KEYS[EventType.REVOKE_CONSENT] = frozenset({"at", "type", "id", "by", "report", "to", "arrangement"})
-_ARRANGEMENT_EVENTS = frozenset(
-    {EventType.SIGN, EventType.ENTER_INTO_FORCE, EventType.TERMINATE, EventType.AMEND}
-)
+_ARRANGEMENT_EVENTS = frozenset({EventType.SIGN, EventType.ENTER_INTO_FORCE, EventType.TERMINATE, EventType.AMEND})
 
 
-def show(value: object) -> str:
+def show(value: object) -> str:  # noqa: PLR0911 - one answer per TOML type
     """How a value found in a file is named in an error message."""
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
@@ -138,9 +134,7 @@ class _Reader:
     def issue(self, path: str, found: str, expected: str) -> None:
         self.issues.append(WorldIssue(path, found, expected))
 
-    def keys(
-        self, table: dict[str, Any], path: str, allowed: frozenset[str], required: tuple[str, ...]
-    ) -> None:
+    def keys(self, table: dict[str, Any], path: str, allowed: frozenset[str], required: tuple[str, ...]) -> None:
         for key in table:
             if key not in allowed:
                 self.issue(f"{path}.{key}", f"the unknown key {key!r}", f"one of {_choices(sorted(allowed))}")
@@ -168,9 +162,7 @@ class _Reader:
 
     def strings(self, value: object, path: str, *, allow_empty: bool = False) -> list[str] | None:
         if not isinstance(value, list) or (not value and not allow_empty):
-            self.issue(
-                path, show(value), "an array of strings" if allow_empty else "a non-empty array of strings"
-            )
+            self.issue(path, show(value), "an array of strings" if allow_empty else "a non-empty array of strings")
             return None
         good = True
         for index, item in enumerate(value):
@@ -215,9 +207,10 @@ class _Reader:
     def duration(self, value: object, path: str) -> Duration | None:
         if value is None:
             return None
+        if not isinstance(value, str):
+            self.issue(path, show(value), 'an ISO 8601 duration string such as "P1Y" or "P90D"')
+            return None
         try:
-            if not isinstance(value, str):
-                raise ValueError('an ISO 8601 duration string such as "P1Y" or "P90D"')  # noqa: TRY301 - one message path
             return Duration.parse(value)
         except ValueError as error:
             self.issue(path, show(value), str(error))
@@ -226,12 +219,11 @@ class _Reader:
     def choice(self, value: object, path: str, kind: type[_E], default: _E) -> _E:
         if value is None:
             return default
-        try:
-            return kind(value)  # type: ignore[call-arg]  # StrEnum lookup by value
-        except ValueError:
-            options = _choices(f'"{member}"' for member in kind)  # type: ignore[attr-defined]  # an enum
-            self.issue(path, show(value), f"one of {options}")
-            return default
+        for member in kind:
+            if member.value == value:
+                return member
+        self.issue(path, show(value), f"one of {_choices(f'{chr(34)}{member}{chr(34)}' for member in kind)}")
+        return default
 
     def scope(self, value: object, path: str, *, default_all: bool) -> Scope | None:
         if value is None and default_all:
@@ -254,9 +246,7 @@ class _Reader:
         consents = self.read_consents(events)
         if self.issues:
             raise WorldError(self.source, self.issues)
-        return World.build(
-            self.source, self.parties, agreements, arrangements, tuple(events), self.reports, consents
-        )
+        return World.build(self.source, self.parties, agreements, arrangements, tuple(events), self.reports, consents)
 
     def section(self, document: dict[str, Any], key: str) -> dict[str, Any]:
         return self.table(document.get(key, {}), key, "a table of tables") or {}
@@ -295,9 +285,7 @@ class _Reader:
                         "a label other than the levels",
                     )
                 elif level not in levels:
-                    self.issue(
-                        f"{path}.aliases.{label}", show(level), f"a level of {code} ({_choices(levels)})"
-                    )
+                    self.issue(f"{path}.aliases.{label}", show(level), f"a level of {code} ({_choices(levels)})")
                 else:
                     good_aliases[label] = level
             self.parties[code] = Party.build(code, name or code, tuple(levels), good_aliases)
@@ -306,9 +294,7 @@ class _Reader:
         if self.identifier(pact_id, path) is None:
             return False
         if pact_id in self.pact_ids:
-            self.issue(
-                path, f"the id {pact_id} a second time", "ids unique across agreements and arrangements"
-            )
+            self.issue(path, f"the id {pact_id} a second time", "ids unique across agreements and arrangements")
             return False
         self.pact_ids.add(pact_id)
         return True
@@ -347,13 +333,11 @@ class _Reader:
         term = self.duration(table.get("term"), f"{path}.term")
         renewal = self.duration(table.get("renewal"), f"{path}.renewal")
         notice_period = self.duration(table.get("notice_period"), f"{path}.notice_period")
-        if "renewal" in table and "term" not in table:
+        if renewal is not None and term is None and "term" not in table:
             self.issue(f"{path}.renewal", "renewal without a term", "a term to renew (or no renewal)")
-        fixed_term = "term" in table and "renewal" not in table
-        if "notice_period" not in table and not fixed_term:
-            self.issue(
-                f"{path}.notice_period", "nothing", "a notice period (required unless a term has no renewal)"
-            )
+        fixed_term = table.get("term") is not None and table.get("renewal") is None
+        if table.get("notice_period") is None and not fixed_term:
+            self.issue(f"{path}.notice_period", "nothing", "a notice period (required unless a term has no renewal)")
         late = self.choice(table.get("late_notice"), f"{path}.late_notice", LateNotice, LateNotice.NEXT_TERM)
         resumed = self.choice(
             table.get("resumed_notice"), f"{path}.resumed_notice", ResumedNotice, ResumedNotice.AT_TERM_END
@@ -364,20 +348,15 @@ class _Reader:
             OnwardRelease,
             OnwardRelease.ORIGINATOR_CONSENT,
         )
-        if len(self.issues) > before or pair is None or equivalence is None or scope is None or zone is None:
+        unusable = pair is None or equivalence is None or scope is None or zone is None
+        if len(self.issues) > before or unusable or (notice_period is None and not fixed_term):
             return None
         terms = Terms(pact_id, pair, zone, term, renewal, notice_period, late, resumed)
-        return _Static(
-            pact_id, title, pair, equivalence, scope, zone, str(zone_name), terms, late, resumed, onward
-        )
+        return _Static(pact_id, title, pair, equivalence, scope, zone, str(zone_name), terms, late, resumed, onward)
 
-    def equivalence(
-        self, value: object, path: str, pair: tuple[str, str]
-    ) -> tuple[EquivalenceRow, ...] | None:
+    def equivalence(self, value: object, path: str, pair: tuple[str, str]) -> tuple[EquivalenceRow, ...] | None:
         if not isinstance(value, list) or not value:
-            self.issue(
-                path, show(value), 'a non-empty array of rows such as { JPN = "秘", ROK = "군사III급비밀" }'
-            )
+            self.issue(path, show(value), 'a non-empty array of rows such as { JPN = "秘", ROK = "군사III급비밀" }')
             return None
         before = len(self.issues)
         rows: list[EquivalenceRow] = []
@@ -417,9 +396,7 @@ class _Reader:
                 good = False
             elif (code, level) in seen and level not in row_levels:
                 other = seen[(code, level)]
-                self.issue(
-                    where, f"{show(label)}, already named in row {other}", "each level in one row only"
-                )
+                self.issue(where, f"{show(label)}, already named in row {other}", "each level in one row only")
                 good = False
             else:
                 seen[(code, level)] = index
@@ -438,25 +415,13 @@ class _Reader:
             before = len(self.issues)
             title = self.text(table.get("title", pact_id), f"{path}.title") or pact_id
             hub = self.party(table.get("hub"), f"{path}.hub") if "hub" in table else None
-            members = (
-                self.party_list(table.get("members"), f"{path}.members", 2) if "members" in table else None
-            )
+            members = self.party_list(table.get("members"), f"{path}.members", 2) if "members" in table else None
             if hub is not None and members is not None and hub in members:
-                self.issue(
-                    f"{path}.members", f"the hub {hub} among the members", "members other than the hub"
-                )
-            scope = (
-                self.scope(table.get("scope"), f"{path}.scope", default_all=False)
-                if "scope" in table
-                else None
-            )
-            consent = self.choice(
-                table.get("consent"), f"{path}.consent", RelayConsent, RelayConsent.PER_ITEM
-            )
+                self.issue(f"{path}.members", f"the hub {hub} among the members", "members other than the hub")
+            scope = self.scope(table.get("scope"), f"{path}.scope", default_all=False) if "scope" in table else None
+            consent = self.choice(table.get("consent"), f"{path}.consent", RelayConsent, RelayConsent.PER_ITEM)
             if len(self.issues) == before and hub and members and scope:
-                self.arrangements[pact_id] = _StaticArrangement(
-                    pact_id, title, hub, tuple(members), scope, consent
-                )
+                self.arrangements[pact_id] = _StaticArrangement(pact_id, title, hub, tuple(members), scope, consent)
 
     def read_reports(self, reports: list[Any]) -> None:
         parties = self.parties
@@ -467,9 +432,9 @@ class _Reader:
                 continue
             if not raw.keys() <= _REPORT_KEYS or not {"id", "originator", "level"} <= raw.keys():
                 self.keys(raw, path, _REPORT_KEYS, ("id", "originator", "level"))
-            report_id = raw.get("id")
+            report_id: str = raw.get("id", "")  # checked below, before any use
             originator = raw.get("originator")
-            label = raw.get("level")
+            label: str = raw.get("level", "")  # checked below: it must resolve to a level
             categories = raw.get("categories", [])
             rel_to = raw.get("rel_to")
             created = raw.get("created")
@@ -478,22 +443,24 @@ class _Reader:
             simple = (
                 isinstance(report_id, str)
                 and report_id not in self.reports
-                and level is not None
                 and isinstance(categories, list)
                 and all(isinstance(category, str) and category for category in categories)
-                and (rel_to is None or (isinstance(rel_to, list) and all(code in parties for code in rel_to)))
-                and _ID.fullmatch(report_id)
+                and (
+                    rel_to is None
+                    or (isinstance(rel_to, list) and all(isinstance(c, str) and c in parties for c in rel_to))
+                )
+                and _ID.fullmatch(report_id) is not None
             )
-            if not simple:
+            if not simple or level is None or party is None:
                 self.report_issues(raw, path)
                 continue
             moment = self.instant(created, f"{path}.created") if created is not None else None
             if created is not None and moment is None:
                 continue
-            self.reports[report_id] = Report(  # type: ignore[index]  # report_id is a str, checked above
-                report_id,  # type: ignore[arg-type]
-                originator,  # type: ignore[arg-type]
-                label,  # type: ignore[arg-type]
+            self.reports[report_id] = Report(
+                report_id,
+                party.code,
+                label,
                 level,
                 tuple(categories),
                 frozenset(categories),
@@ -532,9 +499,10 @@ class _Reader:
 
     def read_event(self, index: int, table: dict[str, Any], path: str, ids: dict[str, int]) -> Event | None:
         before = len(self.issues)
-        kind = self.choice(table.get("type"), f"{path}.type", EventType, None) if "type" in table else None
-        if "type" not in table:
-            self.issue(f"{path}.type", "nothing", f"one of {_choices(member.value for member in EventType)}")
+        kind = next((member for member in EventType if member.value == table.get("type")), None)
+        if kind is None:
+            found = show(table["type"]) if "type" in table else "nothing"
+            self.issue(f"{path}.type", found, f"one of {_choices(member.value for member in EventType)}")
         allowed = _EVENT_KEYS.get(kind, frozenset(table)) if kind is not None else frozenset(table)
         required = ("at",) + (("agreement",) if kind is not None and kind not in CONSENT_ACTS else ())
         self.keys(table, path, allowed, required)
@@ -564,7 +532,7 @@ class _Reader:
         path: str,
     ) -> Event | None:
         pact_id = table["agreement"]
-        if pact_id not in self.pact_ids:
+        if not isinstance(pact_id, str) or pact_id not in self.pact_ids:
             known = _choices(sorted(self.pact_ids))
             self.issue(f"{path}.agreement", show(pact_id), f"the id of an agreement or arrangement ({known})")
             return None
@@ -578,11 +546,7 @@ class _Reader:
             return None
         by = None
         if kind in NOTICE_ACTS:
-            by = (
-                self.text(table.get("by"), f"{path}.by", "the party code that acts")
-                if "by" in table
-                else None
-            )
+            by = self.text(table.get("by"), f"{path}.by", "the party code that acts") if "by" in table else None
             if by is None:
                 if "by" not in table:
                     self.issue(f"{path}.by", "nothing", 'the party that acts (by = "ROK")')
@@ -613,9 +577,7 @@ class _Reader:
             result["scope"] = self.scope(changes["scope"], f"{path}.scope", default_all=False)
         static = self.agreements.get(pact_id)
         if "equivalence" in changes and static is not None:
-            result["equivalence"] = self.equivalence(
-                changes["equivalence"], f"{path}.equivalence", static.parties
-            )
+            result["equivalence"] = self.equivalence(changes["equivalence"], f"{path}.equivalence", static.parties)
         return result if len(self.issues) == before else None
 
     def read_consent_event(
@@ -644,7 +606,7 @@ class _Reader:
             )
         to = self.party(table["to"], f"{path}.to") if has_to else None
         arrangement = table.get("arrangement")
-        if has_arrangement and arrangement not in self.arrangements:
+        if has_arrangement and (not isinstance(arrangement, str) or arrangement not in self.arrangements):
             known = _choices(self.arrangements)
             self.issue(f"{path}.arrangement", show(arrangement), f"the id of an arrangement ({known})")
         until = self.instant(table["until"], f"{path}.until") if "until" in table else None
@@ -664,7 +626,9 @@ class _Reader:
         for pact_id, static in self.agreements.items():
             replayed = replay(static.terms, per_pact.get(pact_id, []))
             self.event_problems(replayed.problems)
-            texts = [(None, AgreementText.build(static.equivalence, static.scope, self.parties))]
+            texts: list[tuple[datetime | None, AgreementText]] = [
+                (None, AgreementText.build(static.equivalence, static.scope, self.parties))
+            ]
             for amendment in replayed.amendments:
                 changes = amendment.changes or {}
                 current = texts[-1][1]
@@ -692,9 +656,7 @@ class _Reader:
             replayed = replay(terms, per_pact.get(pact_id, []))
             self.event_problems(replayed.problems)
             scopes: list[tuple[datetime | None, Scope]] = [(None, static_arrangement.scope)]
-            scopes += [
-                (amendment.at, (amendment.changes or {})["scope"]) for amendment in replayed.amendments
-            ]
+            scopes += [(amendment.at, (amendment.changes or {})["scope"]) for amendment in replayed.amendments]
             arrangements[pact_id] = Arrangement(
                 pact_id,
                 static_arrangement.title,
@@ -716,9 +678,7 @@ class _Reader:
         for event in events:
             if event.type is EventType.GRANT_CONSENT:
                 consents.append(
-                    Consent(
-                        event.report or "", event.by or "", event.to, event.arrangement, event.at, event.until
-                    )
+                    Consent(event.report or "", event.by or "", event.to, event.arrangement, event.at, event.until)
                 )
             elif event.type is EventType.REVOKE_CONSENT:
                 self.revoke(consents, event)
@@ -739,9 +699,7 @@ class _Reader:
                 revoked = True
         if not revoked:
             target = f"to {event.to}" if event.to else f"under {event.arrangement}"
-            found = (
-                f"revoke_consent of {event.report} {target}, which is not in effect at {event.at.isoformat()}"
-            )
+            found = f"revoke_consent of {event.report} {target}, which is not in effect at {event.at.isoformat()}"
             self.issue(event.path, found, "a consent granted earlier and still in effect")
 
 
@@ -759,6 +717,11 @@ def parse_world(text: str | bytes, source: str) -> World:
         raise WorldError(
             source, [WorldIssue("(file)", f"text that is not TOML ({error})", "a TOML document")]
         ) from error
+    return read_document(document, source)
+
+
+def read_document(document: dict[str, Any], source: str) -> World:
+    """Read a world from an already parsed TOML document; raises WorldError listing every issue."""
     return _Reader(source).read(document)
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
 from runner import Run, pactnet
 
-DECIDE = ["--report", "rok-launch-2019-07-25", "--holder", "ROK", "--to", "JPN", "--at", "2019-08-01T12:00:00+09:00"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DECIDE = [
+    "--report",
+    "rok-launch-2019-07-25",
+    "--holder",
+    "ROK",
+    "--to",
+    "JPN",
+    "--at",
+    "2019-08-01T12:00:00+09:00",
+]
 
 
 def _refused_cleanly(run: Run) -> None:
@@ -113,7 +124,15 @@ class TestCommandsAnswer:
         assert periods[-1]["from"] == "2019-11-23T00:00:00+09:00"
 
     def test_impact_of_ending_the_gsomia_sends_missile_data_through_washington(self) -> None:
-        run = pactnet("impact", "gsomia-2019", "--end", "JPN-ROK-GSOMIA-2016", "--at", "2019-11-23T00:00:00+09:00", "--json")
+        run = pactnet(
+            "impact",
+            "gsomia-2019",
+            "--end",
+            "JPN-ROK-GSOMIA-2016",
+            "--at",
+            "2019-11-23T00:00:00+09:00",
+            "--json",
+        )
         assert run.code == 0, run.output
         result = json.loads(run.stdout)
         pairs = {(p["from"], p["to"], p["category"]): p for p in result["pairs"]}

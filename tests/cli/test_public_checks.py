@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from runner import COPIED_DOMAIN, SHARED_DOMAIN, pactnet
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CHECKS_FILE = "checks/gsomia-2019.json"
 

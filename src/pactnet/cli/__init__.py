@@ -1,0 +1,1 @@
+"""The `pactnet` command line."""

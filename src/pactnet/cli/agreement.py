@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from pactnet.cli.terminal import brief, fail, instant, open_world, out, print_json, show
-from pactnet.policy.model import Agreement, Arrangement, World
 from pactnet.policy.timeline import timeline as periods_of
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from pactnet.policy.model import Agreement, Arrangement, World
 
 app = typer.Typer(help="Agreements and arrangements: status and timeline.", no_args_is_help=True)
 
@@ -56,7 +60,9 @@ def status(
 def timeline(
     world: str = WORLD,
     pact_id: str = PACT,
-    until: str | None = typer.Option(None, "--until", help="Stop at this instant (default: a term after the last event)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Stop at this instant (default: a term after the last event)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the periods as JSON."),
 ) -> None:
     """The life of an agreement at a glance: each period, each renewal and term end, each notice, the end."""

@@ -1,13 +1,17 @@
-"""`pactnet decide`: may a holder pass a report to a recipient at an instant?"""
+"""`pactnet decide`: may a holder pass a report to a recipient at an instant."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from pactnet.cli.terminal import fail, instant, open_world, out, print_json
 from pactnet.policy.decisions import Decision, decide
-from pactnet.policy.model import World
+
+if TYPE_CHECKING:
+    from pactnet.policy.model import World
 
 
 def _check_party(world: World, code: str, option: str) -> None:

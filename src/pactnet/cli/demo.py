@@ -41,13 +41,17 @@ QUESTIONS = (
 def command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary instead."),
 ) -> None:
-    """Replay the GSOMIA crisis: the pact's timeline, its status around midnight 23 November 2019, and what
-    could be shared directly, only through Washington, or not at all, with and without Seoul's suspension."""
+    """Replay the GSOMIA crisis of November 2019, with and without Seoul's suspension.
+
+    The pact's timeline, its status around midnight on 23 November 2019, and what could be shared directly,
+    only through Washington, or not at all.
+    """
     worlds = {story: load_world(name) for story, name in WORLDS.items()}
     statuses = [
-        {"world": WORLDS[story], **world.agreements[GSOMIA].history.status(parse_instant(at)).as_dict(
-            world.agreements[GSOMIA].zone
-        )}
+        {
+            "world": WORLDS[story],
+            **world.agreements[GSOMIA].history.status(parse_instant(at)).as_dict(world.agreements[GSOMIA].zone),
+        }
         for story, world in worlds.items()
         for at in INSTANTS
     ]

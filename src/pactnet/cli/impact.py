@@ -1,4 +1,4 @@
-"""`pactnet impact`: what breaks if an agreement ends at an instant?"""
+"""`pactnet impact`: what breaks if an agreement ends at an instant."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,7 +14,7 @@ from pactnet.policy.clock import parse_instant
 from pactnet.world import load_world
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from pactnet.policy.model import World
 
@@ -61,17 +61,17 @@ def instant(text: str, option: str) -> datetime:
         fail(f"{option}: expected {error}")
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     """Machine-readable output: UTF-8 JSON, labels in their own scripts."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def show(moment: datetime | None, zone: Any) -> str:
+def show(moment: datetime | None, zone: tzinfo | None) -> str:
     """An instant as RFC 3339 in a zone, or a dash."""
     return "—" if moment is None else moment.astimezone(zone).isoformat()
 
 
-def brief(moment: datetime | None, zone: Any) -> str:
+def brief(moment: datetime | None, zone: tzinfo | None) -> str:
     """An instant for a table: `2019-11-23 00:00+09:00`, with seconds only when there are some."""
     if moment is None:
         return "—"

@@ -1,4 +1,4 @@
-"""Transfer decisions: may this holder pass this report to this recipient now, by which route, marked how?
+"""Transfer decisions: may a holder pass a report to a recipient now, by which route, marked how.
 
 A refusal is a value, not an exception: `Decision(allowed=False, reasons=...)` lists every rule that failed,
 each with a stable code (docs/reasons.md) and a message a liaison officer understands.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pactnet.policy.model import OnwardRelease, RelayConsent
 
 if TYPE_CHECKING:
-    from pactnet.policy.model import Agreement, Arrangement, Report, World
+    from pactnet.policy.model import Agreement, Arrangement, Report, Scope, World
 
 
 class Code(StrEnum):
@@ -95,15 +95,13 @@ class Decision:
             "allowed": self.allowed,
             "route": list(self.route),
             "legs": [leg.as_dict() for leg in self.legs],
-            "marking": None
-            if marking is None
-            else {"originator": marking.originator, "level": marking.level},
+            "marking": None if marking is None else {"originator": marking.originator, "level": marking.level},
             "reasons": [reason.as_dict() for reason in self.reasons],
             "notes": [note.as_dict() for note in self.notes],
         }
 
 
-def _show(instant: datetime, zone: Any) -> str:
+def _show(instant: datetime, zone: tzinfo) -> str:
     return instant.astimezone(zone).isoformat()
 
 
@@ -119,7 +117,7 @@ def _not_in_force(pact: Agreement | Arrangement, at: datetime, code: Code, asked
     return Reason(code, f"{pact.id} is not in force at {_show(at, zone)}: it has not entered into force")
 
 
-def _out_of_scope(pact_id: str, scope: Any, report: Report, code: Code) -> Reason:
+def _out_of_scope(pact_id: str, scope: Scope, report: Report, code: Code) -> Reason:
     if not report.categories:
         what = 'a report with no categories, which only "*" covers'
     else:
@@ -149,9 +147,7 @@ def _leg_label(
         return None
     label = text.translate(sender, receiver, level)
     if label is None:
-        fails.append(
-            Reason(Code.NO_EQUIVALENT_LEVEL, f"no {receiver} equivalent of {shown} under {agreement.id}")
-        )
+        fails.append(Reason(Code.NO_EQUIVALENT_LEVEL, f"no {receiver} equivalent of {shown} under {agreement.id}"))
         return None
     return label if ok else None
 
@@ -176,9 +172,7 @@ class _Question:
         agreements = world.between.get((report.originator, holder), ())
         if not agreements:
             message = f"{holder} can hold {report.originator}'s {report.id} only under an agreement with "
-            self.fails.append(
-                Reason(Code.NO_HOLDER_AGREEMENT, message + f"{report.originator}; there is none")
-            )
+            self.fails.append(Reason(Code.NO_HOLDER_AGREEMENT, message + f"{report.originator}; there is none"))
             return None, report.label
         for agreement in agreements:
             label = agreement.text_at(at).translate(report.originator, holder, report.level)
@@ -186,9 +180,7 @@ class _Question:
                 self.check_onward_release(agreement)
                 return world.parties[holder].canonical[label], label
         names = ", ".join(agreement.id for agreement in agreements)
-        message = (
-            f"no {holder} equivalent of {report.label} under {names}, so {holder} cannot hold {report.id}"
-        )
+        message = f"no {holder} equivalent of {report.label} under {names}, so {holder} cannot hold {report.id}"
         self.fails.append(Reason(Code.HOLDER_LEVEL_UNMAPPED, message))
         return None, report.label
 
@@ -215,7 +207,12 @@ class _Question:
             label = _leg_label(agreement, holder, recipient, level, shown, report, at, fails)
             if label is not None:
                 leg = Leg(holder, recipient, agreement.id, label)
-                return Decision(True, (holder, recipient), (leg,), Marking(report.originator, label))
+                return Decision(
+                    allowed=True,
+                    route=(holder, recipient),
+                    legs=(leg,),
+                    marking=Marking(report.originator, label),
+                )
         return None
 
     def relay(self, level: str | None, shown: str, fails: list[Reason]) -> Decision | None:
@@ -251,22 +248,18 @@ class _Question:
         legs = self.legs_through(hub, level, shown, own)
         if legs is not None and not own:
             route = (self.holder, hub, self.recipient)
-            return Decision(True, route, legs, Marking(report.originator, legs[1].level))
+            return Decision(allowed=True, route=route, legs=legs, marking=Marking(report.originator, legs[1].level))
         fails.extend(own)
         return None
 
-    def legs_through(
-        self, hub: str, level: str | None, shown: str, fails: list[Reason]
-    ) -> tuple[Leg, Leg] | None:
+    def legs_through(self, hub: str, level: str | None, shown: str, fails: list[Reason]) -> tuple[Leg, Leg] | None:
         """Both hops through the hub, each under the first agreement that allows it (G3)."""
         world, report, at, holder, recipient = self.world, self.report, self.at, self.holder, self.recipient
         firsts = world.between.get((holder, hub), ())
         seconds = world.between.get((hub, recipient), ())
         for a, b, leg_agreements in ((holder, hub, firsts), (hub, recipient, seconds)):
             if not leg_agreements:
-                fails.append(
-                    Reason(Code.NO_LEG_AGREEMENT, f"no agreement between {a} and {b} to carry a leg")
-                )
+                fails.append(Reason(Code.NO_LEG_AGREEMENT, f"no agreement between {a} and {b} to carry a leg"))
         tried: list[Reason] = []
         carried = False
         for first in firsts:
@@ -324,8 +317,8 @@ def decide(
     if holder != recipient and level is not None:
         route = question.direct(level, shown, route_fails) or question.relay(level, shown, route_fails)
     if route is None:
-        return Decision(False, reasons=_unique(fails + route_fails))
+        return Decision(allowed=False, reasons=_unique(fails + route_fails))
     if fails:
-        return Decision(False, reasons=_unique(fails))
+        return Decision(allowed=False, reasons=_unique(fails))
     notes = _unique(route_fails)  # why the direct route was not taken, for a relayed decision
-    return Decision(True, route.route, route.legs, route.marking, (), notes)
+    return Decision(allowed=True, route=route.route, legs=route.legs, marking=route.marking, notes=notes)

@@ -1,4 +1,4 @@
-"""Impact: what breaks if an agreement ends? Routes per pair and category, and report flows, before and after."""
+"""Impact: what breaks if an agreement ends; routes per pair and category, and report flows, before and after."""
 
 from __future__ import annotations
 

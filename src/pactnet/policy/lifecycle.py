@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -249,7 +249,7 @@ class _Replay:
         self.amendments: list[Event] = []
         self.scheduled_end: datetime | None = None
         self.end_cause: str | None = None
-        self.notice: NoticeSpan = NoticeSpan(datetime.min, Notice.NONE)
+        self.notice: NoticeSpan = NoticeSpan(datetime.min.replace(tzinfo=UTC), Notice.NONE)
 
     def show(self, instant: datetime) -> str:
         return instant.astimezone(self.terms.zone).isoformat()
@@ -307,9 +307,7 @@ class _Replay:
 
     def sign(self, event: Event) -> None:
         if self.history.signed_at is not None:
-            self.problem(
-                event, "a second sign event", f"one signature (signed at {self.show(self.history.signed_at)})"
-            )
+            self.problem(event, "a second sign event", f"one signature (signed at {self.show(self.history.signed_at)})")
         elif self.history.in_force_from is not None:
             self.problem(event, "sign after entry into force", "sign before or at entry into force")
         else:
@@ -355,9 +353,7 @@ class _Replay:
             found = f"{event.type} while the notice is {current.notice}"
             self.problem(event, found, f"a notice that is {' or '.join(wanted)}")
         elif event.by != current.by:
-            self.problem(
-                event, f"{event.type} by {event.by}", f"the party that gave the notice ({current.by})"
-            )
+            self.problem(event, f"{event.type} by {event.by}", f"the party that gave the notice ({current.by})")
         elif event.type is EventType.SUSPEND_NOTICE:
             self.set_notice(NoticeSpan(event.at, Notice.SUSPENDED, None, event.by), None)
             self.note(event.at, f"notice suspended by {event.by}: no end is scheduled")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from datetime import datetime, tzinfo
 
     from pactnet.policy.durations import Duration
     from pactnet.policy.events import Event
@@ -318,6 +318,4 @@ class World:
             arrangement = arrangements[pact_id]
             arrangements[pact_id] = replace(arrangement, history=arrangement.history.ending_at(at))
         consents = [consent for group in self.consents.values() for consent in group]
-        return World.build(
-            self.source, self.parties, agreements, arrangements, self.events, self.reports, consents
-        )
+        return World.build(self.source, self.parties, agreements, arrangements, self.events, self.reports, consents)

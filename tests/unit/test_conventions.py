@@ -1,0 +1,78 @@
+"""Conventions the project keeps: the pure core's imports, the public names, the documented reason codes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pactnet
+import pactnet.policy
+from pactnet.policy.decisions import Code
+
+SRC = Path(pactnet.__file__).resolve().parent
+DOCS = SRC.parents[1] / "docs"
+FORBIDDEN_IMPORTS = (
+    "sqlalchemy",
+    "httpx",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "typer",
+    "rich",
+    "tomli",
+    "tomllib",
+)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+class TestThePolicyCoreIsPure:
+    """The core imports no adapter, no I/O library, and never reads the clock."""
+
+    def test_policy_modules_import_nothing_but_the_standard_library_and_the_core(self) -> None:
+        offenders = []
+        for path in (SRC / "policy").glob("*.py"):
+            for name in _imports(path):
+                top = name.split(".")[0]
+                if top in FORBIDDEN_IMPORTS or (top == "pactnet" and not name.startswith("pactnet.policy")):
+                    offenders.append(f"{path.name}: {name}")
+        assert offenders == []
+
+    def test_policy_modules_never_read_the_clock(self) -> None:
+        clock_reads = ("datetime.now", "date.today", "time.time(", "utcnow", "monotonic(")
+        offenders = [
+            f"{path.name}: {needle}"
+            for path in (SRC / "policy").glob("*.py")
+            for needle in clock_reads
+            if needle in path.read_text(encoding="utf-8")
+        ]
+        assert offenders == []
+
+
+class TestPublicSurface:
+    """What the packages export is pinned, sorted, and importable."""
+
+    def test_the_package_exports_its_errors(self) -> None:
+        assert pactnet.__all__ == ["PactnetError", "PolicyError", "WorldError", "WorldIssue"]
+
+    def test_the_policy_exports_are_sorted_and_exist(self) -> None:
+        assert pactnet.policy.__all__ == sorted(pactnet.policy.__all__)
+        assert all(hasattr(pactnet.policy, name) for name in pactnet.policy.__all__)
+
+
+class TestReasonCodesAreDocumented:
+    """Every reason code the core can give is listed in docs/reasons.md, and nothing else is."""
+
+    def test_docs_list_exactly_the_codes(self) -> None:
+        text = (DOCS / "reasons.md").read_text(encoding="utf-8")
+        documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+        assert documented == {code.value for code in Code}
