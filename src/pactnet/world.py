@@ -348,8 +348,9 @@ class _Reader:
             OnwardRelease,
             OnwardRelease.ORIGINATOR_CONSENT,
         )
-        unusable = pair is None or equivalence is None or scope is None or zone is None
-        if len(self.issues) > before or unusable or (notice_period is None and not fixed_term):
+        if len(self.issues) > before or pair is None or equivalence is None or scope is None or zone is None:
+            return None
+        if notice_period is None and not fixed_term:
             return None
         terms = Terms(pact_id, pair, zone, term, renewal, notice_period, late, resumed)
         return _Static(pact_id, title, pair, equivalence, scope, zone, str(zone_name), terms, late, resumed, onward)
