@@ -1,7 +1,8 @@
 """Transfer decisions: may a holder pass a report to a recipient now, by which route, marked how.
 
 A refusal is a value, not an exception: `Decision(allowed=False, reasons=...)` lists every rule that failed,
-each with a stable code (docs/reasons.md) and a message a liaison officer understands.
+each with a stable code (docs/reasons.md) and a message a liaison officer understands. The values built on
+every decision are named tuples: immutable like frozen dataclasses, at a third of the cost to build.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pactnet.policy.model import OnwardRelease, RelayConsent
 
@@ -38,8 +39,7 @@ class Code(StrEnum):
     NO_RELAY_CONSENT = "no-relay-consent"
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """One rule that failed."""
 
     code: Code
@@ -50,8 +50,7 @@ class Reason:
         return {"code": self.code.value, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
-class Leg:
+class Leg(NamedTuple):
     """One hop of a route: the agreement it travels under and the level it is marked with on arrival."""
 
     sender: str
@@ -64,16 +63,14 @@ class Leg:
         return {"from": self.sender, "to": self.receiver, "under": self.under, "level": self.level}
 
 
-@dataclass(frozen=True, slots=True)
-class Marking:
+class Marking(NamedTuple):
     """GSOMIA art. 4(2): the receiver marks an item with the originator's name and its own equivalent level."""
 
     originator: str
     level: str
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer to one transfer question; `notes` say why a preferred route was not taken."""
 
     allowed: bool
@@ -81,7 +78,7 @@ class Decision:
     legs: tuple[Leg, ...] = ()
     marking: Marking | None = None
     reasons: tuple[Reason, ...] = ()
-    notes: tuple[Reason, ...] = field(default=())
+    notes: tuple[Reason, ...] = ()
 
     @property
     def hub(self) -> str | None:
@@ -152,6 +149,29 @@ def _leg_label(
     return label if ok else None
 
 
+def _direct(
+    world: World,
+    report: Report,
+    holder: str,
+    recipient: str,
+    level: str | None,
+    shown: str,
+    at: datetime,
+    fails: list[Reason],
+) -> Decision | None:
+    """The first agreement between holder and recipient that allows the transfer, in file order."""
+    agreements = world.between.get((holder, recipient), ())
+    if not agreements:
+        fails.append(Reason(Code.NO_AGREEMENT, f"no agreement between {holder} and {recipient}"))
+        return None
+    for agreement in agreements:
+        label = _leg_label(agreement, holder, recipient, level, shown, report, at, fails)
+        if label is not None:
+            leg = Leg(holder, recipient, agreement.id, label)
+            return Decision(True, (holder, recipient), (leg,), Marking(report.originator, label))
+    return None
+
+
 @dataclass(slots=True)
 class _Question:
     world: World
@@ -198,22 +218,7 @@ class _Question:
             self.fails.append(Reason(Code.NO_ORIGINATOR_CONSENT, f"{message} at {when}"))
 
     def direct(self, level: str | None, shown: str, fails: list[Reason]) -> Decision | None:
-        world, holder, recipient, report, at = self.world, self.holder, self.recipient, self.report, self.at
-        agreements = world.between.get((holder, recipient), ())
-        if not agreements:
-            fails.append(Reason(Code.NO_AGREEMENT, f"no agreement between {holder} and {recipient}"))
-            return None
-        for agreement in agreements:
-            label = _leg_label(agreement, holder, recipient, level, shown, report, at, fails)
-            if label is not None:
-                leg = Leg(holder, recipient, agreement.id, label)
-                return Decision(
-                    allowed=True,
-                    route=(holder, recipient),
-                    legs=(leg,),
-                    marking=Marking(report.originator, label),
-                )
-        return None
+        return _direct(self.world, self.report, self.holder, self.recipient, level, shown, self.at, fails)
 
     def relay(self, level: str | None, shown: str, fails: list[Reason]) -> Decision | None:
         holder, recipient = self.holder, self.recipient
@@ -300,7 +305,19 @@ def decide(
     refused. `assume_consent` and `ignore_created` serve impact analysis, which asks about routes, not items.
     """
     asked = at.tzinfo or UTC
-    at = at.astimezone(UTC)
+    if asked is not UTC:
+        at = at.astimezone(UTC)
+    originator = report.originator
+    if (
+        holder == originator
+        and recipient != holder
+        and (report.rel_to is None or recipient in report.rel_to)
+        and (ignore_created or report.created is None or report.created <= at)
+    ):
+        # The common case, first and cheaply: the originator's own item, sent directly.
+        decision = _direct(world, report, holder, recipient, report.level, report.label, at, [])
+        if decision is not None:
+            return decision
     question = _Question(world, report, holder, recipient, at, assume_consent, asked)
     fails = question.fails
     if holder == recipient:
