@@ -168,7 +168,7 @@ def _direct(
         label = _leg_label(agreement, holder, recipient, level, shown, report, at, fails)
         if label is not None:
             leg = Leg(holder, recipient, agreement.id, label)
-            return Decision(True, (holder, recipient), (leg,), Marking(report.originator, label))
+            return Decision(True, (holder, recipient), (leg,), Marking(report.originator, label))  # noqa: FBT003 - hot path
     return None
 
 
