@@ -704,8 +704,8 @@ class _Reader:
             self.issue(event.path, found, "a consent granted earlier and still in effect")
 
 
-def parse_world(text: str | bytes, source: str) -> World:
-    """Read a world from TOML text; raises WorldError listing every issue."""
+def parse_document(text: str | bytes, source: str) -> dict[str, Any]:
+    """Parse TOML text into a document; raises WorldError when it is not UTF-8 TOML."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -713,12 +713,15 @@ def parse_world(text: str | bytes, source: str) -> World:
             found = f"bytes that are not UTF-8 (at byte {error.start})"
             raise WorldError(source, [WorldIssue("(file)", found, "a UTF-8 TOML text")]) from error
     try:
-        document = tomli.loads(text)
+        return tomli.loads(text)
     except tomli.TOMLDecodeError as error:
-        raise WorldError(
-            source, [WorldIssue("(file)", f"text that is not TOML ({error})", "a TOML document")]
-        ) from error
-    return read_document(document, source)
+        found = f"text that is not TOML ({error})"
+        raise WorldError(source, [WorldIssue("(file)", found, "a TOML document")]) from error
+
+
+def parse_world(text: str | bytes, source: str) -> World:
+    """Read a world from TOML text; raises WorldError listing every issue."""
+    return read_document(parse_document(text, source), source)
 
 
 def read_document(document: dict[str, Any], source: str) -> World:
@@ -726,12 +729,12 @@ def read_document(document: dict[str, Any], source: str) -> World:
     return _Reader(source).read(document)
 
 
-def load_world(reference: str | Path) -> World:
-    """A bundled world by name (`gsomia-2019`), or a world file by path."""
+def load_document(reference: str | Path) -> tuple[dict[str, Any], str]:
+    """The parsed document of a bundled world (by name) or a world file (by path), and its source name."""
     name = str(reference)
     if name in BUNDLED:
         data = resources.files("pactnet.worlds").joinpath(f"{name}.toml").read_bytes()
-        return parse_world(data, name)
+        return parse_document(data, name), name
     path = Path(reference)
     try:
         data = path.read_bytes()
@@ -741,8 +744,12 @@ def load_world(reference: str | Path) -> World:
     except IsADirectoryError as error:
         raise WorldError(name, [WorldIssue("(file)", f"a directory at {name}", "a world file")]) from error
     except OSError as error:
-        raise WorldError(
-            name,
-            [WorldIssue("(file)", f"a file that cannot be read ({error.strerror})", "a readable world file")],
-        ) from error
-    return parse_world(data, name)
+        found = f"a file that cannot be read ({error.strerror})"
+        raise WorldError(name, [WorldIssue("(file)", found, "a readable world file")]) from error
+    return parse_document(data, name), name
+
+
+def load_world(reference: str | Path) -> World:
+    """A bundled world by name (`gsomia-2019`), or a world file by path."""
+    document, source = load_document(reference)
+    return read_document(document, source)

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from pactnet.cli import agreement, decide, demo, impact, world
+from pactnet.cli import agreement, audit, decide, demo, impact, node, user, world
 from pactnet.cli.terminal import EXIT_BAD_INPUT, err
 from pactnet.errors import PactnetError
 
@@ -23,6 +23,9 @@ app.add_typer(agreement.app, name="agreement")
 app.command("decide")(decide.command)
 app.command("impact")(impact.command)
 app.command("demo")(demo.command)
+app.add_typer(node.app, name="node")
+app.add_typer(user.app, name="user")
+app.add_typer(audit.app, name="audit")
 
 
 def run() -> None:

@@ -1,0 +1,1 @@
+"""The node's HTTP API (`/api/v1`), built on FastAPI."""

@@ -1,0 +1,161 @@
+"""The node's HTTP API: `/api/v1`, bearer tokens, one error shape, bounded input.
+
+No `from __future__ import annotations` here: FastAPI reads the annotations of the routes at run time.
+"""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import JSONResponse
+
+from pactnet.api import errors, schemas
+from pactnet.api.limits import BodyLimit
+from pactnet.node import Node
+from pactnet.policy.clock import parse_instant
+from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
+
+_bearer = HTTPBearer(auto_error=False)
+ReportId = Annotated[str, Path(min_length=1, max_length=200)]
+PactId = Annotated[str, Path(min_length=1, max_length=200)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": schemas.ErrorOut, "description": description}
+    for status, description in (
+        (401, "No valid bearer token"),
+        (404, "Not found, or not cleared"),
+        (413, "Request body too large"),
+        (422, "Invalid input"),
+    )
+}
+
+
+class UnauthorizedError(ServiceError):
+    """No valid bearer token."""
+
+
+def _stix_bundle(body: dict[str, Any]) -> str:
+    # STIX 2.1 §8: a bundle has type "bundle", an id "bundle--<uuid>", and a list of objects.
+    if body.get("type") != "bundle" or not str(body.get("id", "")).startswith("bundle--"):
+        raise InvalidInputError(
+            'body: an object body must be a STIX 2.1 bundle ({"type": "bundle", "id": "bundle--..."})'
+        )
+    if not isinstance(body.get("objects", []), list):
+        raise InvalidInputError("body: a STIX bundle's objects must be a list")
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> users.User:
+    """The user holding the bearer token (RFC 6750), or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise UnauthorizedError("send Authorization: Bearer TOKEN (create one with `pactnet user add`)")
+    found = users.authenticate(request.app.state.node, credentials.credentials[:200])
+    if found is None:
+        raise UnauthorizedError("the token is not valid, or its user is disabled")
+    return found
+
+
+User = Annotated[users.User, Depends(current_user)]
+
+
+def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, over one node
+    """The API of one node."""
+    app = FastAPI(
+        title=f"pactnet node ({node.party})",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        responses=ERRORS,
+    )
+    app.state.node = node
+    app.add_middleware(BodyLimit, limit=node.config.max_body_bytes)
+    errors.install(app)
+
+    @app.exception_handler(UnauthorizedError)
+    async def unauthorized(_request: Request, error: UnauthorizedError) -> JSONResponse:
+        return errors.error_response(401, error.message)
+
+    @app.get("/api/v1/health", response_model=schemas.Health, tags=["node"])
+    def health() -> dict[str, str]:
+        """Whether the node is up; the only route that needs no token."""
+        return {"status": "ok", "party": node.party}
+
+    @app.post("/api/v1/reports", status_code=201, response_model=schemas.PublishResponse, tags=["reports"])
+    def publish(body: schemas.PublishRequest, who: User) -> dict[str, Any]:
+        """Publish a report this party originates; every transfer is decided at this instant."""
+        body_text, body_type = (_stix_bundle(body.body), "stix") if isinstance(body.body, dict) else (body.body, "text")
+        publication = reports.Publication(
+            title=body.title,
+            level=body.level,
+            categories=body.categories,
+            rel_to=body.rel_to,
+            precedence=body.precedence,
+            compartments=body.compartments,
+            body_type=body_type,
+            body=body_text,
+            recipients=body.recipients,
+        )
+        return reports.publish(node, who, publication)
+
+    @app.get("/api/v1/reports", response_model=schemas.ReportPage, tags=["reports"])
+    def list_reports(
+        who: User,
+        originator: Annotated[str | None, Query(max_length=64)] = None,
+        category: Annotated[str | None, Query(max_length=100)] = None,
+        level: Annotated[str | None, Query(max_length=100)] = None,
+        since: Annotated[str | None, Query(max_length=64, description="RFC 3339 with an offset")] = None,
+        cursor: Annotated[str | None, Query(max_length=40)] = None,
+        limit: Annotated[int | None, Query(ge=1, le=node.config.max_page_size)] = None,
+    ) -> dict[str, Any]:
+        """Reports the user is cleared for, newest first."""
+        try:
+            since_at = parse_instant(since) if since is not None else None
+        except ValueError as error:
+            raise InvalidInputError(f"since: expected {error}") from error
+        party = node.world.parties[node.party]
+        wanted_level = party.level_of(level) if level is not None else None
+        if level is not None and wanted_level is None:
+            raise InvalidInputError(f"level {level!r} is not a level of {node.party}")
+        wanted = reports.ReportFilter(originator, category, level, since_at)
+        items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
+        return {"items": items, "next": following}
+
+    @app.get("/api/v1/reports/{report_id}", response_model=schemas.ReportOut, tags=["reports"])
+    def get_report(report_id: ReportId, who: User) -> dict[str, Any]:
+        """One report, if the user is cleared for it; otherwise 404, exactly as for a missing report."""
+        return reports.get_report(node, who, report_id)
+
+    @app.get("/api/v1/decisions", response_model=list[schemas.TrailEntry], tags=["reports"])
+    def decision_trail(who: User, report: Annotated[str, Query(min_length=1, max_length=200)]) -> list[dict[str, Any]]:
+        """The decisions taken on a report, with their reasons."""
+        return reports.decision_trail(node, who, report)
+
+    @app.get("/api/v1/agreements", response_model=list[schemas.AgreementOut], tags=["agreements"])
+    def list_agreements(_who: User) -> list[dict[str, Any]]:
+        """Every agreement and arrangement, with its status now."""
+        return agreements.list_agreements(node)
+
+    @app.get("/api/v1/agreements/{pact_id}", response_model=schemas.AgreementOut, tags=["agreements"])
+    def get_agreement(pact_id: PactId, _who: User) -> dict[str, Any]:
+        """One agreement: its status now and its timeline."""
+        return agreements.get_agreement(node, pact_id)
+
+    @app.post(
+        "/api/v1/agreements/{pact_id}/events", status_code=201, response_model=schemas.AgreementOut, tags=["agreements"]
+    )
+    def record_act(pact_id: PactId, body: schemas.ActRequest, who: User) -> dict[str, Any]:
+        """Record a lifecycle act by this party (notice, suspension, resumption, withdrawal), effective now."""
+        return agreements.record_act(node, who, pact_id, body.type)
+
+    @app.get("/api/v1/audit", response_model=schemas.AuditPage, tags=["audit"])
+    def audit_log(
+        _who: User,
+        after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Audit entries after a sequence number, and the verification of the whole log."""
+        return audit.page(node, after, limit)
+
+    return app

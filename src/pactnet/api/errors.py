@@ -1,0 +1,76 @@
+"""One JSON error shape for every error the API answers: `{"error": {"status", "code", "message", "details"}}`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from pactnet.errors import PactnetError
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "internal",
+}
+_STATUS: dict[type[ServiceError], int] = {
+    InvalidInputError: 422,
+    NotFoundError: 404,
+    ForbiddenError: 403,
+    ConflictError: 409,
+}
+
+
+def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The one error shape."""
+    return {
+        "error": {"status": status, "code": _CODES.get(status, "error"), "message": message, "details": details or []}
+    }
+
+
+def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    """An error as a response; 401 says how to authenticate (RFC 6750 §3)."""
+    headers = {"WWW-Authenticate": 'Bearer realm="pactnet"'} if status == 401 else None  # noqa: PLR2004
+    return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
+
+
+def _where(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location if part != "body") or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Map every error to the one shape: validation, HTTP, service and anything unexpected."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": _where(tuple(item.get("loc", ()))), "problem": str(item.get("msg", "invalid"))}
+            for item in error.errors()
+        ]
+        summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
+        return error_response(422, f"the request is not valid: {summary}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return error_response(error.status_code, str(error.detail))
+
+    @app.exception_handler(ServiceError)
+    async def service(_request: Request, error: ServiceError) -> JSONResponse:
+        return error_response(_STATUS.get(type(error), 400), error.message, error.details)
+
+    @app.exception_handler(PactnetError)
+    async def pactnet(_request: Request, error: PactnetError) -> JSONResponse:
+        return error_response(400, str(error))

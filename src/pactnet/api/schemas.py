@@ -1,0 +1,206 @@
+"""The API's request and response bodies, with every string and list bounded."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.-]+$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PublishRequest(Strict):
+    """A report this party originates."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    level: Label
+    categories: list[Category] = Field(default_factory=list, max_length=50)
+    rel_to: list[Code] | None = Field(default=None, max_length=200)
+    precedence: Literal["flash", "immediate", "priority", "routine"] = "routine"
+    compartments: list[Name] = Field(default_factory=list, max_length=50)
+    body: str | dict[str, Any] = Field(default="", description="Text, or a STIX 2.1 bundle (an object).")
+    recipients: list[Code] | None = Field(default=None, max_length=200, description="Default: every other party.")
+
+
+class Reason(BaseModel):
+    """One rule that failed."""
+
+    code: str
+    message: str
+
+
+class Leg(BaseModel):
+    """One hop of a route."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    under: str
+    level: str
+
+
+class Marking(BaseModel):
+    """How the recipient marks the item."""
+
+    originator: str
+    level: str
+
+
+class DecisionOut(BaseModel):
+    """A transfer decision."""
+
+    to: str
+    allowed: bool
+    route: list[str]
+    legs: list[Leg]
+    marking: Marking | None
+    reasons: list[Reason]
+    notes: list[Reason]
+
+
+class PublishResponse(BaseModel):
+    """The new report's id and the decision for every recipient."""
+
+    id: str
+    created_at: str
+    decisions: list[DecisionOut]
+
+
+class ReportOut(BaseModel):
+    """A report as a cleared user sees it."""
+
+    id: str
+    originator: str
+    received_from: str | None
+    title: str
+    level: str
+    precedence: str
+    categories: list[str]
+    rel_to: list[str] | None
+    compartments: list[str]
+    created_at: str
+    body_type: str
+    body: str
+
+
+class ReportPage(BaseModel):
+    """One page of reports; `next` is the cursor of the following page, if any."""
+
+    items: list[ReportOut]
+    next: str | None
+
+
+class TrailEntry(BaseModel):
+    """One decision of a report's trail."""
+
+    report: str
+    holder: str
+    to: str
+    at: str
+    allowed: bool
+    route: list[str]
+    legs: list[Leg]
+    marking: Marking | None
+    reasons: list[Reason]
+
+
+class Status(BaseModel):
+    """An agreement's status."""
+
+    agreement: str
+    at: str | None
+    state: str
+    notice: str
+    term_ends: str | None
+    ends_at: str | None
+    ended_at: str | None
+
+
+class Period(BaseModel):
+    """A period of an agreement's life."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    until: str | None
+    state: str
+    notice: str
+    what: str
+
+
+class AgreementOut(BaseModel):
+    """An agreement or arrangement, its status now, and (singly) its timeline."""
+
+    id: str
+    kind: str
+    title: str
+    parties: list[str]
+    status: Status
+    timeline: list[Period] | None = None
+
+
+class ActRequest(Strict):
+    """A lifecycle act by this party, recorded now."""
+
+    type: Literal["notify_termination", "suspend_notice", "resume_notice", "withdraw_notice"]
+
+
+class AuditEntry(BaseModel):
+    """One audit entry."""
+
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    subject: str
+    data: dict[str, Any]
+    prev: str
+    hash: str
+
+
+class Verification(BaseModel):
+    """The result of verifying the audit log."""
+
+    intact: bool
+    entries: int
+    checkpoints: int
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class AuditPage(BaseModel):
+    """Audit entries after a sequence number, and the verification of the whole log."""
+
+    entries: list[AuditEntry]
+    next_after: int | None
+    verification: Verification
+
+
+class Health(BaseModel):
+    """The node is up."""
+
+    status: Literal["ok"]
+    party: str
+
+
+class ErrorDetail(BaseModel):
+    """The one error shape's inner object."""
+
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]]
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers has this shape."""
+
+    error: ErrorDetail

@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: a hash chain with signed checkpoints, and its verification."""

@@ -1,0 +1,63 @@
+"""`pactnet node`: create a node's folder and serve its API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from pactnet.cli.terminal import fail, out
+from pactnet.errors import PactnetError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
+
+
+@app.command("init")
+def init(
+    folder: Path = typer.Argument(..., help="The node's folder (created)."),
+    world: str = typer.Option(..., "--world", help="A world file, or a bundled world such as gsomia-2019."),
+    party: str = typer.Option(..., "--party", help="The party this node speaks for."),
+    database_url: str | None = typer.Option(
+        None, "--database", help="postgresql://USER@HOST/DB (default: SQLite in the folder)."
+    ),
+) -> None:
+    """Create a node: config file, keys (owner-only), and a migrated database with a started audit log."""
+    from pactnet.node import init_node  # noqa: PLC0415 - keep `pactnet --help` fast
+
+    try:
+        config = init_node(folder, world, party, database_url)
+    except PactnetError as error:
+        fail(str(error))
+    out.print(f"node for {config.party} created in {folder} (database {config.database_url()})", markup=False)
+
+
+@app.command("serve")
+def serve(
+    folder: Path = typer.Argument(..., help="The node's folder."),
+    host: str | None = typer.Option(None, "--host", help="Interface to listen on (default from node.toml)."),
+    port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default from node.toml)."),
+) -> None:
+    """Serve the node's API until interrupted."""
+    import uvicorn  # noqa: PLC0415
+
+    from pactnet.api.app import create_app  # noqa: PLC0415
+    from pactnet.node import open_node  # noqa: PLC0415
+
+    try:
+        node = open_node(folder)
+    except PactnetError as error:
+        fail(f"the node cannot start: {error}")
+    app = create_app(node)
+    try:
+        uvicorn.run(
+            app,
+            host=host or node.config.host,
+            port=node.config.port if port is None else port,
+            log_level="warning",
+            access_log=False,  # request lines may carry ids; the audit log records what matters
+        )
+    finally:
+        node.close()

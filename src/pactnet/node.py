@@ -1,0 +1,158 @@
+"""The composition root: a node built from its folder — config, keys, world, database, audit log, clock."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
+from pactnet.crypto.keys import NodeKeys
+from pactnet.errors import PactnetError, WorldError
+from pactnet.store import database
+from pactnet.store.audit_log import SqlAuditLog
+from pactnet.store.tables import lifecycle_acts
+from pactnet.world import load_document, read_document
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import Engine
+
+    from pactnet.policy.model import World
+
+
+def system_clock() -> datetime:
+    """The wall clock, in UTC; the only place a node reads it (the demo hands in a scenario clock)."""
+    return datetime.now(UTC)
+
+
+def instant_text(at: datetime) -> str:
+    """The fixed-width UTC text instants are stored as (see store.tables.INSTANT)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant_text(text: str) -> datetime:
+    """The inverse of `instant_text`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class NodeError(PactnetError):
+    """A node cannot be created or started; the message says what to do."""
+
+
+@dataclass(slots=True)
+class Node:
+    """One party's node: everything a request needs, built once."""
+
+    config: NodeConfig
+    keys: NodeKeys
+    engine: Engine
+    audit: SqlAuditLog
+    document: dict[str, Any]
+    world: World
+    clock: Callable[[], datetime] = system_clock
+    acts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def party(self) -> str:
+        """The party this node speaks for."""
+        return self.config.party
+
+    def now(self) -> datetime:
+        """The node's current instant."""
+        return self.clock()
+
+    def world_with(self, *events: dict[str, Any]) -> World:
+        """The world with the recorded acts and `events` added; raises WorldError if an act makes no sense."""
+        document = copy.copy(self.document)
+        document["events"] = [*self.document.get("events", []), *self.acts, *events]
+        return read_document(document, self.world.source)
+
+    def adopt(self, event: dict[str, Any], world: World) -> None:
+        """Take a recorded act into the node's world (after its transaction committed)."""
+        self.acts.append(event)
+        self.world = world
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+
+def _world(config: NodeConfig) -> tuple[dict[str, Any], World]:
+    try:
+        document, source = load_document(config.world_reference())
+        world = read_document(document, source)
+    except WorldError as error:
+        lines = "\n  ".join(str(issue) for issue in error.issues)
+        raise NodeError(f"the node's world does not validate: {error}\n  {lines}") from error
+    if config.party not in world.parties:
+        raise NodeError(f"party {config.party!r} is not in the world {source} ({', '.join(world.parties)})")
+    return document, world
+
+
+def _recorded_acts(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(lifecycle_acts).order_by(lifecycle_acts.c.seq)).all()
+    return [{"at": row.at, "type": row.type, "agreement": row.agreement, "by": row.by} for row in rows]
+
+
+def init_node(folder: Path, world: str, party: str, database_url: str | None) -> NodeConfig:
+    """Create a node's folder: config, keys (owner-only) and a migrated database with a started audit log."""
+    if (folder / CONFIG_FILE).exists():
+        raise NodeError(f"{folder} is already a node folder (it has {CONFIG_FILE}); choose another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    reference = world if world in {"gsomia-2019", "gsomia-2019-no-suspension"} else str(Path(world).resolve())
+    config = NodeConfig(party=party, world=reference, database=database_url or "", folder=folder)
+    _world(config)
+    engine = database.create(config.database_url())
+    try:
+        if database.current_revision(engine) is not None:
+            raise NodeError("the database already holds a pactnet schema; give the node a database of its own")
+        database.migrate(engine)
+        keys = NodeKeys.generate()
+        keys.save(folder)
+        with engine.begin() as connection:
+            SqlAuditLog(keys, config.checkpoint_every).start(connection, instant_text(system_clock()))
+    finally:
+        engine.dispose()
+    (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+    return config
+
+
+def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Node:
+    """Build a node from its folder; refuses with a clear NodeError on anything that is not right."""
+    try:
+        config = load_config(folder)
+    except ConfigError as error:
+        raise NodeError(str(error)) from error
+    keys = NodeKeys.load(folder)
+    document, world = _world(config)
+    engine = database.create(config.database_url(), pool_size=config.pool_size)
+    try:
+        database.check_schema(engine)
+        with engine.connect() as connection:
+            acts = _recorded_acts(connection)
+    except PactnetError:
+        engine.dispose()
+        raise
+    node = Node(config, keys, engine, SqlAuditLog(keys, config.checkpoint_every), document, world, clock)
+    if acts:
+        node.acts = acts
+        try:
+            node.world = node.world_with()
+        except WorldError as error:
+            engine.dispose()
+            raise NodeError(f"the lifecycle acts recorded in the database no longer fit the world: {error}") from error
+    return node
+
+
+def new_token() -> str:
+    """A fresh API token: 32 random bytes, URL-safe, with a prefix that says what it is."""
+    return "pn_" + secrets.token_urlsafe(32)

@@ -1,0 +1,88 @@
+"""Agreements at a node: their status now and their timeline, and the lifecycle acts this party records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from pactnet.errors import WorldError
+from pactnet.node import instant_text
+from pactnet.policy.timeline import timeline
+from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.store.tables import lifecycle_acts
+
+if TYPE_CHECKING:
+    from pactnet.node import Node
+    from pactnet.policy.model import Agreement, Arrangement
+    from pactnet.services.users import User
+
+ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
+
+
+def _describe(node: Node, pact: Agreement | Arrangement, *, with_timeline: bool) -> dict[str, Any]:
+    zone = pact.zone
+    now = node.now()
+    view: dict[str, Any] = {
+        "id": pact.id,
+        "kind": pact.kind,
+        "title": pact.title,
+        "parties": list(pact.parties) if pact.kind == "agreement" else [pact.hub, *pact.members],  # type: ignore[union-attr]
+        "status": pact.history.status(now).as_dict(zone),
+    }
+    if with_timeline:
+        view["timeline"] = [
+            {
+                "from": period.start.astimezone(zone).isoformat(),
+                "until": None if period.stop is None else period.stop.astimezone(zone).isoformat(),
+                "state": period.state.value,
+                "notice": period.notice.value,
+                "what": period.what,
+            }
+            for period in timeline(pact)
+        ]
+    return view
+
+
+def list_agreements(node: Node) -> list[dict[str, Any]]:
+    """Every agreement and arrangement of the world with its status now."""
+    world = node.world
+    pacts: list[Agreement | Arrangement] = [*world.agreements.values(), *world.arrangements.values()]
+    return [_describe(node, pact, with_timeline=False) for pact in pacts]
+
+
+def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
+    """One agreement or arrangement: status now and timeline."""
+    pact = node.world.pact(pact_id)
+    if pact is None:
+        raise NotFoundError(f"no agreement or arrangement {pact_id!r}")
+    return _describe(node, pact, with_timeline=True)
+
+
+def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]:
+    """Record a lifecycle act by this party now, validated by the core exactly as a world file's event."""
+    agreement = node.world.agreements.get(pact_id)
+    if agreement is None:
+        if pact_id in node.world.arrangements:
+            raise InvalidInputError(f"{pact_id} is an arrangement: it has no notices")
+        raise NotFoundError(f"no agreement {pact_id!r}")
+    if act not in ACTS:
+        raise InvalidInputError(f"type {act!r}: expected one of {', '.join(ACTS)}")
+    if node.party not in agreement.parties:
+        raise ForbiddenError(f"{node.party} is not a party to {pact_id}")
+    at = node.now()
+    when = instant_text(at)
+    event = {"at": at.isoformat(), "type": act, "agreement": pact_id, "by": node.party}
+    try:
+        world = node.world_with(event)
+    except WorldError as error:
+        problems = [issue for issue in error.issues if issue.path.startswith("events[")]
+        message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
+        raise InvalidInputError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
+    with node.engine.begin() as connection:
+        connection.execute(
+            insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
+        )
+        node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
+    node.adopt(event, world)
+    return _describe(node, world.agreements[pact_id], with_timeline=False)

@@ -1,0 +1,57 @@
+"""The audit log as users and operators see it: pages of entries, verification, export, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pactnet.node import instant_text
+from pactnet.store import audit_log
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from pactnet.audit.chain import Checkpoint, Verification
+    from pactnet.node import Node
+
+EXPORT_FORMAT = "pactnet.audit-export/1"
+
+
+def verify(node: Node) -> Verification:
+    """Check the whole log: chain, checkpoints, signed head."""
+    with node.engine.connect() as connection:
+        return audit_log.verify(connection, node.keys.public_signing)
+
+
+def page(node: Node, after: int, limit: int) -> dict[str, Any]:
+    """Entries after `after`, and the verification of the whole log."""
+    with node.engine.connect() as connection:
+        entries = [entry.as_dict() for entry in audit_log.read_entries(connection, after, limit)]
+    following = entries[-1]["seq"] if len(entries) == limit else None
+    return {"entries": entries, "next_after": following, "verification": verify(node).as_dict()}
+
+
+def checkpoint(node: Node) -> Checkpoint | None:
+    """A signed checkpoint at the last entry, now."""
+    with node.engine.begin() as connection:
+        return node.audit.checkpoint_now(connection, instant_text(node.now()))
+
+
+def export(node: Node, out: TextIO) -> int:
+    """Write the log as JSON Lines (docs/audit.md): a header, every entry, every checkpoint, the head."""
+    from pactnet.crypto.keys import b64  # noqa: PLC0415 - only export needs it
+
+    with node.engine.connect() as connection:
+        header = {"format": EXPORT_FORMAT, "party": node.party, "key": b64(node.keys.public_signing)}
+        out.write(json.dumps({"header": header}, ensure_ascii=False) + "\n")
+        count = 0
+        for entry in audit_log.read_entries(connection):
+            out.write(json.dumps({"entry": entry.as_dict()}, ensure_ascii=False) + "\n")
+            count += 1
+        out.writelines(
+            json.dumps({"checkpoint": mark.as_dict()}) + "\n" for mark in audit_log.read_checkpoints(connection)
+        )
+        head = audit_log.read_head(connection)
+        if head is not None:
+            out.write(json.dumps({"head": head.as_dict()}) + "\n")
+    return count

@@ -1,0 +1,288 @@
+"""Publishing and reading reports: every transfer decided at the instant of publication, every access audited."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exists, insert, select
+
+from pactnet.node import instant_text
+from pactnet.policy.decisions import Decision, decide
+from pactnet.policy.model import Report
+from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.store.tables import decisions, report_categories, reports
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Connection, Row
+
+    from pactnet.node import Node
+    from pactnet.services.users import User
+
+PRECEDENCES = ("flash", "immediate", "priority", "routine")
+_CURSOR = re.compile(r"c[0-9]{1,18}")
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """What a user asks to publish (already shape-checked by the API or CLI)."""
+
+    title: str
+    level: str
+    categories: list[str] = field(default_factory=list)
+    rel_to: list[str] | None = None
+    precedence: str = "routine"
+    compartments: list[str] = field(default_factory=list)
+    body_type: str = "text"
+    body: str = ""
+    recipients: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """The filters of a report listing."""
+
+    originator: str | None = None
+    category: str | None = None
+    level: str | None = None
+    since: datetime | None = None
+
+
+def _decision_view(recipient: str, decision: Decision) -> dict[str, Any]:
+    return {"to": recipient} | decision.as_dict()
+
+
+def _check_parties(node: Node, codes: list[str], what: str) -> None:
+    unknown = [code for code in codes if code not in node.world.parties]
+    if unknown:
+        known = ", ".join(node.world.parties)
+        raise InvalidInputError(
+            f"{what}: unknown part{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)} ({known})"
+        )
+
+
+def _validate(node: Node, user: User, publication: Publication) -> tuple[str, int, list[str]]:
+    """The level and its rank in this party's scheme, and the recipients to decide for."""
+    party = node.world.parties[node.party]
+    level = party.level_of(publication.level)
+    if level is None:
+        levels = ", ".join([*party.levels, *party.aliases])
+        raise InvalidInputError(f"level {publication.level!r} is not a level of {node.party} ({levels})")
+    if publication.precedence not in PRECEDENCES:
+        raise InvalidInputError(f"precedence {publication.precedence!r}: expected one of {', '.join(PRECEDENCES)}")
+    rank = party.rank(level)
+    if rank > user.rank or not user.compartments.issuperset(publication.compartments):
+        raise ForbiddenError(f"{user.name} is not cleared to publish at {publication.level} with these compartments")
+    _check_parties(node, publication.rel_to or [], "rel_to")
+    recipients = publication.recipients
+    if recipients is None:
+        recipients = [code for code in node.world.parties if code != node.party]
+    else:
+        _check_parties(node, recipients, "recipients")
+        if node.party in recipients:
+            raise InvalidInputError(f"recipients: {node.party} is this node's own party")
+        recipients = list(dict.fromkeys(recipients))
+    return level, rank, recipients
+
+
+def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
+    """Store a report this party originates, decide every transfer now, and audit it all in one transaction."""
+    level, rank, recipients = _validate(node, user, publication)
+    at = node.now()
+    when = instant_text(at)
+    report_id = uuid.uuid4().hex
+    categories = list(dict.fromkeys(publication.categories))
+    item = Report(
+        report_id,
+        node.party,
+        publication.level,
+        level,
+        tuple(categories),
+        frozenset(categories),
+        None if publication.rel_to is None else frozenset(publication.rel_to),
+        at,
+    )
+    world = node.world
+    decided = [(recipient, decide(world, item, node.party, recipient, at)) for recipient in recipients]
+    row = {
+        "id": report_id,
+        "originator": node.party,
+        "origin_id": report_id,
+        "received_from": None,
+        "title": publication.title,
+        "level": publication.level,
+        "level_rank": rank,
+        "precedence": publication.precedence,
+        "rel_to": publication.rel_to,
+        "compartments": sorted(set(publication.compartments)),
+        "categories": categories,
+        "body_type": publication.body_type,
+        "body": publication.body,
+        "created_at": when,
+        "published_by": user.name,
+    }
+    audit: list[tuple[str, str, str, dict[str, Any]]] = [
+        (
+            "publish",
+            user.name,
+            report_id,
+            {"level": level, "categories": categories, "precedence": publication.precedence},
+        ),
+        *(
+            (
+                "decide",
+                node.party,
+                report_id,
+                {
+                    "to": recipient,
+                    "allowed": decision.allowed,
+                    "route": list(decision.route),
+                    "under": [leg.under for leg in decision.legs],
+                    "reasons": [reason.code.value for reason in decision.reasons],
+                },
+            )
+            for recipient, decision in decided
+        ),
+    ]
+    with node.engine.begin() as connection:
+        seq = connection.execute(insert(reports).values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        if categories:
+            connection.execute(insert(report_categories), [{"report_seq": seq, "category": c} for c in categories])
+        connection.execute(
+            insert(decisions),
+            [
+                {
+                    "report_id": report_id,
+                    "holder": node.party,
+                    "recipient": recipient,
+                    "at": when,
+                    "allowed": decision.allowed,
+                    "route": list(decision.route),
+                    "legs": [leg.as_dict() for leg in decision.legs],
+                    "marking": decision.as_dict()["marking"],
+                    "reasons": [reason.as_dict() for reason in decision.reasons],
+                }
+                for recipient, decision in decided
+            ],
+        )
+        node.audit.append(connection, when, audit)
+    return {"id": report_id, "created_at": when, "decisions": [_decision_view(r, d) for r, d in decided]}
+
+
+def _view(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "originator": row.originator,
+        "received_from": row.received_from,
+        "title": row.title,
+        "level": row.level,
+        "precedence": row.precedence,
+        "categories": row.categories,
+        "rel_to": row.rel_to,
+        "compartments": row.compartments,
+        "created_at": row.created_at,
+        "body_type": row.body_type,
+        "body": row.body,
+    }
+
+
+def _readable_row(connection: Connection, user: User, report_id: str) -> Row[Any] | None:
+    row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
+    if row is None or not user.may_see(row.level_rank, row.compartments):
+        return None
+    return row
+
+
+def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
+    """A report the user is cleared for; anything else is NotFoundError, exactly as a missing report, and audited."""
+    when = instant_text(node.now())
+    with node.engine.begin() as connection:
+        row = _readable_row(connection, user, report_id)
+        if row is None:
+            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+        else:
+            node.audit.append(connection, when, [("read", user.name, report_id, {})])
+    if row is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    return _view(row)
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """A listing cursor (`c` and a number) as the sequence number it stands for."""
+    if cursor is None:
+        return None
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidInputError(f"cursor {cursor!r} is not a cursor this node gave out")
+    return int(cursor[1:])
+
+
+def list_reports(
+    node: Node, user: User, wanted: ReportFilter, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Reports the user is cleared for, newest first, a page at a time; the listing is audited."""
+    before = parse_cursor(cursor)
+    query = select(reports).where(reports.c.level_rank <= user.rank).order_by(reports.c.seq.desc())
+    if wanted.originator is not None:
+        query = query.where(reports.c.originator == wanted.originator)
+    if wanted.level is not None:
+        query = query.where(reports.c.level == wanted.level)
+    if wanted.since is not None:
+        query = query.where(reports.c.created_at >= instant_text(wanted.since))
+    if wanted.category is not None:
+        query = query.where(
+            exists().where(
+                report_categories.c.report_seq == reports.c.seq, report_categories.c.category == wanted.category
+            )
+        )
+    page: list[dict[str, Any]] = []
+    last: int | None = before
+    more = False
+    when = instant_text(node.now())
+    with node.engine.begin() as connection:
+        batch = limit + 1
+        while True:
+            rows = connection.execute((query if last is None else query.where(reports.c.seq < last)).limit(batch)).all()
+            for row in rows:
+                if user.compartments.issuperset(row.compartments):
+                    if len(page) == limit:
+                        more = True
+                        break
+                    page.append(_view(row))
+                last = row.seq
+            if more or len(rows) < batch:
+                break
+        data = {"returned": [item["id"] for item in page]}
+        node.audit.append(connection, when, [("list", user.name, "reports", data)])
+    return page, (f"c{last}" if more and last is not None else None)
+
+
+def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
+    """Every decision taken on a report the user may read, oldest first."""
+    with node.engine.begin() as connection:
+        if _readable_row(connection, user, report_id) is None:
+            node.audit.append(connection, instant_text(node.now()), [("refused-read", user.name, report_id[:200], {})])
+            found = None
+        else:
+            found = connection.execute(
+                select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
+            ).all()
+    if found is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    return [
+        {
+            "report": row.report_id,
+            "holder": row.holder,
+            "to": row.recipient,
+            "at": row.at,
+            "allowed": row.allowed,
+            "route": row.route,
+            "legs": row.legs,
+            "marking": row.marking,
+            "reasons": row.reasons,
+        }
+        for row in found
+    ]

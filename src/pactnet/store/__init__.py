@@ -1,0 +1,1 @@
+"""Durable storage: SQLAlchemy tables, the database engine, migrations and repositories."""

@@ -1,0 +1,137 @@
+"""The node's tables (SQLAlchemy Core): reports, decisions, users, lifecycle acts and the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+# Constraint names are fixed so that migrations are the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Instants are stored as RFC 3339 UTC text with a fixed width ("2019-11-23T00:00:00.000000Z"), so that they
+# sort as text the same way on both databases and read back exactly.
+INSTANT = String(27)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("originator", String(64), nullable=False),
+    Column("origin_id", String(200), nullable=False),
+    Column("received_from", String(64)),
+    Column("title", String(500), nullable=False),
+    Column("level", String(100), nullable=False),
+    Column("level_rank", Integer, nullable=False),
+    Column("precedence", String(16), nullable=False),
+    Column("rel_to", JSON),
+    Column("compartments", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("body_type", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", INSTANT, nullable=False),
+    Column("published_by", String(100)),
+    Index("ix_reports_originator_seq", "originator", "seq"),
+    Index("ix_reports_created_at", "created_at"),
+)
+
+report_categories = Table(
+    "report_categories",
+    metadata,
+    Column("report_seq", Integer, ForeignKey("reports.seq", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(100), primary_key=True),
+    Index("ix_report_categories_category", "category", "report_seq"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("route", JSON, nullable=False),
+    Column("legs", JSON, nullable=False),
+    Column("marking", JSON),
+    Column("reasons", JSON, nullable=False),
+    Index("ix_decisions_report_id", "report_id", "seq"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("clearance", String(100), nullable=False),
+    Column("compartments", JSON, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", INSTANT, nullable=False),
+)
+
+lifecycle_acts = Table(
+    "lifecycle_acts",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("agreement", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", INSTANT, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("prev", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+# One row: the signed head of the audit log, renewed in every write transaction. Writers lock it, which also
+# serialises appends to the chain across API workers on PostgreSQL.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
