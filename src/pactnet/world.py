@@ -135,12 +135,14 @@ class _Reader:
         self.issues.append(WorldIssue(path, found, expected))
 
     def keys(self, table: dict[str, Any], path: str, allowed: frozenset[str], required: tuple[str, ...]) -> None:
+        prefix = f"{path}." if path else ""
         for key in table:
             if key not in allowed:
-                self.issue(f"{path}.{key}", f"the unknown key {key!r}", f"one of {_choices(sorted(allowed))}")
+                name = key or '""'
+                self.issue(f"{prefix}{name}", f"the unknown key {key!r}", f"one of {_choices(sorted(allowed))}")
         for key in required:
             if key not in table:
-                self.issue(f"{path}.{key}", "nothing", f"the required key {key!r}")
+                self.issue(f"{prefix}{key}", "nothing", f"the required key {key!r}")
 
     def table(self, value: object, path: str, what: str = "a table") -> dict[str, Any] | None:
         if isinstance(value, dict):
@@ -233,7 +235,7 @@ class _Reader:
 
     # -- sections ---------------------------------------------------------------------------------------
     def read(self, document: dict[str, Any]) -> World:
-        self.keys(document, "(top level)", _TOP_KEYS, ("format", "parties"))
+        self.keys(document, "", _TOP_KEYS, ("format", "parties"))
         fmt = document.get("format")
         if "format" in document and fmt != FORMAT:
             self.issue("format", show(fmt), f'exactly "{FORMAT}"')
@@ -313,7 +315,6 @@ class _Reader:
 
     def read_agreement(self, pact_id: str, table: dict[str, Any], path: str) -> _Static | None:
         self.keys(table, path, _AGREEMENT_KEYS, ("parties", "equivalence"))
-        before = len(self.issues)
         title = self.text(table.get("title", pact_id), f"{path}.title") or pact_id
         codes = self.party_list(table.get("parties"), f"{path}.parties", 2) if "parties" in table else None
         if codes is not None and len(codes) != 2:  # noqa: PLR2004 - bilateral
@@ -333,6 +334,7 @@ class _Reader:
         term = self.duration(table.get("term"), f"{path}.term")
         renewal = self.duration(table.get("renewal"), f"{path}.renewal")
         notice_period = self.duration(table.get("notice_period"), f"{path}.notice_period")
+        durations = {"term": term, "renewal": renewal, "notice_period": notice_period}
         if renewal is not None and term is None and "term" not in table:
             self.issue(f"{path}.renewal", "renewal without a term", "a term to renew (or no renewal)")
         fixed_term = table.get("term") is not None and table.get("renewal") is None
@@ -348,9 +350,12 @@ class _Reader:
             OnwardRelease,
             OnwardRelease.ORIGINATOR_CONSENT,
         )
-        if len(self.issues) > before or pair is None or equivalence is None or scope is None or zone is None:
+        # Other issues are already reported; the agreement is still replayed, so that its events are checked
+        # too, whenever what the replay needs is sound.
+        if pair is None or equivalence is None or scope is None or zone is None:
             return None
-        if notice_period is None and not fixed_term:
+        unreadable = any(table.get(key) is not None and value is None for key, value in durations.items())
+        if unreadable or (renewal is not None and term is None) or (notice_period is None and not fixed_term):
             return None
         terms = Terms(pact_id, pair, zone, term, renewal, notice_period, late, resumed)
         return _Static(pact_id, title, pair, equivalence, scope, zone, str(zone_name), terms, late, resumed, onward)
@@ -413,7 +418,6 @@ class _Reader:
             if table is None:
                 continue
             self.keys(table, path, _ARRANGEMENT_KEYS, ("hub", "members", "scope"))
-            before = len(self.issues)
             title = self.text(table.get("title", pact_id), f"{path}.title") or pact_id
             hub = self.party(table.get("hub"), f"{path}.hub") if "hub" in table else None
             members = self.party_list(table.get("members"), f"{path}.members", 2) if "members" in table else None
@@ -421,7 +425,7 @@ class _Reader:
                 self.issue(f"{path}.members", f"the hub {hub} among the members", "members other than the hub")
             scope = self.scope(table.get("scope"), f"{path}.scope", default_all=False) if "scope" in table else None
             consent = self.choice(table.get("consent"), f"{path}.consent", RelayConsent, RelayConsent.PER_ITEM)
-            if len(self.issues) == before and hub and members and scope:
+            if hub and members and scope and hub not in members:
                 self.arrangements[pact_id] = _StaticArrangement(pact_id, title, hub, tuple(members), scope, consent)
 
     def read_reports(self, reports: list[Any]) -> None:
@@ -482,8 +486,9 @@ class _Reader:
                 scheme = _choices(list(party.levels) + list(party.aliases))
                 self.issue(f"{path}.level", show(label), f"a level or alias of {originator} ({scheme})")
         self.strings(raw.get("categories", []), f"{path}.categories", allow_empty=True)
-        if raw.get("rel_to") is not None:
-            self.party_list(raw["rel_to"], f"{path}.rel_to", 0)
+        rel_to = raw.get("rel_to")
+        if rel_to is not None and rel_to != []:
+            self.party_list(rel_to, f"{path}.rel_to", 0)
 
     def read_events(self, raw_events: list[Any]) -> list[Event]:
         events: list[Event] = []

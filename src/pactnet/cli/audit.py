@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import typer
 
 from pactnet.cli.terminal import fail, out, print_json
 from pactnet.errors import PactnetError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")

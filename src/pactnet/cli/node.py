@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import typer
 
 from pactnet.cli.terminal import fail, out
 from pactnet.errors import PactnetError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from pactnet.cli.terminal import fail, out
 from pactnet.errors import PactnetError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 app = typer.Typer(help="Users of a node: add, list, disable.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")

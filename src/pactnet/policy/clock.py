@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+# RFC 3339 §5.6 date-time: full-date "T" full-time, with seconds and an offset; "T" and "Z" in either case.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def parse_timezone(text: str) -> tzinfo:
@@ -52,12 +54,15 @@ def local_time(instant: datetime, zone: tzinfo) -> datetime:
 
 def parse_instant(text: str) -> datetime:
     """An RFC 3339 instant with an explicit offset; a naive or malformed one is a ValueError."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        msg = f"an RFC 3339 instant with an offset such as 2019-11-23T00:00:00+09:00, not {text!r}"
-        raise ValueError(msg) from error
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        msg = f"an instant with a UTC offset (e.g. 2019-11-23T00:00:00+09:00), not {text!r}, which has none"
+    example = "2019-11-23T00:00:00+09:00"
+    if not _RFC3339.fullmatch(text):
+        if _RFC3339.fullmatch(text + "Z"):
+            msg = f"an instant with a UTC offset (e.g. {example}), not {text!r}, which has none"
+        else:
+            msg = f"an RFC 3339 instant with an offset such as {example}, not {text!r}"
         raise ValueError(msg)
-    return moment
+    try:
+        return datetime.fromisoformat(text.upper())
+    except ValueError as error:
+        msg = f"a real RFC 3339 instant with an offset, such as {example}, not {text!r} ({error})"
+        raise ValueError(msg) from error
