@@ -119,7 +119,11 @@ def init_node(folder: Path, world: str, party: str, database_url: str | None) ->
         keys = NodeKeys.generate()
         keys.save(folder)
         with engine.begin() as connection:
-            SqlAuditLog(keys, config.checkpoint_every).start(connection, instant_text(system_clock()))
+            log = SqlAuditLog(keys, config.checkpoint_every)
+            now = instant_text(system_clock())
+            log.start(connection, now)
+            settings = {"party": party, "world": reference, "checkpoint_every": config.checkpoint_every}
+            log.append(connection, now, [("node-created", "cli", party, settings)])
     finally:
         engine.dispose()
     (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")

@@ -1,0 +1,121 @@
+"""Real databases for the integration tests: SQLite in a temporary folder, and PostgreSQL on loopback.
+
+The PostgreSQL tests never skip: if the server cannot be reached they fail, so CI cannot pass without them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from pactnet.api.app import create_app
+from pactnet.node import Node, init_node, open_node
+from pactnet.services.users import add_user
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+ADMIN_URL = os.environ.get("PACTNET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1/postgres")
+
+
+class Clock:
+    """A clock the test moves by hand; nodes take their time from it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'node.db'}"
+        return
+    name = f"pactnet_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2019, 7, 25, 6, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def folder(tmp_path: Path, database_url: str) -> Path:
+    """A ROK node's folder on the GSOMIA world."""
+    target = tmp_path / "rok"
+    init_node(target, "gsomia-2019", "ROK", None if database_url.startswith("sqlite") else database_url)
+    return target
+
+
+@pytest.fixture
+def node(folder: Path, clock: Clock) -> Iterator[Node]:
+    opened = open_node(folder, clock=clock)
+    yield opened
+    opened.close()
+
+
+class LoopbackServer:
+    """The node's API served by uvicorn on a free loopback port, in a thread of the test process."""
+
+    def __init__(self, node: Node) -> None:
+        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the node's API did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def client(node: Node) -> Iterator[httpx.Client]:
+    """An HTTP client of the node's API over real loopback sockets."""
+    with LoopbackServer(node) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def officer(node: Node) -> dict[str, str]:
+    """Authorization headers of a user cleared to 군사II급비밀 with the compartment 'sigint'."""
+    _, token = add_user(node, "officer", "군사II급비밀", ["sigint"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def clerk(node: Node) -> dict[str, str]:
+    """Authorization headers of a user cleared only to 군사III급비밀, with no compartment."""
+    _, token = add_user(node, "clerk", "군사III급비밀", [])
+    return {"Authorization": f"Bearer {token}"}
