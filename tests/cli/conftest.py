@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from runner import COPIED_DOMAIN, SHARED_DOMAIN
+
+from tests.cli.runner import COPIED_DOMAIN, SHARED_DOMAIN
 
 if TYPE_CHECKING:
     from pathlib import Path

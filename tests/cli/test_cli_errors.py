@@ -6,7 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from runner import Run, pactnet
+
+from tests.cli.runner import Run, pactnet
 
 if TYPE_CHECKING:
     from pathlib import Path

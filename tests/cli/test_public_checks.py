@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from runner import COPIED_DOMAIN, SHARED_DOMAIN, pactnet
+
+from tests.cli.runner import COPIED_DOMAIN, SHARED_DOMAIN, pactnet
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from pactnet.services.users import add_user
 
 if TYPE_CHECKING:
-    from conftest import Clock
     from httpx import Client as TestClient
+
+    from tests.integration.conftest import Clock
 
 LAUNCH: dict[str, Any] = {
     "title": "DPRK SRBM launch, Wonsan",
@@ -78,7 +79,7 @@ class TestPublishing:
 
     def test_an_object_that_is_not_a_stix_bundle_is_refused(self, client: TestClient, officer: dict[str, str]) -> None:
         response = client.post("/api/v1/reports", json=LAUNCH | {"body": {"type": "indicator"}}, headers=officer)
-        assert "STIX" in _assert_error(response, 422)["error"]["message"]
+        assert "StixBundle" in _assert_error(response, 422)["error"]["message"]
 
 
 class TestReading:
@@ -182,7 +183,7 @@ class TestAgreements:
         response = client.post(
             "/api/v1/agreements/JPN-ROK-GSOMIA-2016/events", json={"type": "suspend_notice"}, headers=officer
         )
-        assert "pending" in _assert_error(response, 422)["error"]["message"]
+        assert "pending" in _assert_error(response, 409)["error"]["message"]
         status = client.get("/api/v1/agreements/JPN-ROK-GSOMIA-2016", headers=officer).json()["status"]
         assert status["notice"] == "none"
 
@@ -190,7 +191,7 @@ class TestAgreements:
         response = client.post(
             "/api/v1/agreements/TISA-2014/events", json={"type": "notify_termination"}, headers=officer
         )
-        _assert_error(response, 422)
+        _assert_error(response, 409)
 
 
 class TestErrors:

@@ -6,9 +6,9 @@ import re
 from datetime import date, datetime
 
 import pytest
-from worlds import GSOMIA, in_force, issues
 
 from pactnet.policy.durations import Duration, add_to_date, add_to_local, subtract_from_date
+from tests.unit.worlds import GSOMIA, in_force, issues
 
 
 def days(text: str) -> Duration:

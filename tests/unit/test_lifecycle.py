@@ -7,7 +7,10 @@ agreements.md §3 (JK art. 21).
 from __future__ import annotations
 
 import pytest
-from worlds import (
+
+from pactnet.policy import Notice, State
+from pactnet.world import load_world
+from tests.unit.worlds import (
     GSOMIA,
     amend,
     in_force,
@@ -24,9 +27,6 @@ from worlds import (
     withdraw,
     world,
 )
-
-from pactnet.policy import Notice, State
-from pactnet.world import load_world
 
 # GSOMIA: signed and in force on 2016-11-23 at about 10:00 KST (agreements.md L1).
 EIF = "2016-11-23T10:00:00+09:00"

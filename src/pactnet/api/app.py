@@ -4,7 +4,8 @@ No `from __future__ import annotations` here: FastAPI reads the annotations of t
 """
 
 import json
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,17 +14,18 @@ from starlette.responses import JSONResponse
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.node import Node
-from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
 
 _bearer = HTTPBearer(auto_error=False)
-ReportId = Annotated[str, Path(min_length=1, max_length=200)]
-PactId = Annotated[str, Path(min_length=1, max_length=200)]
+ReportId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
+PactId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorOut, "description": description}
     for status, description in (
         (401, "No valid bearer token"),
+        (403, "Not cleared to do this"),
         (404, "Not found, or not cleared"),
+        (409, "In conflict with the current state"),
         (413, "Request body too large"),
         (422, "Invalid input"),
     )
@@ -34,15 +36,9 @@ class UnauthorizedError(ServiceError):
     """No valid bearer token."""
 
 
-def _stix_bundle(body: dict[str, Any]) -> str:
-    # STIX 2.1 §8: a bundle has type "bundle", an id "bundle--<uuid>", and a list of objects.
-    if body.get("type") != "bundle" or not str(body.get("id", "")).startswith("bundle--"):
-        raise InvalidInputError(
-            'body: an object body must be a STIX 2.1 bundle ({"type": "bundle", "id": "bundle--..."})'
-        )
-    if not isinstance(body.get("objects", []), list):
-        raise InvalidInputError("body: a STIX bundle's objects must be a list")
-    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+def _stix_bundle(body: schemas.StixBundle) -> str:
+    """The bundle as stored: canonical JSON of what was sent (STIX 2.1 §8)."""
+    return json.dumps(body.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
 
 
 def current_user(
@@ -82,10 +78,16 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
         """Whether the node is up; the only route that needs no token."""
         return {"status": "ok", "party": node.party}
 
-    @app.post("/api/v1/reports", status_code=201, response_model=schemas.PublishResponse, tags=["reports"])
+    scheme = node.world.parties[node.party]
+    labels = [*scheme.levels, *scheme.aliases]
+    partners = [code for code in node.world.parties if code != node.party]
+
     def publish(body: schemas.PublishRequest, who: User) -> dict[str, Any]:
         """Publish a report this party originates; every transfer is decided at this instant."""
-        body_text, body_type = (_stix_bundle(body.body), "stix") if isinstance(body.body, dict) else (body.body, "text")
+        if isinstance(body.body, schemas.StixBundle):
+            body_text, body_type = _stix_bundle(body.body), "stix"
+        else:
+            body_text, body_type = body.body, "text"
         publication = reports.Publication(
             title=body.title,
             level=body.level,
@@ -99,28 +101,29 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
         )
         return reports.publish(node, who, publication)
 
-    @app.get("/api/v1/reports", response_model=schemas.ReportPage, tags=["reports"])
+    # The body and the level filter are typed with this node's own levels and partners, so that the published
+    # schema says exactly what is accepted; the annotations above are their general forms, for mypy.
+    publish.__annotations__["body"] = schemas.publish_request(labels, partners)
+    app.post("/api/v1/reports", status_code=201, response_model=schemas.PublishResponse, tags=["reports"])(publish)
+
     def list_reports(
         who: User,
-        originator: Annotated[str | None, Query(max_length=64)] = None,
-        category: Annotated[str | None, Query(max_length=100)] = None,
-        level: Annotated[str | None, Query(max_length=100)] = None,
-        since: Annotated[str | None, Query(max_length=64, description="RFC 3339 with an offset")] = None,
-        cursor: Annotated[str | None, Query(max_length=40)] = None,
+        originator: Annotated[str | None, Query(max_length=64, pattern=schemas.IDENTIFIER)] = None,
+        category: Annotated[str | None, Query(max_length=100, pattern=schemas.IDENTIFIER)] = None,
+        level: Annotated[str | None, Query()] = None,
+        since: Annotated[datetime | None, Query(description="RFC 3339 with an offset")] = None,
+        cursor: Annotated[str | None, Query(pattern=r"^c[0-9]{1,18}$")] = None,
         limit: Annotated[int | None, Query(ge=1, le=node.config.max_page_size)] = None,
     ) -> dict[str, Any]:
         """Reports the user is cleared for, newest first."""
-        try:
-            since_at = parse_instant(since) if since is not None else None
-        except ValueError as error:
-            raise InvalidInputError(f"since: expected {error}") from error
-        party = node.world.parties[node.party]
-        wanted_level = party.level_of(level) if level is not None else None
-        if level is not None and wanted_level is None:
-            raise InvalidInputError(f"level {level!r} is not a level of {node.party}")
-        wanted = reports.ReportFilter(originator, category, level, since_at)
+        if since is not None and since.tzinfo is None:
+            raise InvalidInputError("since: expected an instant with an offset, e.g. 2019-11-23T00:00:00+09:00")
+        wanted = reports.ReportFilter(originator, category, level, since)
         items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
         return {"items": items, "next": following}
+
+    list_reports.__annotations__["level"] = Annotated[Literal[tuple(labels)] | None, Query()]
+    app.get("/api/v1/reports", response_model=schemas.ReportPage, tags=["reports"])(list_reports)
 
     @app.get("/api/v1/reports/{report_id}", response_model=schemas.ReportOut, tags=["reports"])
     def get_report(report_id: ReportId, who: User) -> dict[str, Any]:
@@ -128,7 +131,9 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
         return reports.get_report(node, who, report_id)
 
     @app.get("/api/v1/decisions", response_model=list[schemas.TrailEntry], tags=["reports"])
-    def decision_trail(who: User, report: Annotated[str, Query(min_length=1, max_length=200)]) -> list[dict[str, Any]]:
+    def decision_trail(
+        who: User, report: Annotated[str, Query(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
+    ) -> list[dict[str, Any]]:
         """The decisions taken on a report, with their reasons."""
         return reports.decision_trail(node, who, report)
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.-]+$")]
+# Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
-Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:/-]+$")]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+# No control characters in ids, and no NUL anywhere: PostgreSQL text cannot hold it.
+IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 
 
 class Strict(BaseModel):
@@ -18,17 +23,47 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class StixBundle(BaseModel):
+    """A STIX 2.1 bundle (STIX 2.1 §8): its objects are kept as sent."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["bundle"]
+    id: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^bundle--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        ),
+    ]
+    objects: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+
+
 class PublishRequest(Strict):
     """A report this party originates."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)]
     level: Label
     categories: list[Category] = Field(default_factory=list, max_length=50)
     rel_to: list[Code] | None = Field(default=None, max_length=200)
     precedence: Literal["flash", "immediate", "priority", "routine"] = "routine"
     compartments: list[Name] = Field(default_factory=list, max_length=50)
-    body: str | dict[str, Any] = Field(default="", description="Text, or a STIX 2.1 bundle (an object).")
+    body: Text | StixBundle = Field(default="", description="Text, or a STIX 2.1 bundle.")
     recipients: list[Code] | None = Field(default=None, max_length=200, description="Default: every other party.")
+
+
+def publish_request(labels: list[str], partners: list[str]) -> type[PublishRequest]:
+    """PublishRequest with this node's levels and partners as enums, so the published schema is exact."""
+    level = Literal[tuple(labels)]  # type: ignore[valid-type]  # built from the node's scheme at run time
+    partner = Literal[tuple(partners)]  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "level": (level, Field(description="A level or alias of this party's scheme.")),
+        "rel_to": (list[partner] | None, Field(default=None, max_length=200)),  # type: ignore[valid-type]
+        "recipients": (
+            list[partner] | None,  # type: ignore[valid-type]
+            Field(default=None, max_length=200, description="Default: every other party."),
+        ),
+    }
+    model: type[PublishRequest] = create_model("PublishRequest", __base__=PublishRequest, **fields)
+    return model
 
 
 class Reason(BaseModel):

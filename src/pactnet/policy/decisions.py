@@ -108,9 +108,7 @@ def _not_in_force(pact: Agreement | Arrangement, at: datetime, code: Code, asked
     zone = pact.zone if pact.kind == "agreement" else asked
     if history.ended_at is not None and at >= history.ended_at:
         return Reason(code, f"{pact.id} ended at {_show(history.ended_at, zone)}")
-    if history.in_force_from is not None:
-        when = _show(history.in_force_from, zone)
-        return Reason(code, f"{pact.id} is not in force until {when} (asked at {_show(at, zone)})")
+    # Only what is known at `at` goes into the message: not a later entry into force.
     return Reason(code, f"{pact.id} is not in force at {_show(at, zone)}: it has not entered into force")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from pactnet.errors import WorldError
 from pactnet.node import instant_text
 from pactnet.policy.timeline import timeline
-from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
     agreement = node.world.agreements.get(pact_id)
     if agreement is None:
         if pact_id in node.world.arrangements:
-            raise InvalidInputError(f"{pact_id} is an arrangement: it has no notices")
+            raise ConflictError(f"{pact_id} is an arrangement: it has no notices")
         raise NotFoundError(f"no agreement {pact_id!r}")
     if act not in ACTS:
         raise InvalidInputError(f"type {act!r}: expected one of {', '.join(ACTS)}")
@@ -78,7 +78,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
     except WorldError as error:
         problems = [issue for issue in error.issues if issue.path.startswith("events[")]
         message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
-        raise InvalidInputError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
+        raise ConflictError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
     with node.engine.begin() as connection:
         connection.execute(
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)

@@ -152,23 +152,24 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
         seq = connection.execute(insert(reports).values(**row)).inserted_primary_key[0]  # type: ignore[index]
         if categories:
             connection.execute(insert(report_categories), [{"report_seq": seq, "category": c} for c in categories])
-        connection.execute(
-            insert(decisions),
-            [
-                {
-                    "report_id": report_id,
-                    "holder": node.party,
-                    "recipient": recipient,
-                    "at": when,
-                    "allowed": decision.allowed,
-                    "route": list(decision.route),
-                    "legs": [leg.as_dict() for leg in decision.legs],
-                    "marking": decision.as_dict()["marking"],
-                    "reasons": [reason.as_dict() for reason in decision.reasons],
-                }
-                for recipient, decision in decided
-            ],
-        )
+        if decided:
+            connection.execute(
+                insert(decisions),
+                [
+                    {
+                        "report_id": report_id,
+                        "holder": node.party,
+                        "recipient": recipient,
+                        "at": when,
+                        "allowed": decision.allowed,
+                        "route": list(decision.route),
+                        "legs": [leg.as_dict() for leg in decision.legs],
+                        "marking": decision.as_dict()["marking"],
+                        "reasons": [reason.as_dict() for reason in decision.reasons],
+                    }
+                    for recipient, decision in decided
+                ],
+            )
         node.audit.append(connection, when, audit)
     return {"id": report_id, "created_at": when, "decisions": [_decision_view(r, d) for r, d in decided]}
 

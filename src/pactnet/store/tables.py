@@ -29,11 +29,13 @@ metadata = MetaData(
 # Instants are stored as RFC 3339 UTC text with a fixed width ("2019-11-23T00:00:00.000000Z"), so that they
 # sort as text the same way on both databases and read back exactly.
 INSTANT = String(27)
+# 64-bit sequence numbers on PostgreSQL; SQLite's rowid is already 64-bit and must be declared INTEGER.
+SEQ = BigInteger().with_variant(Integer, "sqlite")
 
 reports = Table(
     "reports",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
     Column("id", String(64), nullable=False, unique=True),
     Column("originator", String(64), nullable=False),
     Column("origin_id", String(200), nullable=False),
@@ -56,7 +58,7 @@ reports = Table(
 report_categories = Table(
     "report_categories",
     metadata,
-    Column("report_seq", Integer, ForeignKey("reports.seq", ondelete="CASCADE"), primary_key=True),
+    Column("report_seq", SEQ, ForeignKey("reports.seq", ondelete="CASCADE"), primary_key=True),
     Column("category", String(100), primary_key=True),
     Index("ix_report_categories_category", "category", "report_seq"),
 )
@@ -64,7 +66,7 @@ report_categories = Table(
 decisions = Table(
     "decisions",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
     Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
     Column("holder", String(64), nullable=False),
     Column("recipient", String(64), nullable=False),
@@ -92,7 +94,7 @@ users = Table(
 lifecycle_acts = Table(
     "lifecycle_acts",
     metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
     Column("agreement", String(200), nullable=False),
     Column("type", String(32), nullable=False),
     Column("by", String(64), nullable=False),
@@ -103,7 +105,7 @@ lifecycle_acts = Table(
 audit_entries = Table(
     "audit_entries",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
     Column("at", INSTANT, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("actor", String(100), nullable=False),
@@ -116,7 +118,7 @@ audit_entries = Table(
 audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("seq", SEQ, primary_key=True, autoincrement=False),
     Column("hash", String(64), nullable=False),
     Column("at", INSTANT, nullable=False),
     Column("key", String(64), nullable=False),
@@ -129,7 +131,7 @@ audit_head = Table(
     "audit_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("seq", SEQ, nullable=False),
     Column("hash", String(64), nullable=False),
     Column("at", INSTANT, nullable=False),
     Column("key", String(64), nullable=False),

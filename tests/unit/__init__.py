@@ -1,0 +1,1 @@
+"""pactnet's tests."""
