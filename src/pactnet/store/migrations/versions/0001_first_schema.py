@@ -50,7 +50,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "lifecycle_acts",
-        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("agreement", sa.String(length=200), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("by", sa.String(length=64), nullable=False),
@@ -60,7 +60,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "reports",
-        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("originator", sa.String(length=64), nullable=False),
         sa.Column("origin_id", sa.String(length=200), nullable=False),
@@ -98,7 +98,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "decisions",
-        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("report_id", sa.String(length=64), nullable=False),
         sa.Column("holder", sa.String(length=64), nullable=False),
         sa.Column("recipient", sa.String(length=64), nullable=False),
@@ -118,7 +118,7 @@ def upgrade() -> None:
 
     op.create_table(
         "report_categories",
-        sa.Column("report_seq", sa.Integer(), nullable=False),
+        sa.Column("report_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("category", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
             ["report_seq"], ["reports.seq"], name=op.f("fk_report_categories_report_seq_reports"), ondelete="CASCADE"
