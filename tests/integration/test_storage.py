@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,6 +17,8 @@ from pactnet.store.database import StoreError
 from pactnet.store.tables import audit_head, decisions, metadata, reports
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pactnet.node import Node
 
 
@@ -62,7 +63,7 @@ class TestStartingANode:
 
     def test_missing_keys_are_named(self, folder: Path) -> None:
         (folder / "signing.key").unlink()
-        with pytest.raises(Exception, match="signing.key"):
+        with pytest.raises(Exception, match=r"signing\.key"):
             open_node(folder)
 
     def test_a_world_that_does_not_validate_is_refused(self, folder: Path, tmp_path: Path) -> None:
