@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pactnet.errors import PolicyError
 from pactnet.policy import Code, Decision, Leg, Marking, decide
 from pactnet.world import load_world
 from tests.unit.builders import DOMAIN, JK, TISA, US_JPN, US_ROK, build, checks, event, instant, reference
@@ -735,3 +736,15 @@ class TestPublicChecks:
         if not expect["allowed"]:
             assert decision.reasons
             assert all(item.code and item.message for item in decision.reasons)
+
+
+class TestInstantsMustBeExplicit:
+    """The core refuses an instant without a UTC offset instead of guessing its zone."""
+
+    def test_a_naive_instant_is_a_policy_error_naming_it(self) -> None:
+        world = load_world("gsomia-2019")
+        naive = datetime(2019, 11, 23)  # noqa: DTZ001 - the point of the test
+        with pytest.raises(PolicyError, match="no UTC offset"):
+            decide(world, world.reports["rok-launch-2019-07-25"], "ROK", "JPN", naive)
+        with pytest.raises(PolicyError, match="no UTC offset"):
+            world.agreements[JK].history.status(naive)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pactnet.errors import PolicyError
 from pactnet.policy.model import OnwardRelease, RelayConsent
 
 if TYPE_CHECKING:
@@ -302,7 +303,9 @@ def decide(
     allows it (agreements.md §4, routing order). Deny by default: every path that is not proven allowed is
     refused. `assume_consent` and `ignore_created` serve impact analysis, which asks about routes, not items.
     """
-    asked = at.tzinfo or UTC
+    asked = at.tzinfo
+    if asked is None:
+        raise PolicyError(f"decide: the instant {at.isoformat()} has no UTC offset; time zones are explicit")
     if asked is not UTC:
         at = at.astimezone(UTC)
     originator = report.originator

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from pactnet.errors import PolicyError
 from pactnet.policy.clock import local_date, local_midnight, local_time, to_instant
 from pactnet.policy.durations import Duration, add_to_date, add_to_local, subtract_from_date
 from pactnet.policy.events import NOTICE_ACTS, Event, EventType
@@ -188,6 +189,8 @@ class History:
 
     def status(self, at: datetime) -> Status:
         """The status at `at`, by lookup: it depends only on events at or before `at`."""
+        if at.tzinfo is None:
+            raise PolicyError(f"status: the instant {at.isoformat()} has no UTC offset; time zones are explicit")
         if self.in_force_from is None or at < self.in_force_from:
             signed = self.signed_at is not None and self.signed_at <= at
             state = State.SIGNED if signed else State.NOT_IN_FORCE
