@@ -287,7 +287,7 @@ def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def decide(
+def decide(  # noqa: C901 - the preconditions of world-format.md, then the routes, in order
     world: World,
     report: Report,
     holder: str,
