@@ -77,3 +77,29 @@ class TestReasonCodesAreDocumented:
         text = (DOCS / "reasons.md").read_text(encoding="utf-8")
         documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
         assert documented == {code.value for code in Code}
+
+
+class TestEverythingIsDocumented:
+    """Every setting and every command a user can type is documented."""
+
+    def test_every_node_setting_is_in_docs_node_md(self) -> None:
+        from dataclasses import fields
+
+        from pactnet.config import NodeConfig
+
+        text = (DOCS / "node.md").read_text(encoding="utf-8")
+        missing = [item.name for item in fields(NodeConfig) if item.name != "folder" and f"`{item.name}`" not in text]
+        assert missing == []
+
+    def test_every_command_is_in_the_readme(self) -> None:
+        import typer.main
+
+        from pactnet.cli.main import app
+
+        readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+        group = typer.main.get_group(app)
+        commands = []
+        for name, command in group.commands.items():
+            sub = getattr(command, "commands", None)
+            commands += [f"pactnet {name} {child}" for child in sub] if sub else [f"pactnet {name}"]
+        assert [command for command in commands if command not in readme] == []
