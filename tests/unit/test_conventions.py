@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import fields
 from pathlib import Path
+
+import typer.main
 
 import pactnet
 import pactnet.policy
+from pactnet.cli.main import app
+from pactnet.config import NodeConfig
 from pactnet.policy.decisions import Code
 
 SRC = Path(pactnet.__file__).resolve().parent
@@ -83,19 +88,11 @@ class TestEverythingIsDocumented:
     """Every setting and every command a user can type is documented."""
 
     def test_every_node_setting_is_in_docs_node_md(self) -> None:
-        from dataclasses import fields
-
-        from pactnet.config import NodeConfig
-
         text = (DOCS / "node.md").read_text(encoding="utf-8")
         missing = [item.name for item in fields(NodeConfig) if item.name != "folder" and f"`{item.name}`" not in text]
         assert missing == []
 
     def test_every_command_is_in_the_readme(self) -> None:
-        import typer.main
-
-        from pactnet.cli.main import app
-
         readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
         group = typer.main.get_group(app)
         commands = []
