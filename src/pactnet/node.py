@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
 from pactnet.crypto.keys import NodeKeys
 from pactnet.errors import PactnetError, WorldError
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
-from pactnet.store.tables import lifecycle_acts
+from pactnet.store.tables import audit_entries, lifecycle_acts
 from pactnet.world import load_document, read_document
 
 if TYPE_CHECKING:
@@ -75,6 +76,21 @@ class Node:
         document["events"] = [*self.document.get("events", []), *self.acts, *events]
         return read_document(document, self.world.source)
 
+    def refresh(self) -> None:
+        """Take in lifecycle acts recorded by another process on the same database (several API workers)."""
+        with self.engine.connect() as connection:
+            count = connection.execute(select(func.count()).select_from(lifecycle_acts)).scalar_one()
+            if count == len(self.acts):
+                return
+            acts = recorded_acts(connection)
+        world = self.world
+        self.acts = acts
+        try:
+            self.world = self.world_with()
+        except WorldError:
+            self.world = world  # keep serving on the last world that made sense; the act was validated once
+            raise
+
     def adopt(self, event: dict[str, Any], world: World) -> None:
         """Take a recorded act into the node's world (after its transaction committed)."""
         self.acts.append(event)
@@ -97,7 +113,8 @@ def _world(config: NodeConfig) -> tuple[dict[str, Any], World]:
     return document, world
 
 
-def _recorded_acts(connection: Connection) -> list[dict[str, Any]]:
+def recorded_acts(connection: Connection) -> list[dict[str, Any]]:
+    """Every lifecycle act recorded at this node, in order, as world-file events."""
     rows = connection.execute(select(lifecycle_acts).order_by(lifecycle_acts.c.seq)).all()
     return [{"at": row.at, "type": row.type, "agreement": row.agreement, "by": row.by} for row in rows]
 
@@ -122,8 +139,7 @@ def init_node(folder: Path, world: str, party: str, database_url: str | None) ->
             log = SqlAuditLog(keys, config.checkpoint_every)
             now = instant_text(system_clock())
             log.start(connection, now)
-            settings = {"party": party, "world": reference, "checkpoint_every": config.checkpoint_every}
-            log.append(connection, now, [("node-created", "cli", party, settings)])
+            log.append(connection, now, [("node-created", "cli", party, _settings(config))])
     finally:
         engine.dispose()
     (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
@@ -142,11 +158,12 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
     try:
         database.check_schema(engine)
         with engine.connect() as connection:
-            acts = _recorded_acts(connection)
+            acts = recorded_acts(connection)
     except PactnetError:
         engine.dispose()
         raise
     node = Node(config, keys, engine, SqlAuditLog(keys, config.checkpoint_every), document, world, clock)
+    _audit_configuration(node)
     if acts:
         node.acts = acts
         try:
@@ -155,6 +172,32 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
             engine.dispose()
             raise NodeError(f"the lifecycle acts recorded in the database no longer fit the world: {error}") from error
     return node
+
+
+def _settings(config: NodeConfig) -> dict[str, Any]:
+    """The settings that matter to what a node decides and records (not where it listens)."""
+    return {
+        "party": config.party,
+        "world": config.world,
+        "checkpoint_every": config.checkpoint_every,
+        "max_body_bytes": config.max_body_bytes,
+        "max_page_size": config.max_page_size,
+    }
+
+
+def _audit_configuration(node: Node) -> None:
+    """Record a configuration change: the settings differ from those the log last recorded."""
+    settings = _settings(node.config)
+    with node.engine.begin() as connection:
+        row = connection.execute(
+            select(audit_entries.c.data)
+            .where(audit_entries.c.kind.in_(("node-created", "config-changed")))
+            .order_by(audit_entries.c.seq.desc())
+            .limit(1)
+        ).first()
+        if row is not None and json.loads(row.data) == settings:
+            return
+        node.audit.append(connection, instant_text(node.now()), [("config-changed", "node", node.party, settings)])
 
 
 def new_token() -> str:

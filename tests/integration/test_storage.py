@@ -10,10 +10,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import delete, func, select, text
 
 from pactnet.node import NodeError, init_node, open_node
+from pactnet.services import audit
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store import database
 from pactnet.store.database import StoreError
+from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import audit_head, decisions, metadata, reports
 
 if TYPE_CHECKING:
@@ -89,3 +91,27 @@ class TestStartingANode:
     def test_private_keys_are_readable_by_the_owner_only(self, folder: Path) -> None:
         for name in ("signing.key", "encryption.key"):
             assert (folder / name).stat().st_mode & 0o077 == 0
+
+
+class TestConfigurationChanges:
+    """A change of the node's settings is recorded in the audit log when the node next starts."""
+
+    def test_a_changed_setting_is_audited_once(self, node: Node, folder: Path) -> None:
+        node.close()
+        config = (folder / "node.toml").read_text(encoding="utf-8")
+        (folder / "node.toml").write_text(config.replace("checkpoint_every = 1000", "checkpoint_every = 10"), "utf-8")
+        for _ in range(2):
+            reopened = open_node(folder)
+            with reopened.engine.connect() as connection:
+                kinds = [entry.kind for entry in read_entries(connection)]
+            reopened.close()
+        assert kinds.count("config-changed") == 1
+        assert audit_verify_intact(folder)
+
+
+def audit_verify_intact(folder: Path) -> bool:
+    reopened = open_node(folder)
+    try:
+        return audit.verify(reopened).intact
+    finally:
+        reopened.close()

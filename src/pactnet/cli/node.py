@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -36,25 +37,36 @@ def serve(
     folder: Path = typer.Argument(..., help="The node's folder."),
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default from node.toml)."),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default from node.toml)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="API processes (for PostgreSQL, mostly)."),
 ) -> None:
     """Serve the node's API until interrupted."""
     import uvicorn  # noqa: PLC0415
 
     from pactnet.api.app import create_app  # noqa: PLC0415
+    from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
     from pactnet.node import open_node  # noqa: PLC0415
 
     try:
         node = open_node(folder)
     except PactnetError as error:
         fail(f"the node cannot start: {error}")
-    app = create_app(node)
-    try:
+    listen_host = host or node.config.host
+    listen_port = node.config.port if port is None else port
+    # access_log off: request lines may carry ids; the audit log records what matters.
+    if workers > 1:
+        node.close()  # each worker opens the node itself
+        os.environ[NODE_FOLDER] = str(folder.resolve())
         uvicorn.run(
-            app,
-            host=host or node.config.host,
-            port=node.config.port if port is None else port,
+            "pactnet.api.asgi:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=listen_host,
+            port=listen_port,
             log_level="warning",
-            access_log=False,  # request lines may carry ids; the audit log records what matters
+            access_log=False,
         )
+        return
+    try:
+        uvicorn.run(create_app(node), host=listen_host, port=listen_port, log_level="warning", access_log=False)
     finally:
         node.close()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.errors import WorldError
-from pactnet.node import instant_text
+from pactnet.node import instant_text, recorded_acts
 from pactnet.policy.timeline import timeline
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.store.tables import lifecycle_acts
@@ -73,13 +73,17 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
     at = node.now()
     when = instant_text(at)
     event = {"at": at.isoformat(), "type": act, "agreement": pact_id, "by": node.party}
-    try:
-        world = node.world_with(event)
-    except WorldError as error:
-        problems = [issue for issue in error.issues if issue.path.startswith("events[")]
-        message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
-        raise ConflictError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
     with node.engine.begin() as connection:
+        # Holding the log's lock, read every act recorded so far (by any API worker) and judge this one
+        # against them, so that two workers cannot both record acts that only make sense alone.
+        node.audit.lock(connection)
+        node.acts = recorded_acts(connection)
+        try:
+            world = node.world_with(event)
+        except WorldError as error:
+            problems = [issue for issue in error.issues if issue.path.startswith("events[")]
+            message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
+            raise ConflictError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
         connection.execute(
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
         )

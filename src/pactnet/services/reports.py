@@ -92,6 +92,7 @@ def _validate(node: Node, user: User, publication: Publication) -> tuple[str, in
 def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
     """Store a report this party originates, decide every transfer now, and audit it all in one transaction."""
     level, rank, recipients = _validate(node, user, publication)
+    node.refresh()
     at = node.now()
     when = instant_text(at)
     report_id = uuid.uuid4().hex

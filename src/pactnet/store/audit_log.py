@@ -35,6 +35,10 @@ class SqlAuditLog:
         head = Checkpoint.sign(self.keys, 0, GENESIS, at)
         connection.execute(insert(audit_head).values(id=HEAD_ROW, **head.as_dict()))
 
+    def lock(self, connection: Connection) -> None:
+        """Take the log's lock for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite is locked)."""
+        connection.execute(select(audit_head.c.seq).where(audit_head.c.id == HEAD_ROW).with_for_update()).one()
+
     def append(
         self, connection: Connection, at: str, records: list[tuple[str, str, str, dict[str, Any]]]
     ) -> list[Entry]:

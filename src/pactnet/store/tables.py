@@ -113,6 +113,7 @@ audit_entries = Table(
     Column("data", Text, nullable=False),
     Column("prev", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ix_audit_entries_kind_seq", "kind", "seq"),
 )
 
 audit_checkpoints = Table(

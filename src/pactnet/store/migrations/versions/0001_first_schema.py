@@ -38,6 +38,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_entries")),
     )
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_entries_kind_seq", ["kind", "seq"], unique=False)
+
     op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -149,6 +152,9 @@ def downgrade() -> None:
     op.drop_table("reports")
     op.drop_table("lifecycle_acts")
     op.drop_table("audit_head")
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_entries_kind_seq")
+
     op.drop_table("audit_entries")
     op.drop_table("audit_checkpoints")
     # ### end Alembic commands ###
