@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
-from pactnet.crypto.keys import NodeKeys
+from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys
 from pactnet.errors import PactnetError, WorldError
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, lifecycle_acts
-from pactnet.world import load_document, read_document
+from pactnet.world import BUNDLED, load_document, read_document
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -120,30 +122,72 @@ def recorded_acts(connection: Connection) -> list[dict[str, Any]]:
 
 
 def init_node(folder: Path, world: str, party: str, database_url: str | None) -> NodeConfig:
-    """Create a node's folder: config, keys (owner-only) and a migrated database with a started audit log."""
+    """Create a node's folder: config, keys (owner-only) and a migrated database with a started audit log.
+
+    Everything is checked before anything is written; a failure on the way removes what this call made.
+    """
     if (folder / CONFIG_FILE).exists():
         raise NodeError(f"{folder} is already a node folder (it has {CONFIG_FILE}); choose another folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    reference = world if world in {"gsomia-2019", "gsomia-2019-no-suspension"} else str(Path(world).resolve())
+    if folder.exists() and not folder.is_dir():
+        raise NodeError(f"{folder} is a file, not a folder: choose a folder for the node")
+    reference = world if world in BUNDLED else str(Path(world).resolve())
     config = NodeConfig(party=party, world=reference, database=database_url or "", folder=folder)
     _world(config)
+    database.normalise_url(config.database_url())
+    made: list[Path] = []
+    try:
+        _make_folder(folder, made)
+        embedded = not config.database
+        if embedded:
+            _make_private_file(folder / "node.db", made)
+        _start_database(config, folder, made)
+        (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+    except BaseException:
+        for path in reversed(made):
+            _remove(path)
+        raise
+    return config
+
+
+def _make_folder(folder: Path, made: list[Path]) -> None:
+    missing = [parent for parent in [folder, *folder.parents] if not parent.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise NodeError(f"cannot create the folder {folder}: {error.strerror}") from error
+    made.extend(reversed(missing))
+    folder.chmod(0o700)
+
+
+def _make_private_file(path: Path, made: list[Path]) -> None:
+    """An empty file only the owner can read; SQLite gives its journal files the same mode."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    made += [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _start_database(config: NodeConfig, folder: Path, made: list[Path]) -> None:
     engine = database.create(config.database_url())
     try:
         if database.current_revision(engine) is not None:
             raise NodeError("the database already holds a pactnet schema; give the node a database of its own")
         database.migrate(engine)
         keys = NodeKeys.generate()
+        made += [folder / SIGNING_KEY_FILE, folder / ENCRYPTION_KEY_FILE]
         keys.save(folder)
         with engine.begin() as connection:
             log = SqlAuditLog(keys, config.checkpoint_every)
             now = instant_text(system_clock())
             log.start(connection, now)
-            log.append(connection, now, [("node-created", "cli", party, _settings(config))])
+            log.append(connection, now, [("node-created", "cli", config.party, _settings(config))])
     finally:
         engine.dispose()
-    (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
-    return config
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Node:

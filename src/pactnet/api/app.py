@@ -4,6 +4,8 @@ No `from __future__ import annotations` here: FastAPI reads the annotations of t
 """
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -58,7 +60,16 @@ User = Annotated[users.User, Depends(current_user)]
 
 def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, over one node
     """The API of one node."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Close the database on shutdown, so SQLite folds its write-ahead log into node.db before the
+        # process exits (uvicorn ends the process by a signal right after a graceful shutdown).
+        node.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"pactnet node ({node.party})",
         version="1",
         docs_url=None,

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
 from pactnet.cli import agreement as agreement_cli
 from pactnet.cli.decide import render as render_decision
@@ -79,7 +80,7 @@ def command(
     out.print(table)
     out.print(Rule("3. What may travel, and how"))
     for story, world in worlds.items():
-        out.print(f"\n[bold]{story}[/] ({WORLDS[story]})")
+        out.print(Text.assemble("\n", (story, "bold"), f" ({WORLDS[story]})"))
         for report, holder, recipient, at in QUESTIONS:
             decision = decide(world, world.reports[report], holder, recipient, parse_instant(at))
             render_decision(decision, f"{report}: {holder} → {recipient} at {at}")

@@ -52,6 +52,7 @@ def serve(
         fail(f"the node cannot start: {error}")
     listen_host = host or node.config.host
     listen_port = node.config.port if port is None else port
+    out.print(f"{node.party}'s node serving on http://{listen_host}:{listen_port}/api/v1 (stop with Ctrl-C)")
     # access_log off: request lines may carry ids; the audit log records what matters.
     if workers > 1:
         node.close()  # each worker opens the node itself

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from pactnet.errors import PactnetError, WorldError
 from pactnet.policy.clock import parse_instant
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 
 # Piped output (a file, a test, CI) gets wide tables instead of Rich's default of 80 columns.
 _WIDTH = None if sys.stdout.isatty() else 160
-out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+# markup=False: ids, labels and paths from worlds and users are printed as they are, never read as Rich markup.
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 
 # Exit codes: 0 done, 1 a check that ran and found a problem, 2 bad input (usage, world, instant, id).
 EXIT_BAD_INPUT = 2
@@ -33,8 +35,13 @@ class UsageError(PactnetError):
 
 def fail(message: str) -> NoReturn:
     """Print `message` to standard error and exit with the bad-input code."""
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    _error(message)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _error(message: str) -> None:
+    # What users typed goes into messages: it is printed as text, never read as Rich markup.
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
 
 
 def world_issues(error: WorldError) -> list[str]:
@@ -47,7 +54,7 @@ def open_world(reference: str) -> World:
     try:
         return load_world(reference)
     except WorldError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
+        _error(str(error))
         for line in world_issues(error):
             err.print(f"  {line}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from error
