@@ -14,8 +14,8 @@ from pactnet.services import audit
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store import database
-from pactnet.store.database import StoreError
 from pactnet.store.audit_log import read_entries
+from pactnet.store.database import StoreError
 from pactnet.store.tables import audit_head, decisions, metadata, reports
 
 if TYPE_CHECKING:
