@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import tomli
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
 from pactnet.errors import WorldError, WorldIssue
 from pactnet.policy.clock import parse_instant, parse_timezone
@@ -115,8 +115,8 @@ def show(value: object) -> str:  # noqa: PLR0911 - one answer per TOML type
     return type(value).__name__
 
 
-def _choices(values: object) -> str:
-    return ", ".join(str(value) for value in values)  # type: ignore[attr-defined]  # any iterable
+def _choices(values: Iterable[object]) -> str:
+    return ", ".join(str(value) for value in values)
 
 
 @dataclass(slots=True)

@@ -43,7 +43,7 @@ def error_body(status: int, message: str, details: list[dict[str, Any]] | None =
 
 def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
     """An error as a response; 401 says how to authenticate (RFC 6750 §3)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="pactnet"'} if status == 401 else None  # noqa: PLR2004
+    headers = {"WWW-Authenticate": 'Bearer realm="pactnet"'} if status == 401 else None  # noqa: PLR2004 - the status itself
     return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
 
 

@@ -8,13 +8,14 @@ from sqlalchemy import insert
 
 from pactnet.errors import WorldError
 from pactnet.node import instant_text, recorded_acts
+from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
     from pactnet.node import Node
-    from pactnet.policy.model import Agreement, Arrangement
+    from pactnet.policy.model import Agreement
     from pactnet.services.users import User
 
 ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
@@ -27,7 +28,7 @@ def _describe(node: Node, pact: Agreement | Arrangement, *, with_timeline: bool)
         "id": pact.id,
         "kind": pact.kind,
         "title": pact.title,
-        "parties": list(pact.parties) if pact.kind == "agreement" else [pact.hub, *pact.members],  # type: ignore[union-attr]
+        "parties": [pact.hub, *pact.members] if isinstance(pact, Arrangement) else list(pact.parties),
         "status": pact.history.status(now).as_dict(zone),
     }
     if with_timeline:
