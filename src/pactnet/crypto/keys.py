@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 from dataclasses import dataclass
@@ -112,4 +113,7 @@ def b64(data: bytes) -> str:
 
 def unb64(text: str) -> bytes:
     """The inverse of `b64`; raises ValueError on anything else."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"not base64url: {text[:20]!r}") from error
