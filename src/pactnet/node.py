@@ -78,20 +78,17 @@ class Node:
         document["events"] = [*self.document.get("events", []), *self.acts, *events]
         return read_document(document, self.world.source)
 
-    def refresh(self) -> None:
-        """Take in lifecycle acts recorded by another process on the same database (several API workers)."""
-        with self.engine.connect() as connection:
-            count = connection.execute(select(func.count()).select_from(lifecycle_acts)).scalar_one()
-            if count == len(self.acts):
-                return
-            acts = recorded_acts(connection)
-        world = self.world
-        self.acts = acts
-        try:
+    def refresh(self, connection: Connection) -> World:
+        """The world with every lifecycle act recorded so far, by any API worker on the same database.
+
+        Called inside the transaction that decides, so a decision never rests on a world older than its
+        own transaction.
+        """
+        count = connection.execute(select(func.count()).select_from(lifecycle_acts)).scalar_one()
+        if count != len(self.acts):
+            self.acts = recorded_acts(connection)
             self.world = self.world_with()
-        except WorldError:
-            self.world = world  # keep serving on the last world that made sense; the act was validated once
-            raise
+        return self.world
 
     def adopt(self, event: dict[str, Any], world: World) -> None:
         """Take a recorded act into the node's world (after its transaction committed)."""

@@ -92,7 +92,6 @@ def _validate(node: Node, user: User, publication: Publication) -> tuple[str, in
 def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
     """Store a report this party originates, decide every transfer now, and audit it all in one transaction."""
     level, rank, recipients = _validate(node, user, publication)
-    node.refresh()
     at = node.now()
     when = instant_text(at)
     report_id = uuid.uuid4().hex
@@ -107,8 +106,6 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
         None if publication.rel_to is None else frozenset(publication.rel_to),
         at,
     )
-    world = node.world
-    decided = [(recipient, decide(world, item, node.party, recipient, at)) for recipient in recipients]
     row = {
         "id": report_id,
         "originator": node.party,
@@ -126,30 +123,32 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
         "created_at": when,
         "published_by": user.name,
     }
-    audit: list[tuple[str, str, str, dict[str, Any]]] = [
-        (
-            "publish",
-            user.name,
-            report_id,
-            {"level": level, "categories": categories, "precedence": publication.precedence},
-        ),
-        *(
-            (
-                "decide",
-                node.party,
-                report_id,
-                {
-                    "to": recipient,
-                    "allowed": decision.allowed,
-                    "route": list(decision.route),
-                    "under": [leg.under for leg in decision.legs],
-                    "reasons": [reason.code.value for reason in decision.reasons],
-                },
-            )
-            for recipient, decision in decided
-        ),
-    ]
     with node.engine.begin() as connection:
+        world = node.refresh(connection)
+        decided = [(recipient, decide(world, item, node.party, recipient, at)) for recipient in recipients]
+        audit: list[tuple[str, str, str, dict[str, Any]]] = [
+            (
+                "publish",
+                user.name,
+                report_id,
+                {"level": level, "categories": categories, "precedence": publication.precedence},
+            ),
+            *(
+                (
+                    "decide",
+                    node.party,
+                    report_id,
+                    {
+                        "to": recipient,
+                        "allowed": decision.allowed,
+                        "route": list(decision.route),
+                        "under": [leg.under for leg in decision.legs],
+                        "reasons": [reason.code.value for reason in decision.reasons],
+                    },
+                )
+                for recipient, decision in decided
+            ),
+        ]
         seq = connection.execute(insert(reports).values(**row)).inserted_primary_key[0]  # type: ignore[index]
         if categories:
             connection.execute(insert(report_categories), [{"report_seq": seq, "category": c} for c in categories])
