@@ -10,7 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -20,6 +20,7 @@ from pactnet.errors import PactnetError, WorldError
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, lifecycle_acts
+from pactnet.store.writer import GroupCommitter
 from pactnet.world import BUNDLED, load_document, read_document
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from pactnet.policy.model import World
+
+
+T = TypeVar("T")
 
 
 def system_clock() -> datetime:
@@ -62,6 +66,14 @@ class Node:
     world: World
     clock: Callable[[], datetime] = system_clock
     acts: list[dict[str, Any]] = field(default_factory=list)
+    writer: GroupCommitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupCommitter(self.engine)
+
+    def write(self, job: Callable[[Connection], T]) -> T:
+        """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync."""
+        return self.writer.run(job)
 
     @property
     def party(self) -> str:
@@ -96,7 +108,8 @@ class Node:
         self.world = world
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Finish the writes handed over, then release the database connections."""
+        self.writer.close()
         self.engine.dispose()
 
 

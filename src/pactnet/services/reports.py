@@ -18,12 +18,16 @@ from pactnet.store.tables import decisions, report_categories, reports
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Connection, Row, Select
 
     from pactnet.node import Node
     from pactnet.services.users import User
 
 PRECEDENCES = ("flash", "immediate", "priority", "routine")
+# Statements built once: building them per publish cost more than running them.
+_INSERT_REPORT = insert(reports)
+_INSERT_CATEGORIES = insert(report_categories)
+_INSERT_DECISIONS = insert(decisions)
 _CURSOR = re.compile(r"c[0-9]{1,18}")
 
 
@@ -123,7 +127,8 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
         "created_at": when,
         "published_by": user.name,
     }
-    with node.engine.begin() as connection:
+
+    def write(connection: Connection) -> list[tuple[str, Decision]]:
         world = node.refresh(connection)
         decided = [(recipient, decide(world, item, node.party, recipient, at)) for recipient in recipients]
         audit: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -149,12 +154,12 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
                 for recipient, decision in decided
             ),
         ]
-        seq = connection.execute(insert(reports).values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        seq = connection.execute(_INSERT_REPORT, row).inserted_primary_key[0]  # type: ignore[index]
         if categories:
-            connection.execute(insert(report_categories), [{"report_seq": seq, "category": c} for c in categories])
+            connection.execute(_INSERT_CATEGORIES, [{"report_seq": seq, "category": c} for c in categories])
         if decided:
             connection.execute(
-                insert(decisions),
+                _INSERT_DECISIONS,
                 [
                     {
                         "report_id": report_id,
@@ -171,6 +176,9 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
                 ],
             )
         node.audit.append(connection, when, audit)
+        return decided
+
+    decided = node.write(write)
     return {"id": report_id, "created_at": when, "decisions": [_decision_view(r, d) for r, d in decided]}
 
 
@@ -201,12 +209,14 @@ def _readable_row(connection: Connection, user: User, report_id: str) -> Row[Any
 def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
     """A report the user is cleared for; anything else is NotFoundError, exactly as a missing report, and audited."""
     when = instant_text(node.now())
-    with node.engine.begin() as connection:
+
+    def write(connection: Connection) -> Row[Any] | None:
         row = _readable_row(connection, user, report_id)
-        if row is None:
-            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
-        else:
-            node.audit.append(connection, when, [("read", user.name, report_id, {})])
+        kind = "read" if row is not None else "refused-read"
+        node.audit.append(connection, when, [(kind, user.name, report_id[:200], {})])
+        return row
+
+    row = node.write(write)
     if row is None:
         raise NotFoundError(f"no report {report_id!r}")
     return _view(row)
@@ -221,11 +231,11 @@ def parse_cursor(cursor: str | None) -> int | None:
     return int(cursor[1:])
 
 
-def list_reports(
-    node: Node, user: User, wanted: ReportFilter, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Reports the user is cleared for, newest first, a page at a time; the listing is audited."""
-    before = parse_cursor(cursor)
+def _listing(user: User, wanted: ReportFilter) -> Select[Any]:
+    """Reports at or below the user's clearance that match the filters, newest first.
+
+    Compartments are checked row by row: they are a set, not a rank.
+    """
     query = select(reports).where(reports.c.level_rank <= user.rank).order_by(reports.c.seq.desc())
     if wanted.originator is not None:
         query = query.where(reports.c.originator == wanted.originator)
@@ -234,16 +244,23 @@ def list_reports(
     if wanted.since is not None:
         query = query.where(reports.c.created_at >= instant_text(wanted.since))
     if wanted.category is not None:
-        query = query.where(
-            exists().where(
-                report_categories.c.report_seq == reports.c.seq, report_categories.c.category == wanted.category
-            )
-        )
-    page: list[dict[str, Any]] = []
-    last: int | None = before
-    more = False
+        in_category = report_categories.c.category == wanted.category
+        query = query.where(exists().where(report_categories.c.report_seq == reports.c.seq, in_category))
+    return query
+
+
+def list_reports(
+    node: Node, user: User, wanted: ReportFilter, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Reports the user is cleared for, newest first, a page at a time; the listing is audited."""
+    before = parse_cursor(cursor)
+    query = _listing(user, wanted)
     when = instant_text(node.now())
-    with node.engine.begin() as connection:
+
+    def write(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
+        page: list[dict[str, Any]] = []
+        last: int | None = before
+        more = False
         batch = limit + 1
         while True:
             rows = connection.execute((query if last is None else query.where(reports.c.seq < last)).limit(batch)).all()
@@ -258,19 +275,23 @@ def list_reports(
                 break
         data = {"returned": [item["id"] for item in page]}
         node.audit.append(connection, when, [("list", user.name, "reports", data)])
-    return page, (f"c{last}" if more and last is not None else None)
+        return page, (f"c{last}" if more and last is not None else None)
+
+    return node.write(write)
 
 
 def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
     """Every decision taken on a report the user may read, oldest first."""
-    with node.engine.begin() as connection:
+    when = instant_text(node.now())
+
+    def write(connection: Connection) -> list[Row[Any]] | None:
         if _readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, instant_text(node.now()), [("refused-read", user.name, report_id[:200], {})])
-            found = None
-        else:
-            found = connection.execute(
-                select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
-            ).all()
+            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            return None
+        query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
+        return list(connection.execute(query).all())
+
+    found = node.write(write)
     if found is None:
         raise NotFoundError(f"no report {report_id!r}")
     return [

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from pactnet.crypto.keys import NodeKeys
 
 HEAD_ROW = 1
+# Statements built once: building them per write cost more than running them.
+_LOCK_HEAD = select(audit_head).where(audit_head.c.id == HEAD_ROW).with_for_update()
+_INSERT_ENTRIES = insert(audit_entries)
+_UPDATE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ROW)
+_INSERT_CHECKPOINTS = insert(audit_checkpoints)
 
 
 def _checkpoint(row: Row[Any]) -> Checkpoint:
@@ -37,7 +42,7 @@ class SqlAuditLog:
 
     def lock(self, connection: Connection) -> None:
         """Take the log's lock for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite is locked)."""
-        connection.execute(select(audit_head.c.seq).where(audit_head.c.id == HEAD_ROW).with_for_update()).one()
+        connection.execute(_LOCK_HEAD).one()
 
     def append(
         self, connection: Connection, at: str, records: list[tuple[str, str, str, dict[str, Any]]]
@@ -47,7 +52,7 @@ class SqlAuditLog:
         The head row is locked first (FOR UPDATE on PostgreSQL; SQLite's writer lock is already held), so
         concurrent writers append one after another and the chain never forks.
         """
-        head = connection.execute(select(audit_head).where(audit_head.c.id == HEAD_ROW).with_for_update()).one()
+        head = connection.execute(_LOCK_HEAD).one()
         seq, prev = head.seq, head.hash
         entries: list[Entry] = []
         for kind, actor, subject, data in records:
@@ -58,7 +63,7 @@ class SqlAuditLog:
         if not entries:
             return entries
         connection.execute(
-            insert(audit_entries),
+            _INSERT_ENTRIES,
             [
                 {
                     "seq": entry.seq,
@@ -74,12 +79,12 @@ class SqlAuditLog:
             ],
         )
         signed = Checkpoint.sign(self.keys, seq, prev, at)
-        connection.execute(update(audit_head).where(audit_head.c.id == HEAD_ROW).values(**signed.as_dict()))
+        connection.execute(_UPDATE_HEAD, signed.as_dict())
         every = self.checkpoint_every
         marks = [entry for entry in entries if entry.seq % every == 0]
         if marks:
             connection.execute(
-                insert(audit_checkpoints),
+                _INSERT_CHECKPOINTS,
                 [Checkpoint.sign(self.keys, entry.seq, entry.hash, at).as_dict() for entry in marks],
             )
         return entries
