@@ -68,8 +68,11 @@ class Node:
     acts: list[dict[str, Any]] = field(default_factory=list)
     writer: GroupCommitter = field(init=False)
 
+    reader: Engine = field(init=False)
+
     def __post_init__(self) -> None:
         self.writer = GroupCommitter(self.engine)
+        self.reader = database.reader(self.engine)
 
     def write(self, job: Callable[[Connection], T]) -> T:
         """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync."""

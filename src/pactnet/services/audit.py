@@ -19,13 +19,13 @@ EXPORT_FORMAT = "pactnet.audit-export/1"
 
 def verify(node: Node) -> Verification:
     """Check the whole log: chain, checkpoints, signed head."""
-    with node.engine.connect() as connection:
+    with node.reader.connect() as connection:
         return audit_log.verify(connection, node.keys.public_signing)
 
 
 def page(node: Node, after: int, limit: int) -> dict[str, Any]:
     """Entries after `after`, and the verification of the whole log."""
-    with node.engine.connect() as connection:
+    with node.reader.connect() as connection:
         entries = [entry.as_dict() for entry in audit_log.read_entries(connection, after, limit)]
     following = entries[-1]["seq"] if len(entries) == limit else None
     return {"entries": entries, "next_after": following, "verification": verify(node).as_dict()}
@@ -41,7 +41,7 @@ def export(node: Node, out: TextIO) -> int:
     """Write the log as JSON Lines (docs/audit.md): a header, every entry, every checkpoint, the head."""
     from pactnet.crypto.keys import b64  # noqa: PLC0415 - only export needs it
 
-    with node.engine.connect() as connection:
+    with node.reader.connect() as connection:
         header = {"format": EXPORT_FORMAT, "party": node.party, "key": b64(node.keys.public_signing)}
         out.write(json.dumps({"header": header}, ensure_ascii=False) + "\n")
         count = 0

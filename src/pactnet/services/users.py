@@ -93,7 +93,7 @@ def add_user(node: Node, name: str, clearance: str, compartments: list[str], act
 
 def list_users(node: Node) -> list[User]:
     """Every user, in order of creation."""
-    with node.engine.connect() as connection:
+    with node.reader.connect() as connection:
         return [_user(node, row) for row in connection.execute(select(users).order_by(users.c.id))]
 
 
@@ -109,7 +109,7 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
 
 def authenticate(node: Node, token: str) -> User | None:
     """The enabled user holding `token`, or None."""
-    with node.engine.connect() as connection:
+    with node.reader.connect() as connection:
         row = connection.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
     if row is None or row.disabled:
         return None

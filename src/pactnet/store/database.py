@@ -54,8 +54,19 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
+READ_ONLY = "pactnet_read_only"
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers take the lock up front (IMMEDIATE), so two never deadlock upgrading a read lock; connections
+    # marked read-only (see `reader`) begin DEFERRED and read beside a writer, as WAL allows.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def create(url: str, *, pool_size: int = 5) -> Engine:
