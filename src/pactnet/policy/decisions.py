@@ -121,6 +121,25 @@ def _out_of_scope(pact_id: str, scope: Scope, report: Report, code: Code) -> Rea
     return Reason(code, f"{pact_id} covers {scope}; not {what}")
 
 
+def _carries(
+    agreement: Agreement, sender: str, receiver: str, level: str, categories: frozenset[str], at: datetime
+) -> str | None:
+    """The receiver's label if `agreement` carries this hop at `at` (in force, in scope, level mapped), else None.
+
+    The same rules as _leg_label, which also says why not; written out flat, as it runs on every decision.
+    """
+    history = agreement.history
+    start, end = history.in_force_from, history.ended_at
+    if start is None or at < start or (end is not None and at >= end):
+        return None
+    texts = agreement.texts
+    text = texts[0][1] if len(texts) == 1 else agreement.text_at(at)
+    if not text.scope.covers(categories):
+        return None
+    table = text.translation.get((sender, receiver))
+    return None if table is None else table.get(level)
+
+
 def _leg_label(
     agreement: Agreement,
     sender: str,
@@ -315,10 +334,13 @@ def decide(  # noqa: C901 - the preconditions of world-format.md, then the route
         and (report.rel_to is None or recipient in report.rel_to)
         and (ignore_created or report.created is None or report.created <= at)
     ):
-        # The common case, first and cheaply: the originator's own item, sent directly.
-        decision = _direct(world, report, holder, recipient, report.level, report.label, at, [])
-        if decision is not None:
-            return decision
+        # The common case, first and cheaply: the originator's own item, sent directly. Only an allowed
+        # transfer returns here; anything else is decided (and explained) below, rule by rule.
+        for agreement in world.between.get((holder, recipient), ()):
+            label = _carries(agreement, holder, recipient, report.level, report.category_set, at)
+            if label is not None:
+                leg = Leg(holder, recipient, agreement.id, label)
+                return Decision(True, (holder, recipient), (leg,), Marking(originator, label))  # noqa: FBT003
     question = _Question(world, report, holder, recipient, at, assume_consent, asked)
     fails = question.fails
     if holder == recipient:
