@@ -170,8 +170,9 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
         _who: User,
         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        verify: Annotated[bool, Query(description="Verify the whole log (reads every entry).")] = True,
     ) -> dict[str, Any]:
         """Audit entries after a sequence number, and the verification of the whole log."""
-        return audit.page(node, after, limit)
+        return audit.page(node, after, limit, with_verification=verify)
 
     return app

@@ -216,7 +216,7 @@ class AuditPage(BaseModel):
 
     entries: list[AuditEntry]
     next_after: int | None
-    verification: Verification
+    verification: Verification | None
 
 
 class Health(BaseModel):

@@ -87,6 +87,9 @@ class GroupCommitter:
                 return
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
+        if len(batch) == 1:
+            self._commit_alone(batch[0])
+            return
         try:
             with self.engine.begin() as connection:
                 for write in batch:
@@ -105,3 +108,13 @@ class GroupCommitter:
         finally:
             for write in batch:
                 write.done.set()
+
+    def _commit_alone(self, write: _Write[Any]) -> None:
+        """A write with nobody to share with needs no savepoint: its transaction is its own."""
+        try:
+            with self.engine.begin() as connection:
+                write.result = write.job(connection)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, who re-raises it
+            write.error = error
+        finally:
+            write.done.set()
