@@ -234,3 +234,31 @@ class TestErrors:
 
     def test_an_unknown_route_is_a_404_in_the_same_shape(self, client: TestClient) -> None:
         _assert_error(client.get("/api/v1/nothing"), 404)
+
+
+class TestBatchPublishing:
+    """A feed publishes many reports in one request and one transaction, all or nothing."""
+
+    def test_a_batch_is_stored_with_a_result_per_report_in_order(
+        self, client: TestClient, officer: dict[str, str]
+    ) -> None:
+        batch = {"reports": [LAUNCH | {"title": f"r{index}"} for index in range(3)]}
+        response = client.post("/api/v1/reports/batch", json=batch, headers=officer)
+        assert response.status_code == 201, response.text
+        results = response.json()["results"]
+        assert len(results) == 3
+        titles = [client.get(f"/api/v1/reports/{result['id']}", headers=officer).json()["title"] for result in results]
+        assert titles == ["r0", "r1", "r2"]
+
+    def test_one_invalid_report_refuses_the_whole_batch_naming_it(
+        self, client: TestClient, officer: dict[str, str]
+    ) -> None:
+        batch = {"reports": [LAUNCH, LAUNCH | {"level": "군사I급비밀"}, LAUNCH]}
+        response = client.post("/api/v1/reports/batch", json=batch, headers=officer)
+        assert "reports[1]" in _assert_error(response, 403)["error"]["message"]
+        assert client.get("/api/v1/reports", headers=officer).json()["items"] == []
+
+    def test_an_empty_or_oversized_batch_is_refused(self, client: TestClient, officer: dict[str, str]) -> None:
+        _assert_error(client.post("/api/v1/reports/batch", json={"reports": []}, headers=officer), 422)
+        too_many = {"reports": [LAUNCH] * 101}
+        _assert_error(client.post("/api/v1/reports/batch", json=too_many, headers=officer), 422)

@@ -43,6 +43,24 @@ def _stix_bundle(body: schemas.StixBundle) -> str:
     return json.dumps(body.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
 
 
+def _publication(body: schemas.PublishRequest) -> reports.Publication:
+    if isinstance(body.body, schemas.StixBundle):
+        body_text, body_type = _stix_bundle(body.body), "stix"
+    else:
+        body_text, body_type = body.body, "text"
+    return reports.Publication(
+        title=body.title,
+        level=body.level,
+        categories=body.categories,
+        rel_to=body.rel_to,
+        precedence=body.precedence,
+        compartments=body.compartments,
+        body_type=body_type,
+        body=body_text,
+        recipients=body.recipients,
+    )
+
+
 def current_user(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> users.User:
@@ -95,27 +113,21 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
 
     def publish(body: schemas.PublishRequest, who: User) -> dict[str, Any]:
         """Publish a report this party originates; every transfer is decided at this instant."""
-        if isinstance(body.body, schemas.StixBundle):
-            body_text, body_type = _stix_bundle(body.body), "stix"
-        else:
-            body_text, body_type = body.body, "text"
-        publication = reports.Publication(
-            title=body.title,
-            level=body.level,
-            categories=body.categories,
-            rel_to=body.rel_to,
-            precedence=body.precedence,
-            compartments=body.compartments,
-            body_type=body_type,
-            body=body_text,
-            recipients=body.recipients,
-        )
-        return reports.publish(node, who, publication)
+        return reports.publish(node, who, _publication(body))
 
-    # The body and the level filter are typed with this node's own levels and partners, so that the published
+    def publish_batch(body: schemas.PublishBatch, who: User) -> dict[str, Any]:
+        """Publish up to 100 reports in one request and one transaction, all or nothing (for feeds)."""
+        return {"results": reports.publish_many(node, who, [_publication(one) for one in body.reports])}
+
+    # The bodies and the level filter are typed with this node's own levels and partners, so that the published
     # schema says exactly what is accepted; the annotations above are their general forms, for mypy.
-    publish.__annotations__["body"] = schemas.publish_request(labels, partners)
+    publish_body = schemas.publish_request(labels, partners)
+    publish.__annotations__["body"] = publish_body
+    publish_batch.__annotations__["body"] = schemas.publish_batch(publish_body)
     app.post("/api/v1/reports", status_code=201, response_model=schemas.PublishResponse, tags=["reports"])(publish)
+    app.post("/api/v1/reports/batch", status_code=201, response_model=schemas.PublishBatchResponse, tags=["reports"])(
+        publish_batch
+    )
 
     def list_reports(
         who: User,

@@ -66,6 +66,22 @@ def publish_request(labels: list[str], partners: list[str]) -> type[PublishReque
     return model
 
 
+MAX_BATCH = 100
+
+
+class PublishBatch(Strict):
+    """Several reports to publish in one request and one transaction, all or nothing."""
+
+    reports: list[PublishRequest] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+def publish_batch(request: type[PublishRequest]) -> type[PublishBatch]:
+    """PublishBatch over this node's own PublishRequest."""
+    fields: dict[str, Any] = {"reports": (list[request], Field(min_length=1, max_length=MAX_BATCH))}  # type: ignore[valid-type]
+    model: type[PublishBatch] = create_model("PublishBatch", __base__=PublishBatch, **fields)
+    return model
+
+
 class Reason(BaseModel):
     """One rule that failed."""
 
@@ -108,6 +124,12 @@ class PublishResponse(BaseModel):
     id: str
     created_at: str
     decisions: list[DecisionOut]
+
+
+class PublishBatchResponse(BaseModel):
+    """One result per report, in the order sent."""
+
+    results: list[PublishResponse]
 
 
 class ReportOut(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy import exists, insert, select
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
-from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -93,23 +93,22 @@ def _validate(node: Node, user: User, publication: Publication) -> tuple[str, in
     return level, rank, recipients
 
 
-def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
-    """Store a report this party originates, decide every transfer now, and audit it all in one transaction."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A validated publication: the policy item, its row, and whom to decide for."""
+
+    item: Report
+    row: dict[str, Any]
+    recipients: list[str]
+    precedence: str
+
+
+def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> _Prepared:
     level, rank, recipients = _validate(node, user, publication)
-    at = node.now()
-    when = instant_text(at)
     report_id = uuid.uuid4().hex
     categories = list(dict.fromkeys(publication.categories))
-    item = Report(
-        report_id,
-        node.party,
-        publication.level,
-        level,
-        tuple(categories),
-        frozenset(categories),
-        None if publication.rel_to is None else frozenset(publication.rel_to),
-        at,
-    )
+    rel_to = None if publication.rel_to is None else frozenset(publication.rel_to)
+    item = Report(report_id, node.party, publication.level, level, tuple(categories), frozenset(categories), rel_to, at)
     row = {
         "id": report_id,
         "originator": node.party,
@@ -124,62 +123,99 @@ def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
         "categories": categories,
         "body_type": publication.body_type,
         "body": publication.body,
-        "created_at": when,
+        "created_at": instant_text(at),
         "published_by": user.name,
     }
+    return _Prepared(item, row, recipients, publication.precedence)
 
-    def write(connection: Connection) -> list[tuple[str, Decision]]:
-        world = node.refresh(connection)
-        decided = [(recipient, decide(world, item, node.party, recipient, at)) for recipient in recipients]
-        audit: list[tuple[str, str, str, dict[str, Any]]] = [
-            (
-                "publish",
-                user.name,
-                report_id,
-                {"level": level, "categories": categories, "precedence": publication.precedence},
-            ),
-            *(
-                (
-                    "decide",
-                    node.party,
-                    report_id,
-                    {
-                        "to": recipient,
-                        "allowed": decision.allowed,
-                        "route": list(decision.route),
-                        "under": [leg.under for leg in decision.legs],
-                        "reasons": [reason.code.value for reason in decision.reasons],
-                    },
-                )
+
+def _store(
+    connection: Connection, node: Node, user: User, prepared: _Prepared, decided: list[tuple[str, Decision]]
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Insert one report with its decisions; the audit records to append for it."""
+    item, when = prepared.item, prepared.row["created_at"]
+    seq = connection.execute(_INSERT_REPORT, prepared.row).inserted_primary_key[0]  # type: ignore[index]
+    if item.categories:
+        connection.execute(_INSERT_CATEGORIES, [{"report_seq": seq, "category": c} for c in item.categories])
+    if decided:
+        connection.execute(
+            _INSERT_DECISIONS,
+            [
+                {
+                    "report_id": item.id,
+                    "holder": node.party,
+                    "recipient": recipient,
+                    "at": when,
+                    "allowed": decision.allowed,
+                    "route": list(decision.route),
+                    "legs": [leg.as_dict() for leg in decision.legs],
+                    "marking": decision.as_dict()["marking"],
+                    "reasons": [reason.as_dict() for reason in decision.reasons],
+                }
                 for recipient, decision in decided
-            ),
-        ]
-        seq = connection.execute(_INSERT_REPORT, row).inserted_primary_key[0]  # type: ignore[index]
-        if categories:
-            connection.execute(_INSERT_CATEGORIES, [{"report_seq": seq, "category": c} for c in categories])
-        if decided:
-            connection.execute(
-                _INSERT_DECISIONS,
-                [
-                    {
-                        "report_id": report_id,
-                        "holder": node.party,
-                        "recipient": recipient,
-                        "at": when,
-                        "allowed": decision.allowed,
-                        "route": list(decision.route),
-                        "legs": [leg.as_dict() for leg in decision.legs],
-                        "marking": decision.as_dict()["marking"],
-                        "reasons": [reason.as_dict() for reason in decision.reasons],
-                    }
-                    for recipient, decision in decided
-                ],
+            ],
+        )
+    published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
+    return [
+        ("publish", user.name, item.id, published),
+        *(
+            (
+                "decide",
+                node.party,
+                item.id,
+                {
+                    "to": recipient,
+                    "allowed": decision.allowed,
+                    "route": list(decision.route),
+                    "under": [leg.under for leg in decision.legs],
+                    "reasons": [reason.code.value for reason in decision.reasons],
+                },
             )
-        node.audit.append(connection, when, audit)
-        return decided
+            for recipient, decision in decided
+        ),
+    ]
 
-    decided = node.write(write)
-    return {"id": report_id, "created_at": when, "decisions": [_decision_view(r, d) for r, d in decided]}
+
+def publish_many(node: Node, user: User, publications: list[Publication]) -> list[dict[str, Any]]:
+    """Store reports this party originates, decide every transfer now, and audit it all in one transaction.
+
+    All or nothing: a publication that is not valid refuses the whole request, naming its place.
+    """
+    at = node.now()
+    prepared: list[_Prepared] = []
+    for index, publication in enumerate(publications):
+        try:
+            prepared.append(_prepare(node, user, publication, at))
+        except ServiceError as error:
+            if len(publications) == 1:
+                raise
+            raise type(error)(f"reports[{index}]: {error.message}", error.details) from error
+
+    def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
+        world = node.refresh(connection)
+        outcome = []
+        audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        for one in prepared:
+            decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
+            audit += _store(connection, node, user, one, decided)
+            outcome.append(decided)
+        node.audit.append(connection, instant_text(at), audit)
+        return outcome
+
+    outcome = node.write(write)
+    return [
+        {
+            "id": one.item.id,
+            "created_at": one.row["created_at"],
+            "decisions": [_decision_view(recipient, decision) for recipient, decision in decided],
+        }
+        for one, decided in zip(prepared, outcome, strict=True)
+    ]
+
+
+def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
+    """Store one report this party originates, with its decisions and audit entries, in one transaction."""
+    return publish_many(node, user, [publication])[0]
 
 
 def _view(row: Row[Any]) -> dict[str, Any]:
