@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 
+from pactnet.audit.chain import KEY_ROTATED
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
-from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys
+from pactnet.crypto.identity import build_identity, build_rotation
+from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
 from pactnet.errors import PactnetError, WorldError
+from pactnet.federation.partners import PartnerRegistry, load_partners
+from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, lifecycle_acts
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+_COUNT_ACTS = select(func.count()).select_from(lifecycle_acts)
+RETIRED_KEYS_FILE = "retired_keys.toml"
 
 
 def system_clock() -> datetime:
@@ -99,7 +106,7 @@ class Node:
         Called inside the transaction that decides, so a decision never rests on a world older than its
         own transaction.
         """
-        count = connection.execute(select(func.count()).select_from(lifecycle_acts)).scalar_one()
+        count = connection.execute(_COUNT_ACTS).scalar_one()
         if count != len(self.acts):
             self.acts = recorded_acts(connection)
             self.world = self.world_with()
@@ -205,10 +212,7 @@ def _remove(path: Path) -> None:
 
 def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Node:
     """Build a node from its folder; refuses with a clear NodeError on anything that is not right."""
-    try:
-        config = load_config(folder)
-    except ConfigError as error:
-        raise NodeError(str(error)) from error
+    config = _config(folder)
     keys = NodeKeys.load(folder)
     document, world = _world(config)
     engine = database.create(config.database_url(), pool_size=config.pool_size)
@@ -260,3 +264,82 @@ def _audit_configuration(node: Node) -> None:
 def new_token() -> str:
     """A fresh API token: 32 random bytes, URL-safe, with a prefix that says what it is."""
     return "pn_" + secrets.token_urlsafe(32)
+
+
+def _config(folder: Path) -> NodeConfig:
+    try:
+        return load_config(folder)
+    except ConfigError as error:
+        raise NodeError(str(error)) from error
+
+
+def default_url(config: NodeConfig) -> str:
+    """Where the node's API is reached when nothing else is said: its `host` and `port` over http."""
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return f"http://{host}:{config.port}"
+
+
+def identity_document(folder: Path, url: str | None, at: datetime) -> dict[str, Any]:
+    """This node's public identity document, issued at `at`, for its partners to trust."""
+    config = _config(folder)
+    return build_identity(NodeKeys.load(folder), config.party, url or default_url(config), at)
+
+
+def partner_registry(folder: Path) -> PartnerRegistry:
+    """The node's partner registry (`partners.toml`), checked against the parties of its world."""
+    config = _config(folder)
+    _, world = _world(config)
+    return load_partners(folder, config.party, world.parties)
+
+
+def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock) -> dict[str, Any]:
+    """Replace the node's keys with new ones; the rotation statement, signed by the old key, for its partners.
+
+    The rotation is recorded in the audit log first (the head signed by the old key), so that the log still
+    verifies with the new key; then the key files are replaced and the old public keys added to
+    `retired_keys.toml`. Run it while the node is stopped: a running node keeps signing with the old key.
+    """
+    node = open_node(folder, clock)
+    try:
+        at = node.now()
+        old = node.keys
+        new = NodeKeys.generate()
+        statement = build_rotation(old, new, node.party, at)
+        with node.engine.begin() as connection:
+            node.audit.append(connection, instant_text(at), [(KEY_ROTATED, "cli", node.party, {"rotation": statement})])
+    finally:
+        node.close()
+    _replace_keys(folder, new)
+    _record_retired(folder, old, statement)
+    return statement
+
+
+def _replace_keys(folder: Path, keys: NodeKeys) -> None:
+    """Write the new key files (0600) beside the old ones, then move them into place."""
+    staging = Path(tempfile.mkdtemp(prefix=".keys.", dir=folder))
+    try:
+        keys.save(staging)
+        for name in (ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE):
+            (staging / name).replace(folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _record_retired(folder: Path, old: NodeKeys, statement: dict[str, Any]) -> None:
+    """Add the retired public keys and the rotation statement to `retired_keys.toml`, oldest first."""
+    path = folder / RETIRED_KEYS_FILE
+    existing = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else ("# This node's retired keys, written by `pactnet node rotate-key`; see docs/federation.md.\n")
+    )
+    block = [
+        "",
+        "[[retired_keys]]",
+        f"signing_key = {toml_string(b64(old.public_signing))}",
+        f"encryption_key = {toml_string(b64(old.public_encryption))}",
+        f"fingerprint = {toml_string(fingerprint(old.public_signing))}",
+        f"retired_at = {toml_string(statement['rotated_at'])}",
+        f"rotation = {toml_string(json.dumps(statement, sort_keys=True, ensure_ascii=False))}",
+    ]
+    write_atomically(path, existing + "\n".join(block) + "\n")

@@ -5,6 +5,9 @@ including the previous entry's hash, so changing, removing, inserting or reorder
 hash after it. A signed checkpoint (Ed25519, the node's key) pins the chain up to an entry so that a partner
 can check an exported log without trusting the node; a signed head, renewed with every write, pins the last
 entry so that cutting the tail is detected too.
+
+A key rotation is recorded in the chain itself (a `key-rotated` entry holding the statement signed by the old
+key), so that checkpoints signed before it still verify once the node holds its new key.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pactnet.crypto.identity import IdentityError, read_rotation
 from pactnet.crypto.keys import b64, unb64, verify
 
 if TYPE_CHECKING:
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 CHECKPOINT_DOMAIN = b"pactnet-audit-checkpoint/1\n"
+# The entry `pactnet node rotate-key` writes, signed (as the head) by the key it retires: its data holds the
+# rotation statement, which lets checkpoints signed before the rotation be checked with the retired key.
+KEY_ROTATED = "key-rotated"
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -147,6 +154,7 @@ def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tamper
     marks = sorted(checkpoints, key=lambda checkpoint: checkpoint.seq)
     by_seq = {mark.seq: mark for mark in marks}
     expected_seq, prev, count = 1, GENESIS, 0
+    rotations: list[Entry] = []
 
     def broken(seq: int, problem: str) -> Verification:
         return Verification(intact=False, entries=count, checkpoints=len(marks), first_bad=seq, problem=problem)
@@ -163,17 +171,20 @@ def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tamper
         mark = by_seq.get(entry.seq)
         if mark is not None and mark.hash != entry.hash:
             return broken(entry.seq, f"entry {entry.seq} does not match the signed checkpoint at it")
+        if entry.kind == KEY_ROTATED:
+            rotations.append(entry)
         prev, expected_seq = entry.hash, expected_seq + 1
     last = expected_seq - 1
+    signers = node_signing_keys(public_key, rotations)
     for mark in marks:
-        if not mark.is_signed_by(public_key):
+        if not _is_signed_by_node(mark, signers):
             return broken(mark.seq, f"the checkpoint at entry {mark.seq} is not signed by this node's key")
         if mark.seq > last:
             return broken(
                 last + 1, f"entries {last + 1}..{mark.seq} were removed (a checkpoint signed entry {mark.seq})"
             )
     if head is not None:
-        if not head.is_signed_by(public_key):
+        if not _is_signed_by_node(head, signers):
             return broken(head.seq, "the signed head of the log is not signed by this node's key")
         if head.seq > last:
             return broken(last + 1, f"the tail was cut: the signed head is entry {head.seq}, the log ends at {last}")
@@ -182,3 +193,37 @@ def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tamper
         if head.hash != prev:
             return broken(last, f"entry {last} does not match the signed head")
     return Verification(intact=True, entries=count, checkpoints=len(marks))
+
+
+def node_signing_keys(public_key: bytes, rotations: Iterable[Entry]) -> dict[str, int | None]:
+    """The node's signing keys (base64url), each with the last entry it may sign (None: the current key).
+
+    Walking back from the current key, each recorded rotation whose new key is the one reached retires its
+    old key at the rotation's entry; a rotation outside that line (recorded, then never completed) grants
+    nothing.
+    """
+    keys: dict[str, int | None] = {b64(public_key): None}
+    current = public_key
+    for entry in sorted(rotations, key=lambda rotation: rotation.seq, reverse=True):
+        try:
+            statement = entry.data["rotation"]
+            rotation = read_rotation(statement) if isinstance(statement, dict) else None
+        except (KeyError, ValueError, IdentityError):
+            rotation = None
+        if rotation is not None and rotation.signing_key == current:
+            current = rotation.old_signing_key
+            keys.setdefault(b64(current), entry.seq)
+    return keys
+
+
+def _is_signed_by_node(mark: Checkpoint, signers: dict[str, int | None]) -> bool:
+    if mark.key not in signers:
+        return False
+    last = signers[mark.key]
+    if last is not None and mark.seq > last:
+        return False
+    try:
+        key = unb64(mark.key)
+    except ValueError:
+        return False
+    return mark.is_signed_by(key)

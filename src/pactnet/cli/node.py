@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pactnet.cli.terminal import fail, out
+from pactnet.cli.terminal import UsageError, err, fail, out, print_json
 from pactnet.errors import PactnetError
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
@@ -71,3 +71,94 @@ def serve(
         uvicorn.run(create_app(node), host=listen_host, port=listen_port, log_level="warning", access_log=False)
     finally:
         node.close()
+
+
+@app.command("identity")
+def identity(
+    folder: Path = typer.Argument(..., help="The node's folder."),
+    url: str | None = typer.Option(
+        None, "--url", help="The URL partners reach this node at (default: http://HOST:PORT from node.toml)."
+    ),
+) -> None:
+    """Print this node's public identity document (JSON): party, URL, public keys, fingerprint, self-signed."""
+    from pactnet.node import identity_document, system_clock  # noqa: PLC0415
+
+    try:
+        document = identity_document(folder, url, system_clock())
+    except PactnetError as error:
+        fail(str(error))
+    print_json(document)
+
+
+@app.command("trust")
+def trust(
+    folder: Path = typer.Argument(..., help="The node's folder."),
+    document_file: Path = typer.Argument(..., help="A partner's identity document, or its key rotation statement."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (the fingerprint was checked)."),
+) -> None:
+    """Add or update a partner from its identity document, or accept its key rotation, after showing its fingerprint."""
+    from pactnet.crypto.identity import IDENTITY_FORMAT, document_format, parse_document, verify_identity  # noqa: PLC0415
+    from pactnet.federation.partners import save_partners  # noqa: PLC0415
+    from pactnet.node import partner_registry  # noqa: PLC0415
+
+    try:
+        registry = partner_registry(folder)
+    except PactnetError as error:
+        fail(str(error))
+    try:
+        document = parse_document(_read(document_file))
+        if document_format(document) == IDENTITY_FORMAT:
+            partner = verify_identity(document)
+            known = registry.get(partner.party)
+            updated = registry.trust(partner)
+            summary = [
+                ("partner", partner.party),
+                ("url", partner.url if known is None or known.url == partner.url else f"{known.url} → {partner.url}"),
+                ("fingerprint", partner.fingerprint),
+            ]
+            question = f"{'Update' if known else 'Trust'} {partner.party}'s node with this fingerprint?"
+        else:
+            rotation, updated = registry.accept_rotation(document)
+            summary = [
+                ("partner", rotation.party),
+                ("retires", rotation.old_fingerprint),
+                ("fingerprint", rotation.fingerprint),
+                ("rotated at", rotation.rotated_at.isoformat()),
+            ]
+            question = f"Accept {rotation.party}'s new key with this fingerprint?"
+    except PactnetError as error:
+        fail(f"{document_file}: {error}")
+    for label, value in summary:
+        out.print(f"{label + ':':<13}{value}")
+    if not yes and not typer.confirm(question, default=False):
+        err.print("not trusted: partners.toml is unchanged")
+        raise typer.Exit(1)
+    try:
+        save_partners(folder, updated)
+    except OSError as error:
+        fail(f"cannot write {folder / 'partners.toml'}: {error.strerror}")
+    out.print(f"{summary[0][1]} trusted: {folder / 'partners.toml'} updated")
+
+
+@app.command("rotate-key")
+def rotate_key(folder: Path = typer.Argument(..., help="The node's folder (the node stopped).")) -> None:
+    """Replace the node's keys and print the rotation statement (JSON), signed by the old key, for its partners."""
+    from pactnet.node import rotate_node_keys  # noqa: PLC0415
+
+    try:
+        statement = rotate_node_keys(folder)
+    except PactnetError as error:
+        fail(str(error))
+    print_json(statement)
+    err.print(
+        f"new key {statement['fingerprint']} (retired {statement['old_fingerprint']}); send this statement to every "
+        "partner (pactnet node trust DIR FILE) and restart the node"
+    )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read the file: {reason}") from error
