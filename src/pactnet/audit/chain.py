@@ -12,16 +12,16 @@ key), so that checkpoints signed before it still verify once the node holds its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pactnet.crypto.identity import IdentityError, read_rotation
 from pactnet.crypto.keys import b64, unb64, verify
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from pactnet.crypto.keys import NodeKeys
 
@@ -42,14 +42,19 @@ def entry_hash(seq: int, at: str, kind: str, actor: str, subject: str, data_json
 
     The data is hashed as stored (canonical JSON text), so verifying a log never parses JSON.
     """
-    fields = (str(seq), at, kind, actor, subject, prev, data_json)
-    encoded = "".join(f"{len(field)}:{field}" for field in fields).encode("utf-8")
-    return hashlib.sha256(encoded).hexdigest()
+    number = str(seq)
+    encoded = (
+        f"{len(number)}:{number}{len(at)}:{at}{len(kind)}:{kind}{len(actor)}:{actor}"
+        f"{len(subject)}:{subject}{len(prev)}:{prev}{len(data_json)}:{data_json}"
+    )
+    return sha256(encoded.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One audit entry as stored; `data_json` is the canonical JSON of its data."""
+class Entry(NamedTuple):
+    """One audit entry as stored; `data_json` is the canonical JSON of its data.
+
+    A named tuple, in the column order of the table, so that verification runs over stored rows as they come.
+    """
 
     seq: int
     at: str
@@ -148,9 +153,12 @@ class Verification:
 
 
 def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tampering, in the order reported
-    entries: Iterable[Entry], checkpoints: Iterable[Checkpoint], head: Checkpoint | None, public_key: bytes
+    entries: Iterable[Sequence[Any]], checkpoints: Iterable[Checkpoint], head: Checkpoint | None, public_key: bytes
 ) -> Verification:
-    """Check the whole chain, every checkpoint and the head; name the first entry that is wrong."""
+    """Check the whole chain, every checkpoint and the head; name the first entry that is wrong.
+
+    `entries` are Entry tuples, or stored rows in the same column order.
+    """
     marks = sorted(checkpoints, key=lambda checkpoint: checkpoint.seq)
     by_seq = {mark.seq: mark for mark in marks}
     expected_seq, prev, count = 1, GENESIS, 0
@@ -159,21 +167,22 @@ def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tamper
     def broken(seq: int, problem: str) -> Verification:
         return Verification(intact=False, entries=count, checkpoints=len(marks), first_bad=seq, problem=problem)
 
-    for entry in entries:
+    # The loop runs once per entry of the log (a million and more): fields are unpacked, not looked up.
+    for row in entries:
+        seq, at, kind, actor, subject, data_json, row_prev, row_hash = row
         count += 1
-        if entry.seq != expected_seq:
-            what = "missing (removed)" if entry.seq > expected_seq else "out of order or inserted"
-            return broken(expected_seq, f"entry {expected_seq} is {what}: found entry {entry.seq} in its place")
-        if entry.prev != prev:
-            return broken(entry.seq, f"entry {entry.seq} does not follow entry {entry.seq - 1} (inserted or reordered)")
-        if entry.recomputed_hash() != entry.hash:
-            return broken(entry.seq, f"entry {entry.seq} was changed: its content does not match its hash")
-        mark = by_seq.get(entry.seq)
-        if mark is not None and mark.hash != entry.hash:
-            return broken(entry.seq, f"entry {entry.seq} does not match the signed checkpoint at it")
-        if entry.kind == KEY_ROTATED:
-            rotations.append(entry)
-        prev, expected_seq = entry.hash, expected_seq + 1
+        if seq != expected_seq:
+            what = "missing (removed)" if seq > expected_seq else "out of order or inserted"
+            return broken(expected_seq, f"entry {expected_seq} is {what}: found entry {seq} in its place")
+        if row_prev != prev:
+            return broken(seq, f"entry {seq} does not follow entry {seq - 1} (inserted or reordered)")
+        if entry_hash(seq, at, kind, actor, subject, data_json, row_prev) != row_hash:
+            return broken(seq, f"entry {seq} was changed: its content does not match its hash")
+        if seq in by_seq and by_seq[seq].hash != row_hash:
+            return broken(seq, f"entry {seq} does not match the signed checkpoint at it")
+        if kind == KEY_ROTATED:
+            rotations.append(Entry(*row))
+        prev, expected_seq = row_hash, expected_seq + 1
     last = expected_seq - 1
     signers = node_signing_keys(public_key, rotations)
     for mark in marks:

@@ -19,7 +19,12 @@ EXPORT_FORMAT = "pactnet.audit-export/1"
 
 def verify(node: Node) -> Verification:
     """Check the whole log: chain, checkpoints, signed head."""
-    with node.reader.connect() as connection:
+    # One snapshot for the head, the entries and the checkpoints: on PostgreSQL's default READ COMMITTED,
+    # entries appended while the log is read would look like entries added behind the node's back.
+    reader = node.reader
+    if reader.dialect.name == "postgresql":
+        reader = reader.execution_options(isolation_level="REPEATABLE READ")
+    with reader.connect() as connection:
         return audit_log.verify(connection, node.keys.public_signing)
 
 
