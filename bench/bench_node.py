@@ -225,6 +225,7 @@ class Load:
     clients: int
     seconds: float
     rate: float | None = None
+    per_request: int = 1  # reports per request (a batch publish), else 1
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
@@ -239,6 +240,16 @@ class Load:
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies)
         count = len(ordered)
+        done = count * self.per_request
+        per_unit: dict[str, Any] = {}
+        if self.per_request > 1:
+            per_unit = {
+                "reports_per_request": self.per_request,
+                "reports_ok": done,
+                "reports_per_second": done / self.seconds if self.seconds else 0.0,
+                "server_cpu_ms_per_report": self.server_cpu / done * 1e3 if done else float("nan"),
+                "client_cpu_ms_per_report": self.client_cpu / done * 1e3 if done else float("nan"),
+            }
         return {
             "clients": self.clients,
             "rate": self.rate,
@@ -253,6 +264,7 @@ class Load:
             "errors": self.errors[:5],
             "server_cpu_ms_per_request": self.server_cpu / count * 1e3 if count else float("nan"),
             "client_cpu_ms_per_request": self.client_cpu / count * 1e3 if count else float("nan"),
+            **per_unit,
         }
 
 
@@ -268,6 +280,25 @@ def publish_body(rng: random.Random, number: int) -> dict[str, Any]:
 
 def send_publish(client: httpx.Client, rng: random.Random, number: int) -> httpx.Response:
     return client.post("/api/v1/reports", json=publish_body(rng, number))
+
+
+def batch_publisher(size: int) -> Callable[[httpx.Client, random.Random, int], httpx.Response]:
+    """POST /api/v1/reports/batch with `size` reports per request (numbered `size` apart, so titles differ)."""
+
+    def send_batch(client: httpx.Client, rng: random.Random, number: int) -> httpx.Response:
+        bodies = [publish_body(rng, number * size + offset) for offset in range(size)]
+        return client.post("/api/v1/reports/batch", json={"reports": bodies})
+
+    return send_batch
+
+
+def published_ids(response: httpx.Response, per_request: int) -> list[str]:
+    """The ids a publish (one report) or a batch publish (`{"results": [...]}`) answered; checks the count."""
+    payload = response.json()
+    ids = [one["id"] for one in payload["results"]] if "results" in payload else [payload["id"]]
+    if len(ids) != per_request:
+        raise ValueError(f"expected {per_request} result(s), got {len(ids)}")
+    return ids
 
 
 def send_health(client: httpx.Client, _rng: random.Random, _number: int) -> httpx.Response:
@@ -298,6 +329,7 @@ def drive(
     first: int,
     pace: Pace,
     expect: int,
+    per_request: int = 1,
 ) -> Load:
     """One client sending requests until `pace.stop` (perf_counter); what it saw.
 
@@ -326,9 +358,15 @@ def drive(
         if response.status_code != expect:
             seen.errors.append(f"{response.status_code} {response.text[:300]}")
             continue
+        if expect == 201:  # noqa: PLR2004 - a publication: keep its ids for the readers
+            try:
+                ids = published_ids(response, per_request)
+            except (ValueError, KeyError, TypeError) as error:
+                seen.statuses["bad-answer"] += 1
+                seen.errors.append(f"{error!r}: {response.text[:300]}")
+                continue
+            seen.ids.extend(ids)
         seen.latencies.append(elapsed)
-        if expect == 201:  # noqa: PLR2004 - a publication: keep its id for the readers
-            seen.ids.append(response.json()["id"])
     return seen
 
 
@@ -341,13 +379,15 @@ def run_load(
     expect: int,
     seed: int,
     rate: float | None = None,
+    per_request: int = 1,
 ) -> Load:
     """`clients` threads, each with its own keep-alive connection, send requests for `seconds`.
 
     Back to back (a closed loop: latency grows with the queue) or, with `rate`, `rate` requests per second in
-    all, spread evenly over the clients (an open loop: latency at that load).
+    all, spread evenly over the clients (an open loop: latency at that load). `per_request` is how many reports
+    each successful request carries (a batch publish), for the per-report figures.
     """
-    load = Load(clients, seconds, rate)
+    load = Load(clients, seconds, rate, per_request)
     lock = threading.Lock()
     window: dict[str, float] = {}
 
@@ -367,7 +407,8 @@ def run_load(
             interval = None if rate is None else clients / rate
             offset = 0.0 if interval is None else interval * index / clients
             pace = Pace(window["start"], window["stop"], interval, offset)
-            seen = drive(client, send, random.Random(seed * 1000 + index), index * 10_000_000, pace, expect)
+            first = index * 10_000_000
+            seen = drive(client, send, random.Random(seed * 1000 + index), first, pace, expect, per_request)
         with lock:
             load.latencies.extend(seen.latencies)
             load.statuses.update(seen.statuses)
@@ -664,6 +705,7 @@ class Options:
     top: int
     keep: bool
     workdir: Path | None
+    batch: int = 0
 
 
 def node_folder(stack: contextlib.ExitStack, root: Path, backend: str, label: str) -> tuple[Path, str, str | None]:
@@ -696,6 +738,38 @@ def publish_some(server: Server, token: str, count: int, ids: list[str]) -> None
             ids.append(response.json()["id"])
 
 
+def bench_publish(
+    server: Server, token: str, folder: Path, backend: str, options: Options, log: Callable[[str], None]
+) -> tuple[dict[str, Any], list[str]]:
+    """The HTTP floor, publish (one report per request, and with --batch N reports per request) and its profile."""
+    results: dict[str, Any] = {}
+    ids: list[str] = []
+    for clients in options.clients:
+        seconds = max(2.0, options.seconds / 2)
+        log(f"[{backend}] HTTP floor: GET /api/v1/health (no token, no database), {clients} client(s)")
+        load = run_load(server, token, clients, seconds, send_health, 200, 200 + clients)
+        check_load(results, f"http_floor_{clients}", load, server)
+    for clients in options.clients:
+        log(f"[{backend}] HTTP publish, {clients} client(s), {options.seconds:g} s")
+        load = run_load(server, token, clients, options.seconds, send_publish, 201, clients)
+        check_load(results, f"http_publish_{clients}", load, server)
+        ids.extend(load.ids)
+    for clients in options.clients if options.batch else []:
+        log(f"[{backend}] HTTP batch publish, {options.batch} reports per request, {clients} client(s)")
+        send = batch_publisher(options.batch)
+        load = run_load(server, token, clients, options.seconds, send, 201, 400 + clients, None, options.batch)
+        check_load(results, f"http_batch_{clients}", load, server)
+        ids.extend(load.ids)
+    if "http-publish" in options.profile:
+        clients = max(options.clients)
+        log(f"[{backend}] py-spy of the server: HTTP publish, {clients} client(s), {options.seconds:g} s")
+        out = folder.parent / f"{folder.name}-publish.pyspy"
+        with sampling(server.process.pid, options.seconds, out, results, "profile_http_publish", options.top):
+            load = run_load(server, token, clients, options.seconds + 1, send_publish, 201, 98)
+        ids.extend(load.ids)
+    return results, ids
+
+
 def bench_served(
     folder: Path, token: str, backend: str, options: Options, log: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -706,23 +780,9 @@ def bench_served(
         log(f"[{backend}] serving on {server.url}; {options.warmup} warm-up publishes")
         publish_some(server, token, options.warmup, ids)
         if "publish" in options.sections:
-            for clients in options.clients:
-                seconds = max(2.0, options.seconds / 2)
-                log(f"[{backend}] HTTP floor: GET /api/v1/health (no token, no database), {clients} client(s)")
-                load = run_load(server, token, clients, seconds, send_health, 200, 200 + clients)
-                check_load(results, f"http_floor_{clients}", load, server)
-            for clients in options.clients:
-                log(f"[{backend}] HTTP publish, {clients} client(s), {options.seconds:g} s")
-                load = run_load(server, token, clients, options.seconds, send_publish, 201, clients)
-                check_load(results, f"http_publish_{clients}", load, server)
-                ids.extend(load.ids)
-            if "http-publish" in options.profile:
-                clients = max(options.clients)
-                log(f"[{backend}] py-spy of the server: HTTP publish, {clients} client(s), {options.seconds:g} s")
-                out = folder.parent / f"{folder.name}-publish.pyspy"
-                with sampling(server.process.pid, options.seconds, out, results, "profile_http_publish", options.top):
-                    load = run_load(server, token, clients, options.seconds + 1, send_publish, 201, 98)
-                ids.extend(load.ids)
+            published, more = bench_publish(server, token, folder, backend, options, log)
+            results |= published
+            ids.extend(more)
         if "read" in options.sections:
             publish_some(server, token, max(0, options.min_reports - len(ids)), ids)
             results["stored_reports"] = len(ids)
@@ -887,6 +947,11 @@ def table_rows(backend: str, section: dict[str, Any], options: Options) -> Itera
         row = section.get(f"http_publish_{clients}", {})
         judged = verdict(row["per_second"] >= TARGET_PUBLISH_PER_SECOND) if row and publish_judged else ""
         yield f"HTTP publish, {clients} client(s)", row, judged
+    if options.batch:
+        for clients in options.clients:
+            row = section.get(f"http_batch_{clients}", {})
+            judged = verdict(row["reports_per_second"] >= TARGET_PUBLISH_PER_SECOND) if row and publish_judged else ""
+            yield f"HTTP batch publish x{options.batch}, {clients} client(s)", row, judged
     for threads in options.clients:
         yield f"service publish, no HTTP, {threads} thread(s)", section.get(f"service_publish_{threads}", {}), ""
     reads = [(f"HTTP read, {c} reader(s), {stored:,} reports", f"http_read_{c}") for c in options.readers]
@@ -904,7 +969,11 @@ def print_backend(backend: str, section: dict[str, Any], options: Options) -> No
     for label, row, judged in table_rows(backend, section, options):
         if row:
             cpu = row.get("server_cpu_ms_per_request", row.get("cpu_ms_per_publish", float("nan")))
-            print(rate_line(label, row, cpu, judged))
+            shown = row
+            if "reports_per_second" in row:  # a batch: reports/s and CPU per report; latency per request
+                shown = {**row, "per_second": row["reports_per_second"]}
+                cpu = row["server_cpu_ms_per_report"]
+            print(rate_line(label, shown, cpu, judged))
     if audit := section.get("audit"):
         print_audit(audit)
     print_extras(backend, section)
@@ -935,6 +1004,8 @@ def print_table(results: dict[str, Any], options: Options) -> None:
     )
     print("rates are successes per second; p50/p99/max are client-side latencies; CPU/req is the server's")
     print("(the service rows: this process's) CPU time per request over the timed window")
+    if options.batch:
+        print(f"batch rows: rate in reports/s and CPU per report; p50/p99/max per request of {options.batch} reports")
     for backend in options.backends:
         print_backend(backend, results[backend], options)
 
@@ -949,6 +1020,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--read-rates",
         default="100,200",
         help="also read at these fixed total rates (requests/s, open loop) with the most readers; '' for none",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="also publish through POST /api/v1/reports/batch with N reports per request (1-100; 0: off)",
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each timed load")
     parser.add_argument("--warmup", type=int, default=200, help="publishes before anything is timed")
@@ -991,7 +1068,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         top=args.top,
         keep=args.keep,
         workdir=args.workdir,
+        batch=args.batch,
     )
+    if not 0 <= options.batch <= 100:  # noqa: PLR2004 - the route's limit (schemas.MAX_BATCH)
+        parser.error("--batch must be between 1 and 100, or 0 for no batch publish")
     unknown = (set(options.backends) - {"sqlite", "postgresql"}) | (options.sections - {"publish", "read", "audit"})
     unknown |= options.profile - {"http-publish", "http-read", "service", "audit"}
     if unknown:
