@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 from pactnet.errors import WorldError, WorldIssue
-from pactnet.policy.clock import parse_instant, parse_timezone
+from pactnet.policy.clock import RFC3339, parse_instant, parse_timezone
 from pactnet.policy.durations import Duration
 from pactnet.policy.events import CONSENT_ACTS, NOTICE_ACTS, Event, EventType, in_order
 from pactnet.policy.lifecycle import Terms, replay
@@ -88,13 +88,15 @@ def _strings(value: object) -> frozenset[str] | None:
 
 def _instant(value: object) -> datetime | None:
     """An RFC 3339 instant in UTC, or None when it is not one (the reader then says why)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo is not None else None
     if isinstance(value, str):
+        if RFC3339.fullmatch(value) is None:
+            return None
         try:
-            return parse_instant(value).astimezone(UTC)
+            return datetime.fromisoformat(value.upper()).astimezone(UTC)
         except ValueError:
             return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo is not None else None
     return None
 
 
@@ -460,6 +462,8 @@ class _Reader:
         parties = self.parties
         known = self.reports
         fullmatch = _ID.fullmatch
+        # Reports share a few combinations of categories: each is checked once, and its tuple and set are shared.
+        seen_categories: dict[tuple[Any, ...], tuple[tuple[str, ...], frozenset[str] | None]] = {}
         for index, raw in enumerate(reports):
             # The common case first and cheaply; anything unusual goes to report_issues, which says what.
             if isinstance(raw, dict) and raw.keys() <= _REPORT_KEYS:
@@ -471,9 +475,16 @@ class _Reader:
                 created = raw.get("created")
                 party = parties.get(originator) if isinstance(originator, str) else None
                 level = party.canonical.get(label) if party is not None and isinstance(label, str) else None
-                category_set = _strings(categories)
+                category_tuple: tuple[str, ...] = ()
+                category_set = None
+                if isinstance(categories, list) and all(type(category) is str for category in categories):
+                    key = tuple(categories)
+                    known_categories = seen_categories.get(key)
+                    if known_categories is None:
+                        known_categories = seen_categories.setdefault(key, (key, _strings(categories)))
+                    category_tuple, category_set = known_categories
                 rel_set = None if rel_to is None else _strings(rel_to)
-                moment = _instant(created)
+                moment = None if created is None else _instant(created)
                 if (
                     level is not None
                     and party is not None
@@ -489,7 +500,7 @@ class _Reader:
                         party.code,
                         label,  # type: ignore[arg-type]  # a str: it resolved to a level
                         level,
-                        tuple(categories),
+                        category_tuple,
                         category_set,
                         rel_set,
                         moment,

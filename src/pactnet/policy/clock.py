@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 # RFC 3339 §5.6 date-time: full-date "T" full-time, with seconds and an offset; "T" and "Z" in either case.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def parse_timezone(text: str) -> tzinfo:
@@ -55,8 +55,8 @@ def local_time(instant: datetime, zone: tzinfo) -> datetime:
 def parse_instant(text: str) -> datetime:
     """An RFC 3339 instant with an explicit offset; a naive or malformed one is a ValueError."""
     example = "2019-11-23T00:00:00+09:00"
-    if not _RFC3339.fullmatch(text):
-        if _RFC3339.fullmatch(text + "Z"):
+    if not RFC3339.fullmatch(text):
+        if RFC3339.fullmatch(text + "Z"):
             msg = f"an instant with a UTC offset (e.g. {example}), not {text!r}, which has none"
         else:
             msg = f"an RFC 3339 instant with an offset such as {example}, not {text!r}"
