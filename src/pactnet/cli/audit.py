@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pactnet.cli.terminal import fail, out, print_json
-from pactnet.errors import PactnetError
+from pactnet.cli.terminal import fail, node_at, out, print_json
 
 app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
@@ -18,17 +17,10 @@ EXIT_TAMPERED = 1
 @app.command("verify")
 def verify(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Check the whole chain, the checkpoints and the signed head; exit 0 only when intact."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services import audit  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
-        try:
-            result = audit.verify(node)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
+    with node_at(folder) as node:
+        result = audit.verify(node)
     if as_json:
         print_json(result.as_dict())
     elif result.intact:
@@ -45,38 +37,25 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (default: standard output)."),
 ) -> None:
     """Write the log, its checkpoints and signed head as JSON Lines (docs/audit.md)."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services import audit  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
+    with node_at(folder) as node:
+        if output is None:
+            audit.export(node, sys.stdout)
+            return
         try:
-            if output is None:
-                audit.export(node, sys.stdout)
-            else:
-                with output.open("w", encoding="utf-8") as file:
-                    count = audit.export(node, file)
-                out.print(f"{count} entries written to {output}", markup=False)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
-    except OSError as error:
-        fail(f"cannot write {output}: {error.strerror}")
+            with output.open("w", encoding="utf-8") as file:
+                count = audit.export(node, file)
+        except OSError as error:
+            fail(f"cannot write {output}: {error.strerror}")
+    out.print(f"{count} entries written to {output}", markup=False)
 
 
 @app.command("checkpoint")
 def checkpoint(folder: Path = FOLDER) -> None:
     """Sign a checkpoint at the last entry now."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services import audit  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
-        try:
-            mark = audit.checkpoint(node)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
+    with node_at(folder) as node:
+        mark = audit.checkpoint(node)
     out.print("the log is empty" if mark is None else f"checkpoint at entry {mark.seq}: {mark.hash}", markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -15,8 +16,11 @@ from pactnet.policy.clock import parse_instant
 from pactnet.world import load_world
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import datetime, tzinfo
+    from pathlib import Path
 
+    from pactnet.node import Node
     from pactnet.policy.model import World
 
 # Piped output (a file, a test, CI) gets wide tables instead of Rich's default of 80 columns.
@@ -42,6 +46,23 @@ def fail(message: str) -> NoReturn:
 def _error(message: str) -> None:
     # What users typed goes into messages: it is printed as text, never read as Rich markup.
     err.print(Text.assemble(("error:", "bold red"), " ", message))
+
+
+@contextmanager
+def node_at(folder: Path) -> Iterator[Node]:
+    """The node in `folder`, closed afterwards; a PactnetError, opening it or using it, exits 2 with its message."""
+    from pactnet.node import open_node  # noqa: PLC0415 - keeps `pactnet --help` free of the database stack
+
+    try:
+        node = open_node(folder)
+    except PactnetError as error:
+        fail(str(error))
+    try:
+        yield node
+    except PactnetError as error:
+        fail(str(error))
+    finally:
+        node.close()
 
 
 def world_issues(error: WorldError) -> list[str]:

@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from pactnet.cli.terminal import fail, out
-from pactnet.errors import PactnetError
+from pactnet.cli.terminal import node_at, out
 
 app = typer.Typer(help="Users of a node: add, list, disable.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
@@ -22,17 +21,10 @@ def add(
     compartment: list[str] = typer.Option([], "--compartment", help="A compartment the user holds (repeatable)."),
 ) -> None:
     """Create a user and print its API token, once; only its hash is stored."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services.users import add_user  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
-        try:
-            user, token = add_user(node, name, clearance, compartment)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
+    with node_at(folder) as node:
+        user, token = add_user(node, name, clearance, compartment)
     out.print(f"user {user.name} (clearance {user.clearance}) created; API token, shown only now:", markup=False)
     out.print(token, markup=False)
 
@@ -40,17 +32,10 @@ def add(
 @app.command("list")
 def list_(folder: Path = FOLDER) -> None:
     """List the users: name, clearance, compartments, disabled or not."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services.users import list_users  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
-        try:
-            found = list_users(node)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
+    with node_at(folder) as node:
+        found = list_users(node)
     table = Table(title=f"users of {folder}")
     for column in ("name", "clearance", "compartments", "state"):
         table.add_column(column)
@@ -64,15 +49,8 @@ def list_(folder: Path = FOLDER) -> None:
 @app.command("disable")
 def disable(folder: Path = FOLDER, name: str = typer.Argument(..., help="The user to disable.")) -> None:
     """Disable a user: its token stops working at once."""
-    from pactnet.node import open_node  # noqa: PLC0415
     from pactnet.services.users import disable_user  # noqa: PLC0415
 
-    try:
-        node = open_node(folder)
-        try:
-            disable_user(node, name)
-        finally:
-            node.close()
-    except PactnetError as error:
-        fail(str(error))
+    with node_at(folder) as node:
+        disable_user(node, name)
     out.print(f"user {name} disabled", markup=False)
