@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
+from pactnet.federation import inbound
 from pactnet.node import Node
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
 
@@ -186,5 +187,17 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
     ) -> dict[str, Any]:
         """Audit entries after a sequence number, and the verification of the whole log."""
         return audit.page(node, after, limit, with_verification=verify)
+
+    @app.post(
+        "/federation/v1/envelopes",
+        tags=["federation"],
+        responses={400: {"model": schemas.ErrorOut, "description": "Not an envelope this node can read"}},
+    )
+    def receive_envelope(envelope: schemas.EnvelopeIn) -> dict[str, Any]:
+        """An envelope from a partner node; no token: its signature authenticates it (docs/federation.md).
+
+        200 with the signed receipt or refusal; an envelope that cannot be verified gets the one error shape.
+        """
+        return inbound.receive(node, envelope.model_dump(by_alias=True))
 
     return app

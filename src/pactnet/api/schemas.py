@@ -261,3 +261,23 @@ class ErrorOut(BaseModel):
     """Every error the API answers has this shape."""
 
     error: ErrorDetail
+
+
+Base64url = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]*$")]
+
+
+class EnvelopeIn(BaseModel):
+    """An envelope from a partner node (`pactnet.envelope/1`, docs/federation.md); its fields are signed as sent."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    format: Literal["pactnet.envelope/1"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)]
+    sender: Code = Field(alias="from")
+    to: Code
+    sent_at: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    kind: Code
+    epk: Base64url
+    nonce: Base64url
+    ciphertext: Base64url
+    signature: Base64url

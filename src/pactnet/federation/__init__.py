@@ -1,1 +1,1 @@
-"""Federation: partners, their keys, and (to come) the exchange of reports between nodes."""
+"""Federation: partners, their keys, and receiving envelopes from them (sending is to come)."""

@@ -1,4 +1,4 @@
-"""The node's tables (SQLAlchemy Core): reports, decisions, users, lifecycle acts and the audit log."""
+"""The node's tables (SQLAlchemy Core): reports, decisions, users, lifecycle acts, envelopes and the audit log."""
 
 from __future__ import annotations
 
@@ -100,6 +100,22 @@ lifecycle_acts = Table(
     Column("by", String(64), nullable=False),
     Column("at", INSTANT, nullable=False),
     Column("recorded_by", String(100), nullable=False),
+)
+
+# Every envelope from a partner that was opened (its signature verified) and answered: a replay is answered
+# with the same signed receipt or refusal, and never stored twice. Forged envelopes are not recorded here, so
+# that no one but the sender can claim an envelope id.
+envelopes = Table(
+    "envelopes",
+    metadata,
+    Column("id", String(200), primary_key=True, autoincrement=False),
+    Column("sender", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("received_at", INSTANT, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("report_id", String(64)),
+    Column("reasons", JSON, nullable=False),
+    Column("answer", JSON, nullable=False),
 )
 
 audit_entries = Table(
