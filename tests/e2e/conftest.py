@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 import httpx
-import psycopg
 import pytest
 
 from tests.cli.runner import Run, pactnet
+from tests.databases import fresh_postgres_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-ADMIN_URL = os.environ.get("PACTNET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1/postgres")
 OFFICER = ("--clearance", "군사II급비밀", "--compartment", "sigint")
 # A node starts in about a second; a stopped one must be gone within a few.
 START_SECONDS = 20.0
@@ -136,11 +133,5 @@ def node_folder(node_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped afterwards."""
-    name = f"pactnet_e2e_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_postgres_database("pactnet_e2e") as url:
+        yield url

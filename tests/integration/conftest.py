@@ -5,27 +5,23 @@ The PostgreSQL tests never skip: if the server cannot be reached they fail, so C
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
 
 from pactnet.api.app import create_app
 from pactnet.node import Node, init_node, open_node
 from pactnet.services.users import add_user
+from tests.databases import fresh_postgres_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-ADMIN_URL = os.environ.get("PACTNET_TEST_POSTGRES", "postgresql://postgres@127.0.0.1/postgres")
 
 
 class Clock:
@@ -47,14 +43,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'node.db'}"
         return
-    name = f"pactnet_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_postgres_database("pactnet_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -22,7 +21,8 @@ from pactnet.node import Node, identity_document, init_node, open_node
 from pactnet.services import ServiceError, audit
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import decisions, envelopes, reports
-from tests.integration.conftest import ADMIN_URL, Clock, LoopbackServer
+from tests.databases import fresh_postgres_database
+from tests.integration.conftest import Clock, LoopbackServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -98,14 +98,8 @@ def second_database_url(database_url: str) -> Iterator[str | None]:
     if database_url.startswith("sqlite"):
         yield None
         return
-    name = f"pactnet_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_postgres_database("pactnet_test") as url:
+        yield url
 
 
 def _trust(folder: Path, other: Path, party: str) -> None:
