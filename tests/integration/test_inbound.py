@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from pactnet.crypto.envelope import HEADER_FIELDS, SIGNED_DOMAIN, open_envelope, seal
 from pactnet.crypto.identity import verify_identity
@@ -245,6 +245,30 @@ class TestUnverifiableEnvelopes:
     def test_something_that_is_not_an_envelope_is_refused(self, pair: Pair) -> None:
         _refused_with(pair, {"id": "x"}, "malformed")
         _nothing_recorded(pair)
+
+
+class TestReusedIds:
+    """An envelope id another partner already used is refused, and the refusal is audited."""
+
+    def test_an_id_used_by_another_partner_is_refused_and_audited(self, pair: Pair) -> None:
+        envelope = pair.envelope(transfer())
+        with pair.jpn.engine.begin() as connection:
+            connection.execute(
+                insert(envelopes).values(
+                    id=envelope["id"],
+                    sender="USA",
+                    kind="transfer",
+                    received_at="2019-07-25T00:00:00.000000Z",
+                    outcome="accepted",
+                    report_id=None,
+                    reasons=[],
+                    answer={},
+                )
+            )
+        _refused_with(pair, envelope, "id-reused")
+        assert pair.stored() == 0
+        assert pair.audit_kinds()[-1] == "refused-envelope"
+        assert audit.verify(pair.jpn).intact
 
 
 class TestRefusedTransfers:

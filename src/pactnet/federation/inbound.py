@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -21,6 +20,7 @@ from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, seal, 
 from pactnet.crypto.identity import key_valid_at
 from pactnet.federation.partners import load_partners
 from pactnet.node import instant_text
+from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
@@ -28,6 +28,8 @@ from pactnet.services.reports import PRECEDENCES
 from pactnet.store.tables import decisions, envelopes, report_categories, reports
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy import Connection
 
     from pactnet.federation.partners import Partner
@@ -108,12 +110,13 @@ def _texts(data: dict[str, Any], name: str, *, optional: bool = False) -> list[s
 def _instant(data: dict[str, Any], name: str) -> datetime:
     value = data.get(name)
     try:
-        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None:
-        raise PayloadError("malformed-payload", f"{name}: expected an RFC 3339 instant with an offset")
-    return instant
+        return parse_instant(value) if isinstance(value, str) else _no_instant(name)
+    except ValueError as error:
+        raise PayloadError("malformed-payload", f"{name}: expected {error}") from error
+
+
+def _no_instant(name: str) -> datetime:
+    raise PayloadError("malformed-payload", f"{name}: expected an RFC 3339 instant with an offset")
 
 
 def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
@@ -225,13 +228,20 @@ def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
         _audit_refused(node, claimed, envelope_id, error.details[0]["code"], error.message)
         raise
     try:
-        return node.write(lambda connection: _answer(connection, node, partner, opened))
+        answer = node.write(lambda connection: _answer(connection, node, partner, opened))
     except IntegrityError:
         # Another worker recorded the same envelope id between our check and our insert: answer as a replay.
-        return node.write(lambda connection: _answer(connection, node, partner, opened))
+        answer = node.write(lambda connection: _answer(connection, node, partner, opened))
+    if isinstance(answer, ServiceError):
+        raise answer
+    return answer
 
 
-def _answer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
+def _answer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
+    """The answer to a verified envelope, or the error to refuse it with.
+
+    The error is returned, not raised: raising would roll back its audit entry with the rest of the write.
+    """
     now = node.now()
     when = instant_text(now)
     seen = connection.execute(select(envelopes).where(envelopes.c.id == opened.id)).first()
@@ -239,7 +249,7 @@ def _answer(connection: Connection, node: Node, partner: Partner, opened: Opened
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
             node.audit.append(connection, when, [("refused-envelope", opened.sender, opened.id, {"code": "id-reused"})])
-            raise _refuse("id-reused", message)
+            return _refuse("id-reused", message)
         node.audit.append(connection, when, [("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind})])
         answer: dict[str, Any] = seen.answer
         return answer
