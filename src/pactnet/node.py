@@ -246,19 +246,31 @@ def _settings(config: NodeConfig) -> dict[str, Any]:
     }
 
 
+_LAST_SETTINGS = (
+    select(audit_entries.c.data)
+    .where(audit_entries.c.kind.in_(("node-created", "config-changed")))
+    .order_by(audit_entries.c.seq.desc())
+    .limit(1)
+)
+
+
 def _audit_configuration(node: Node) -> None:
-    """Record a configuration change: the settings differ from those the log last recorded."""
+    """Record a configuration change: the settings differ from those the log last recorded.
+
+    Read first without the writer's lock (every CLI command opens the node); write only on a change.
+    """
     settings = _settings(node.config)
-    with node.engine.begin() as connection:
-        row = connection.execute(
-            select(audit_entries.c.data)
-            .where(audit_entries.c.kind.in_(("node-created", "config-changed")))
-            .order_by(audit_entries.c.seq.desc())
-            .limit(1)
-        ).first()
-        if row is not None and json.loads(row.data) == settings:
+
+    def recorded(connection: Connection) -> bool:
+        row = connection.execute(_LAST_SETTINGS).first()
+        return row is not None and json.loads(row.data) == settings
+
+    with node.reader.connect() as connection:
+        if recorded(connection):
             return
-        node.audit.append(connection, instant_text(node.now()), [("config-changed", "node", node.party, settings)])
+    with node.engine.begin() as connection:
+        if not recorded(connection):  # another process may have recorded it meanwhile
+            node.audit.append(connection, instant_text(node.now()), [("config-changed", "node", node.party, settings)])
 
 
 def new_token() -> str:
