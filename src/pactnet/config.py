@@ -37,6 +37,11 @@ class NodeConfig:
     max_page_size: int = 500
     # Connections to the database per API worker.
     pool_size: int = 5
+    # The dispatcher: envelopes per request to a partner, and the backoff while a partner is unreachable
+    # (doubling from the first delay up to the longest, each with random jitter).
+    dispatch_batch: int = 64
+    retry_first_ms: int = 500
+    retry_longest_ms: int = 30_000
     folder: Path = field(default=Path(), compare=False)
 
     def database_url(self) -> str:
@@ -79,6 +84,9 @@ _NUMBERS = {
     "default_page_size": (1, 10_000),
     "max_page_size": (1, 10_000),
     "pool_size": (1, 100),
+    "dispatch_batch": (1, 256),
+    "retry_first_ms": (10, 600_000),
+    "retry_longest_ms": (10, 86_400_000),
 }
 
 
@@ -119,4 +127,6 @@ def parse_config(document: dict[str, Any], folder: Path, source: str) -> NodeCon
     config = NodeConfig(folder=folder, **values)
     if config.default_page_size > config.max_page_size:
         raise ConfigError(f"{source}: default_page_size ({config.default_page_size}) exceeds max_page_size")
+    if config.retry_first_ms > config.retry_longest_ms:
+        raise ConfigError(f"{source}: retry_first_ms ({config.retry_first_ms}) exceeds retry_longest_ms")
     return config

@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,10 @@ from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys,
 from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
 from pactnet.federation.tomlfile import toml_string, write_atomically
+from pactnet.policy.model import Consent
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
-from pactnet.store.tables import audit_entries, lifecycle_acts
+from pactnet.store.tables import audit_entries, consents, lifecycle_acts
 from pactnet.store.writer import GroupCommitter
 from pactnet.world import BUNDLED, load_document, read_document
 
@@ -38,7 +40,10 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
-_COUNT_ACTS = select(func.count()).select_from(lifecycle_acts)
+_COUNT_ACTS = select(
+    select(func.count()).select_from(lifecycle_acts).scalar_subquery()
+    + select(func.count()).select_from(consents).scalar_subquery()
+)
 RETIRED_KEYS_FILE = "retired_keys.toml"
 
 
@@ -73,7 +78,10 @@ class Node:
     world: World
     clock: Callable[[], datetime] = system_clock
     acts: list[dict[str, Any]] = field(default_factory=list)
+    granted: list[Consent] = field(default_factory=list)
     writer: GroupCommitter = field(init=False)
+    # Set when something was written to the outbox, so that a dispatcher in this process sends it at once.
+    outbox_wakers: list[threading.Event] = field(default_factory=list)
 
     reader: Engine = field(init=False)
 
@@ -96,9 +104,14 @@ class Node:
 
     def world_with(self, *events: dict[str, Any]) -> World:
         """The world with the recorded acts and `events` added; raises WorldError if an act makes no sense."""
+        return self.world_with_acts(self.acts, *events)
+
+    def world_with_acts(self, acts: list[dict[str, Any]], *events: dict[str, Any]) -> World:
+        """The world with these acts, `events` and the recorded consents; raises WorldError as `world_with`."""
         document = copy.copy(self.document)
-        document["events"] = [*self.document.get("events", []), *self.acts, *events]
-        return read_document(document, self.world.source)
+        document["events"] = [*self.document.get("events", []), *acts, *events]
+        world = read_document(document, self.world.source)
+        return world.with_consents(self.granted) if self.granted else world
 
     def refresh(self, connection: Connection) -> World:
         """The world with every lifecycle act recorded so far, by any API worker on the same database.
@@ -106,9 +119,10 @@ class Node:
         Called inside the transaction that decides, so a decision never rests on a world older than its
         own transaction.
         """
-        count = connection.execute(_COUNT_ACTS).scalar_one()
-        if count != len(self.acts):
+        count = connection.execute(_COUNT_ACTS).scalar_one()  # acts and consents: rows are never removed
+        if count != len(self.acts) + len(self.granted):
             self.acts = recorded_acts(connection)
+            self.granted = recorded_consents(connection)
             self.world = self.world_with()
         return self.world
 
@@ -116,6 +130,17 @@ class Node:
         """Take a recorded act into the node's world (after its transaction committed)."""
         self.acts.append(event)
         self.world = world
+
+    def outbox_waker(self) -> threading.Event:
+        """An event set whenever this process writes to the outbox (a dispatcher lane waits on it)."""
+        waker = threading.Event()
+        self.outbox_wakers.append(waker)
+        return waker
+
+    def outbox_changed(self) -> None:
+        """Wake this process's dispatcher: the outbox has something new."""
+        for waker in self.outbox_wakers:
+            waker.set()
 
     def close(self) -> None:
         """Finish the writes handed over, then release the database connections."""
@@ -139,6 +164,21 @@ def recorded_acts(connection: Connection) -> list[dict[str, Any]]:
     """Every lifecycle act recorded at this node, in order, as world-file events."""
     rows = connection.execute(select(lifecycle_acts).order_by(lifecycle_acts.c.seq)).all()
     return [{"at": row.at, "type": row.type, "agreement": row.agreement, "by": row.by} for row in rows]
+
+
+def recorded_consents(connection: Connection) -> list[Consent]:
+    """Every consent recorded at this node (granted here, or received from an originator), in order."""
+    return [
+        Consent(
+            row.report,
+            row.originator,
+            row.to,
+            row.arrangement,
+            parse_instant_text(row.at),
+            None if row.until is None else parse_instant_text(row.until),
+        )
+        for row in connection.execute(select(consents).order_by(consents.c.seq))
+    ]
 
 
 def init_node(folder: Path, world: str, party: str, database_url: str | None) -> NodeConfig:
@@ -220,13 +260,14 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
         database.check_schema(engine)
         with engine.connect() as connection:
             acts = recorded_acts(connection)
+            granted = recorded_consents(connection)
     except PactnetError:
         engine.dispose()
         raise
     node = Node(config, keys, engine, SqlAuditLog(keys, config.checkpoint_every), document, world, clock)
     _audit_configuration(node)
-    if acts:
-        node.acts = acts
+    if acts or granted:
+        node.acts, node.granted = acts, granted
         try:
             node.world = node.world_with()
         except WorldError as error:

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
-from pactnet.federation import inbound
+from pactnet.federation import consents, inbound, outbox_view
+from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
 
@@ -77,12 +78,16 @@ def current_user(
 User = Annotated[users.User, Depends(current_user)]
 
 
-def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, over one node
-    """The API of one node."""
+def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901, PLR0915 - one closure per route
+    """The API of one node; with `dispatch`, the dispatcher sends its outbox while the API runs."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service = DispatcherService(node)
+        if dispatch:
+            service.start()
         yield
+        service.stop()
         # Close the database on shutdown, so SQLite folds its write-ahead log into node.db before the
         # process exits (uvicorn ends the process by a signal right after a graceful shutdown).
         node.close()
@@ -200,4 +205,36 @@ def create_app(node: Node) -> FastAPI:  # noqa: C901 - one closure per route, ov
         """
         return inbound.receive(node, envelope.model_dump(by_alias=True))
 
+    @app.post("/federation/v1/envelopes/batch", tags=["federation"], response_model=schemas.EnvelopeAnswers)
+    def receive_envelopes(body: schemas.EnvelopeBatch) -> dict[str, Any]:
+        """Up to 256 envelopes from partner nodes, answered in order in one transaction (how dispatchers send).
+
+        Each answer is `{"envelope": signed receipt or refusal}` or, for one that cannot be verified,
+        `{"error": {status, code, message}}`.
+        """
+        answers = inbound.receive_batch(node, [one.model_dump(by_alias=True) for one in body.envelopes])
+        return {"answers": [_batch_answer(answer) for answer in answers]}
+
+    @app.get("/api/v1/reports/{report_id}/deliveries", response_model=list[schemas.DeliveryOut], tags=["reports"])
+    def deliveries(report_id: ReportId, who: User) -> list[dict[str, Any]]:
+        """Where a report was sent from this node: each transfer, its route, and its receipt or refusal."""
+        return outbox_view.deliveries(node, who, report_id)
+
+    @app.post(
+        "/api/v1/reports/{report_id}/consents", status_code=201, response_model=schemas.ConsentOut, tags=["reports"]
+    )
+    def grant_consent(report_id: ReportId, body: schemas.ConsentRequest, who: User) -> dict[str, Any]:
+        """As originator, consent to release a report to a party or to relay it under an arrangement.
+
+        Transfers of the report refused for want of that consent are decided again and sent if now allowed.
+        """
+        return consents.grant_consent(node, who, report_id, body.to, body.arrangement, body.until)
+
     return app
+
+
+def _batch_answer(answer: dict[str, Any] | ServiceError) -> dict[str, Any]:
+    if isinstance(answer, ServiceError):
+        details = answer.details[0] if answer.details else {}
+        return {"error": {"status": errors.status_of(answer), "code": details.get("code"), "message": answer.message}}
+    return {"envelope": answer}

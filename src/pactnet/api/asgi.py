@@ -17,4 +17,4 @@ NODE_FOLDER = "PACTNET_NODE"
 
 def app_from_environment() -> FastAPI:
     """The API of the node whose folder is in PACTNET_NODE (uvicorn calls this once per worker)."""
-    return create_app(open_node(Path(os.environ[NODE_FOLDER])))
+    return create_app(open_node(Path(os.environ[NODE_FOLDER])), dispatch=True)

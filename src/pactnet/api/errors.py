@@ -34,6 +34,11 @@ _STATUS: dict[type[ServiceError], int] = {
 }
 
 
+def status_of(error: ServiceError) -> int:
+    """The HTTP status a refusal is answered with."""
+    return _STATUS.get(type(error), 400)
+
+
 def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The one error shape."""
     return {
@@ -69,7 +74,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def service(_request: Request, error: ServiceError) -> JSONResponse:
-        return error_response(_STATUS.get(type(error), 400), error.message, error.details)
+        return error_response(status_of(error), error.message, error.details)
 
     @app.exception_handler(PactnetError)
     async def pactnet(_request: Request, error: PactnetError) -> JSONResponse:

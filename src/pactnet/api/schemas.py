@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -281,3 +281,57 @@ class EnvelopeIn(BaseModel):
     nonce: Base64url
     ciphertext: Base64url
     signature: Base64url
+
+
+class EnvelopeBatch(Strict):
+    """Envelopes from partner nodes, answered in order (docs/federation.md)."""
+
+    envelopes: list[EnvelopeIn] = Field(min_length=1, max_length=256)
+
+
+class EnvelopeAnswers(BaseModel):
+    """One answer per envelope: `{"envelope": {...}}` (a signed receipt or refusal) or `{"error": {...}}`."""
+
+    answers: list[dict[str, Any]]
+
+
+class DeliveryOut(BaseModel):
+    """One envelope this node sent, or is sending, about a report."""
+
+    envelope: str
+    kind: str
+    to: str
+    final: str
+    under: str | None
+    route: list[str]
+    precedence: str | None
+    state: Literal["pending", "delivered", "refused", "cancelled"]
+    attempts: int
+    created_at: str
+    settled_at: str | None
+    last_error: str | None
+    level: str | None
+    stored_as: str | None
+    reasons: list[dict[str, Any]]
+
+
+class ConsentRequest(Strict):
+    """A consent to release a report to a party (`to`) or to relay it under an arrangement."""
+
+    to: Code | None = None
+    arrangement: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)] | None = None
+    until: AwareDatetime | None = None
+
+
+class ConsentOut(BaseModel):
+    """A signed consent statement (`pactnet.consent/1`)."""
+
+    format: str
+    id: str
+    by: str
+    report: str
+    to: str | None
+    arrangement: str | None
+    at: str
+    until: str | None
+    signature: str

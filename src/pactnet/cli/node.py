@@ -38,16 +38,21 @@ def serve(
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default from node.toml)."),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default from node.toml)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="API processes (for PostgreSQL, mostly)."),
+    scenario_clock: Path | None = typer.Option(None, "--scenario-clock", hidden=True, help="Demo only."),
 ) -> None:
-    """Serve the node's API until interrupted."""
+    """Serve the node's API, and send its outbox to partner nodes, until interrupted."""
     import uvicorn  # noqa: PLC0415
 
     from pactnet.api.app import create_app  # noqa: PLC0415
     from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
-    from pactnet.node import open_node  # noqa: PLC0415
+    from pactnet.node import open_node, system_clock  # noqa: PLC0415
+    from pactnet.scenario import ScenarioClock  # noqa: PLC0415
 
+    if scenario_clock is not None and workers > 1:
+        fail("--scenario-clock is for the demo's single-process nodes")
+    clock = system_clock if scenario_clock is None else ScenarioClock(scenario_clock)
     try:
-        node = open_node(folder)
+        node = open_node(folder, clock)
     except PactnetError as error:
         fail(f"the node cannot start: {error}")
     listen_host = host or node.config.host
@@ -68,7 +73,9 @@ def serve(
         )
         return
     try:
-        uvicorn.run(create_app(node), host=listen_host, port=listen_port, log_level="warning", access_log=False)
+        uvicorn.run(
+            create_app(node, dispatch=True), host=listen_host, port=listen_port, log_level="warning", access_log=False
+        )
     finally:
         node.close()
 

@@ -16,18 +16,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, seal, sender_of
+from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
 from pactnet.crypto.identity import key_valid_at
+from pactnet.federation.acts import ACT, receive_act
+from pactnet.federation.answers import Audit, acknowledge, refuse_envelope
+from pactnet.federation.consents import CONSENT, adopt_consents, receive_consent
+from pactnet.federation.outbox import TRANSFER, enqueue_transfer
 from pactnet.federation.partners import load_partners
 from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import PRECEDENCES
 from pactnet.store.tables import decisions, envelopes, report_categories, reports
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from sqlalchemy import Connection
@@ -36,14 +42,13 @@ if TYPE_CHECKING:
     from pactnet.node import Node
     from pactnet.policy.decisions import Decision
 
-TRANSFER = "transfer"
-RECEIPT = "receipt"
-REFUSAL = "refusal"
 BODY_TYPES = ("text", "stix")
 MAX_ID = 200
 MAX_TITLE = 500
 MAX_LIST = 200
 MAX_CODE = 100
+MAX_ROUTE = 8
+MAX_BATCH = 256
 # The stable codes of an envelope refused before it is opened, and the error (its HTTP status) each maps to.
 _ERRORS: dict[str, type[ServiceError]] = {
     "unknown-sender": ForbiddenError,
@@ -53,7 +58,6 @@ _ERRORS: dict[str, type[ServiceError]] = {
     "id-reused": ConflictError,
     "undecryptable": InvalidInputError,
 }
-_Audit = tuple[str, str, str, dict[str, Any]]
 
 
 class EnvelopeRefusedError(ServiceError):
@@ -77,7 +81,9 @@ class Transfer:
     body: str
     under: str
     route: list[str]
+    final: str
     created: datetime
+    consents: list[dict[str, Any]]
 
 
 class PayloadError(Exception):
@@ -144,6 +150,16 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     categories = list(dict.fromkeys(_texts(item, "categories") or []))
     rel_to = _texts(item, "rel_to", optional=True)
     route = _texts(payload, "route") or []
+    if not route or route[0] not in node.world.parties or len(route) > MAX_ROUTE:
+        raise PayloadError(
+            "malformed-payload", "route: expected the parties the item has passed, its first holder first"
+        )
+    final = payload.get("final", node.party)
+    if not isinstance(final, str) or final not in node.world.parties:
+        raise PayloadError("malformed-payload", "final: expected the party the item is for")
+    consents = payload.get("consents", [])
+    if not isinstance(consents, list) or not all(isinstance(one, dict) for one in consents):
+        raise PayloadError("malformed-payload", "consents: expected a list of consent statements")
     created = _instant(item, "created")
     report = Report(
         _text(item, "id", MAX_ID),
@@ -158,7 +174,7 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     compartments = sorted(set(_texts(item, "compartments") or []))
     title = _text(item, "title", MAX_TITLE)
     under = _text(payload, "under", MAX_ID)
-    return Transfer(report, title, precedence, compartments, body_type, body, under, route, created)
+    return Transfer(report, title, precedence, compartments, body_type, body, under, route, final, created, consents)
 
 
 def _partner(node: Node, claimed: str) -> Partner:
@@ -196,14 +212,6 @@ def _verify(node: Node, envelope: dict[str, Any]) -> tuple[Partner, Opened]:
     return partner, _open(node, envelope, partner)
 
 
-def _audit_refused(node: Node, claimed: str, envelope_id: str, code: str, message: str) -> None:
-    when = instant_text(node.now())
-    data = {"code": code, "message": message}
-    node.write(
-        lambda connection: node.audit.append(connection, when, [("refused-envelope", claimed, envelope_id, data)])
-    )
-
-
 def _claimed(envelope: dict[str, Any]) -> tuple[str, str]:
     """The claimed sender and id, for the audit log, bounded to what its columns hold."""
     sender = envelope.get("from")
@@ -213,27 +221,75 @@ def _claimed(envelope: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An envelope after verification: who sent it and what it carries, or why it is refused unopened."""
+
+    partner: Partner | None = None
+    opened: Opened | None = None
+    refusal: ServiceError | None = None
+    claimed: tuple[str, str] = ("?", "?")
+
+
+def _check(node: Node, envelope: dict[str, Any]) -> _Checked:
+    claimed = _claimed(envelope)
+    try:
+        partner, opened = _verify(node, envelope)
+    except EnvelopeError as error:
+        return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
+    except ServiceError as error:
+        return _Checked(refusal=error, claimed=claimed)
+    return _Checked(partner, opened)
+
+
+def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any] | ServiceError]:
+    """Verify envelopes from partners and act on each once, in one transaction; the answer to each, in order.
+
+    An answer is the signed receipt or refusal to send back, or the ServiceError (audited, nothing recorded)
+    of an envelope that could not be verified. Verifying (the costly part) happens before the transaction.
+    """
+    checked = [_check(node, envelope) for envelope in batch]
+
+    def write(connection: Connection) -> list[dict[str, Any] | ServiceError]:
+        answers: list[dict[str, Any] | ServiceError] = []
+        for one in checked:
+            if one.partner is None or one.opened is None:
+                refusal = one.refusal or _refuse("malformed", "not an envelope")
+                claimed, envelope_id = one.claimed
+                data = {"code": refusal.details[0]["code"], "message": refusal.message}
+                node.audit.append(
+                    connection, instant_text(node.now()), [("refused-envelope", claimed, envelope_id, data)]
+                )
+                answers.append(refusal)
+            else:
+                answers.append(_answer_once(connection, node, one.partner, one.opened))
+        return answers
+
+    answers = node.write(write)
+    node.outbox_changed()  # a relayed item or a consent may have been queued
+    return answers
+
+
 def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
     """Verify an envelope from a partner, act on it once, and return the signed answer to send back.
 
     Raises a ServiceError (audited, nothing recorded) for an envelope that cannot be verified.
     """
-    claimed, envelope_id = _claimed(envelope)
-    try:
-        partner, opened = _verify(node, envelope)
-    except EnvelopeError as error:
-        _audit_refused(node, claimed, envelope_id, error.code, str(error))
-        raise _refuse(error.code, str(error)) from error
-    except ServiceError as error:
-        _audit_refused(node, claimed, envelope_id, error.details[0]["code"], error.message)
-        raise
-    try:
-        answer = node.write(lambda connection: _answer(connection, node, partner, opened))
-    except IntegrityError:
-        # Another worker recorded the same envelope id between our check and our insert: answer as a replay.
-        answer = node.write(lambda connection: _answer(connection, node, partner, opened))
+    answer = receive_batch(node, [envelope])[0]
     if isinstance(answer, ServiceError):
         raise answer
+    return answer
+
+
+def _answer_once(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
+    savepoint = connection.begin_nested()
+    try:
+        answer = _answer(connection, node, partner, opened)
+    except IntegrityError:
+        # Another worker recorded the same envelope id between our check and our insert: answer as a replay.
+        savepoint.rollback()
+        return _answer(connection, node, partner, opened)
+    savepoint.commit()
     return answer
 
 
@@ -253,18 +309,26 @@ def _answer(connection: Connection, node: Node, partner: Partner, opened: Opened
         node.audit.append(connection, when, [("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind})])
         answer: dict[str, Any] = seen.answer
         return answer
-    if opened.kind != TRANSFER:
+    handler = HANDLERS.get(opened.kind)
+    if handler is None:
         reasons = [{"code": "unsupported-kind", "message": f"this node does not accept {opened.kind!r} envelopes"}]
-        return _refused(connection, node, partner, opened, reasons)
+        return refuse_envelope(connection, node, partner, opened, reasons)
+    return handler(connection, node, partner, opened)
+
+
+def _transfer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     try:
         transfer = read_transfer(node, opened.payload)
     except PayloadError as error:
-        return _refused(connection, node, partner, opened, [{"code": error.code, "message": error.message}])
+        return refuse_envelope(connection, node, partner, opened, [{"code": error.code, "message": error.message}])
+    problems = adopt_consents(connection, node, transfer.item.originator, transfer.item.id, transfer.consents)
+    if problems:
+        return refuse_envelope(connection, node, partner, opened, problems)
     world = node.refresh(connection)
-    decision = decide(world, transfer.item, opened.sender, node.party, opened.sent_at)
+    decision = decide(world, transfer.item, transfer.route[0], transfer.final, opened.sent_at)
     reasons = _disagreements(node, opened, transfer, decision)
     if reasons:
-        return _refused(connection, node, partner, opened, reasons)
+        return refuse_envelope(connection, node, partner, opened, reasons)
     return _accepted(connection, node, partner, opened, transfer, decision)
 
 
@@ -272,97 +336,81 @@ def _disagreements(node: Node, opened: Opened, transfer: Transfer, decision: Dec
     """Why this node does not accept the transfer: its own decision's reasons, or a route it does not agree with."""
     if not decision.allowed:
         return [reason.as_dict() for reason in decision.reasons]
-    last = decision.legs[-1]
-    if (last.sender, last.receiver) != (opened.sender, node.party) or len(decision.legs) != 1:
+    hop = len(transfer.route)
+    claimed = [*transfer.route, node.party]
+    if transfer.route[-1] != opened.sender or list(decision.route[: hop + 1]) != claimed:
         route = " → ".join(decision.route)
-        message = f"this node would route the item {route}, not directly from {opened.sender}"
+        message = f"this node would route the item {route}, not {' → '.join(claimed)}"
         return [{"code": "route-mismatch", "message": message}]
-    if last.under != transfer.under:
-        message = f"the transfer claims {transfer.under}, but this node finds it travels under {last.under}"
+    leg = decision.legs[hop - 1]
+    if leg.under != transfer.under:
+        message = f"the transfer claims {transfer.under}, but this node finds it travels under {leg.under}"
         return [{"code": "agreement-mismatch", "message": message}]
     return []
-
-
-def _seal(node: Node, partner: Partner, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return seal(node.keys, node.party, partner.party, partner.encryption_key, kind, payload, node.now())
-
-
-def _store_envelope(
-    connection: Connection,
-    node: Node,
-    opened: Opened,
-    outcome: str,
-    report_id: str | None,
-    reasons: list[dict[str, str]],
-    answer: dict[str, Any],
-) -> None:
-    row = {
-        "id": opened.id,
-        "sender": opened.sender,
-        "kind": opened.kind[:32],
-        "received_at": instant_text(node.now()),
-        "outcome": outcome,
-        "report_id": report_id,
-        "reasons": reasons,
-        "answer": answer,
-    }
-    connection.execute(insert(envelopes), row)
-
-
-def _refused(
-    connection: Connection, node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]
-) -> dict[str, Any]:
-    answer = _seal(node, partner, REFUSAL, {"envelope": opened.id, "reasons": reasons})
-    _store_envelope(connection, node, opened, "refused", None, reasons, answer)
-    data = {"kind": opened.kind, "codes": [reason["code"] for reason in reasons], "reasons": reasons}
-    node.audit.append(connection, instant_text(node.now()), [("refused-envelope", opened.sender, opened.id, data)])
-    return answer
 
 
 def _accepted(
     connection: Connection, node: Node, partner: Partner, opened: Opened, transfer: Transfer, decision: Decision
 ) -> dict[str, Any]:
+    """Store the item once (marked in this party's scheme) and, at a hub, queue it for the next leg."""
     item = transfer.item
+    hop = len(transfer.route)
+    level = decision.legs[hop - 1].level
     stored = connection.execute(
         select(reports.c.id, reports.c.level).where(
             reports.c.originator == item.originator, reports.c.origin_id == item.id
         )
     ).first()
-    audit: list[_Audit] = []
+    audit: list[Audit] = []
     if stored is None:
         report_id = uuid.uuid4().hex
-        _store_report(connection, node, opened, transfer, decision, report_id)
-        audit.append(("decide", node.party, report_id, _decision_entry(opened.sender, decision)))
-        level = decision.legs[-1].level
+        _store_report(connection, node, opened, transfer, level, report_id)
     else:
-        # The same item again under a new envelope id (a sender that lost our receipt): acknowledged, not stored.
+        # The same item again under a new envelope id (a sender that lost our receipt, or a second route to
+        # this hub): acknowledged, not stored twice.
         report_id, level = stored.id, stored.level
-    receipt = {
-        "envelope": opened.id,
-        "report": item.id,
-        "stored_as": report_id,
-        "marking": {"originator": item.originator, "level": level},
-        "decision": decision.as_dict(),
-    }
-    answer = _seal(node, partner, RECEIPT, receipt)
-    _store_envelope(connection, node, opened, "accepted", report_id, [], answer)
+    connection.execute(
+        insert(decisions),
+        decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision),
+    )
+    audit.append(
+        ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender})
+    )
     received = {
         "envelope": opened.id,
         "originator": item.originator,
         "origin_id": item.id,
         "level": level,
         "under": transfer.under,
+        "route": [*transfer.route, node.party],
         "duplicate": stored is not None,
     }
     audit.insert(0, ("receive", opened.sender, report_id, received))
-    node.audit.append(connection, instant_text(node.now()), audit)
-    return answer
+    receipt: dict[str, Any] = {
+        "report": item.id,
+        "stored_as": report_id,
+        "marking": {"originator": item.originator, "level": level},
+        "decision": decision.as_dict(),
+    }
+    if transfer.final != node.party:
+        onward = enqueue_transfer(
+            connection,
+            opened.payload["report"],
+            decision,
+            [*transfer.route, node.party],
+            report_id,
+            node.now(),
+            transfer.consents,
+        )
+        receipt["relayed_as"] = onward
+        audit.append(("relay", node.party, report_id, {"envelope": onward, "to": decision.route[hop + 1]}))
+    return acknowledge(connection, node, partner, opened, receipt, audit, report_id)
 
 
 def _store_report(
-    connection: Connection, node: Node, opened: Opened, transfer: Transfer, decision: Decision, report_id: str
+    connection: Connection, node: Node, opened: Opened, transfer: Transfer, level: str, report_id: str
 ) -> None:
-    item, level = transfer.item, decision.legs[-1].level
+    item = transfer.item
     row = {
         "id": report_id,
         "originator": item.originator,
@@ -379,31 +427,15 @@ def _store_report(
         "body": transfer.body,
         "created_at": instant_text(transfer.created),
         "published_by": None,
+        "origin_level": item.label,
     }
     seq = connection.execute(insert(reports), row).inserted_primary_key[0]  # type: ignore[index]
     if item.categories:
         connection.execute(insert(report_categories), [{"report_seq": seq, "category": c} for c in item.categories])
-    connection.execute(
-        insert(decisions),
-        {
-            "report_id": report_id,
-            "holder": opened.sender,
-            "recipient": node.party,
-            "at": instant_text(opened.sent_at),
-            "allowed": True,
-            "route": list(decision.route),
-            "legs": [leg.as_dict() for leg in decision.legs],
-            "marking": decision.as_dict()["marking"],
-            "reasons": [],
-        },
-    )
 
 
-def _decision_entry(sender: str, decision: Decision) -> dict[str, Any]:
-    return {
-        "from": sender,
-        "allowed": decision.allowed,
-        "route": list(decision.route),
-        "under": [leg.under for leg in decision.legs],
-        "reasons": [reason.code.value for reason in decision.reasons],
-    }
+HANDLERS: dict[str, Callable[[Connection, Node, Partner, Opened], dict[str, Any]]] = {
+    TRANSFER: _transfer,
+    ACT: receive_act,
+    CONSENT: receive_consent,
+}

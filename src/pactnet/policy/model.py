@@ -309,6 +309,14 @@ class World:
         named.discard(ALL_CATEGORIES)
         return sorted(named)
 
+    def with_consents(self, extra: Iterable[Consent]) -> World:
+        """This world with more consents (granted at a node, for items the world file does not list)."""
+        consents = [consent for group in self.consents.values() for consent in group]
+        consents += extra
+        return World.build(
+            self.source, self.parties, self.agreements, self.arrangements, self.events, self.reports, consents
+        )
+
     def ending(self, pact_id: str, at: datetime) -> World:
         """This world as if the agreement or arrangement `pact_id` ended at `at`."""
         agreements = dict(self.agreements)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.errors import WorldError
+from pactnet.federation.acts import ACTS, send_act
 from pactnet.node import instant_text, recorded_acts
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
     from pactnet.node import Node
     from pactnet.policy.model import Agreement
     from pactnet.services.users import User
-
-ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
 
 
 def _describe(node: Node, pact: Agreement | Arrangement, *, with_timeline: bool) -> dict[str, Any]:
@@ -61,7 +60,10 @@ def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
 
 
 def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]:
-    """Record a lifecycle act by this party now, validated by the core exactly as a world file's event."""
+    """Record a lifecycle act by this party now, validated by the core exactly as a world file's event.
+
+    The act is queued, in the same transaction, for the nodes of the agreement's other parties.
+    """
     agreement = node.world.agreements.get(pact_id)
     if agreement is None:
         if pact_id in node.world.arrangements:
@@ -89,5 +91,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
         )
         node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
+        send_act(connection, node, agreement.parties, event, at)
     node.adopt(event, world)
+    node.outbox_changed()
     return _describe(node, world.agreements[pact_id], with_timeline=False)

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
+from pactnet.federation.outbox import enqueue_transfer, report_payload
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
+from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -101,6 +103,7 @@ class _Prepared:
     row: dict[str, Any]
     recipients: list[str]
     precedence: str
+    at: datetime
 
 
 def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> _Prepared:
@@ -126,7 +129,7 @@ def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> 
         "created_at": instant_text(at),
         "published_by": user.name,
     }
-    return _Prepared(item, row, recipients, publication.precedence)
+    return _Prepared(item, row, recipients, publication.precedence, at)
 
 
 def _store(
@@ -140,44 +143,23 @@ def _store(
     if decided:
         connection.execute(
             _INSERT_DECISIONS,
-            [
-                {
-                    "report_id": item.id,
-                    "holder": node.party,
-                    "recipient": recipient,
-                    "at": when,
-                    "allowed": decision.allowed,
-                    "route": list(decision.route),
-                    "legs": [leg.as_dict() for leg in decision.legs],
-                    "marking": decision.as_dict()["marking"],
-                    "reasons": [reason.as_dict() for reason in decision.reasons],
-                }
-                for recipient, decision in decided
-            ],
+            [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided],
         )
+    payload = report_payload(prepared.row, prepared.row["level"])
+    for _, decision in decided:
+        if decision.allowed:
+            enqueue_transfer(connection, payload, decision, [node.party], item.id, prepared.at)
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         ("publish", user.name, item.id, published),
-        *(
-            (
-                "decide",
-                node.party,
-                item.id,
-                {
-                    "to": recipient,
-                    "allowed": decision.allowed,
-                    "route": list(decision.route),
-                    "under": [leg.under for leg in decision.legs],
-                    "reasons": [reason.code.value for reason in decision.reasons],
-                },
-            )
-            for recipient, decision in decided
-        ),
+        *(("decide", node.party, item.id, decision_summary(recipient, decision)) for recipient, decision in decided),
     ]
 
 
 def publish_many(node: Node, user: User, publications: list[Publication]) -> list[dict[str, Any]]:
     """Store reports this party originates, decide every transfer now, and audit it all in one transaction.
+
+    Every allowed transfer is written to the outbox in the same transaction, for the dispatcher to send.
 
     All or nothing: a publication that is not valid refuses the whole request, naming its place.
     """
@@ -203,6 +185,7 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
         return outcome
 
     outcome = node.write(write)
+    node.outbox_changed()
     return [
         {
             "id": one.item.id,

@@ -1,4 +1,4 @@
-"""The node's tables (SQLAlchemy Core): reports, decisions, users, lifecycle acts, envelopes and the audit log."""
+"""The node's tables (SQLAlchemy Core): reports, decisions, users, acts, consents, envelopes, outbox, audit log."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ reports = Table(
     Column("body", Text, nullable=False),
     Column("created_at", INSTANT, nullable=False),
     Column("published_by", String(100)),
+    # A received item's level in its originator's scheme, as the originator marked it: what a relay passes on.
+    Column("origin_level", String(100)),
     Index("ix_reports_originator_seq", "originator", "seq"),
     Index("ix_reports_created_at", "created_at"),
 )
@@ -102,6 +104,24 @@ lifecycle_acts = Table(
     Column("recorded_by", String(100), nullable=False),
 )
 
+# Consents of originators (GSOMIA art. 6) to release or relay one of their items: granted here for this
+# party's own reports, or received signed from the originator's node. Each becomes a `grant_consent` event of
+# the node's world; `statement` is the signed document (pactnet.federation.consents) passed on with the item.
+consents = Table(
+    "consents",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("originator", String(64), nullable=False),
+    Column("report", String(200), nullable=False),
+    Column("to", String(64)),
+    Column("arrangement", String(200)),
+    Column("at", INSTANT, nullable=False),
+    Column("until", INSTANT),
+    Column("statement", JSON, nullable=False),
+    Index("ix_consents_report", "originator", "report"),
+)
+
 # Every envelope from a partner that was opened (its signature verified) and answered: a replay is answered
 # with the same signed receipt or refusal, and never stored twice. Forged envelopes are not recorded here, so
 # that no one but the sender can claim an envelope id.
@@ -116,6 +136,36 @@ envelopes = Table(
     Column("report_id", String(64)),
     Column("reasons", JSON, nullable=False),
     Column("answer", JSON, nullable=False),
+)
+
+# Everything this node has to send to a partner node: written in the same transaction as what caused it (a
+# published report, a relayed item, a lifecycle act), so nothing accepted is lost, and sent by the dispatcher
+# (pactnet.federation.dispatcher). `envelope_id` is fixed when the row is written: a resend after a crash
+# carries the same id, and the receiver answers it as a replay, so nothing is delivered twice.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("envelope_id", String(64), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("final", String(64), nullable=False),
+    Column("report_id", String(64)),
+    Column("under", String(200)),
+    Column("rank", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", INSTANT, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", INSTANT),
+    Column("created_at", INSTANT, nullable=False),
+    Column("settled_at", INSTANT),
+    Column("last_error", Text),
+    Column("outcome", JSON),
+    Column("answer", JSON),
+    Index("ix_outbox_due", "state", "rank", "seq"),
+    Index("ix_outbox_report_id", "report_id"),
 )
 
 audit_entries = Table(

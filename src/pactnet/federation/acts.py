@@ -1,0 +1,77 @@
+"""Lifecycle acts travel between the parties' nodes, so that both compute the same status.
+
+A notice, suspension, resumption or withdrawal recorded at one party's node is sent, signed, to the node of
+every other party to the agreement, which records it if it makes sense there too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from pactnet.errors import WorldError
+from pactnet.federation.answers import acknowledge, refuse_envelope
+from pactnet.federation.outbox import NOTICE_RANK, enqueue
+from pactnet.node import instant_text, recorded_acts
+from pactnet.policy.clock import parse_instant
+from pactnet.store.tables import lifecycle_acts
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Connection
+
+    from pactnet.crypto.envelope import Opened
+    from pactnet.federation.partners import Partner
+    from pactnet.node import Node
+
+ACT = "act"
+ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
+
+
+def send_act(connection: Connection, node: Node, parties: tuple[str, ...], event: dict[str, Any], at: datetime) -> None:
+    """Queue an act this party recorded for the nodes of the agreement's other parties (same transaction)."""
+    for party in parties:
+        if party != node.party:
+            enqueue(connection, kind=ACT, recipient=party, payload={"act": event}, rank=NOTICE_RANK, at=at)
+
+
+def _refuse(connection: Connection, node: Node, partner: Partner, opened: Opened, message: str) -> dict[str, Any]:
+    return refuse_envelope(connection, node, partner, opened, [{"code": "bad-act", "message": message}])
+
+
+def receive_act(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
+    """Record a partner's act on an agreement between it and this party, if it makes sense here too."""
+    act = opened.payload.get("act")
+    if not isinstance(act, dict) or set(act) != {"at", "type", "agreement", "by"}:
+        return _refuse(connection, node, partner, opened, "expected an act with at, type, agreement and by")
+    agreement = node.world.agreements.get(act["agreement"]) if isinstance(act["agreement"], str) else None
+    if agreement is None or node.party not in agreement.parties or opened.sender not in agreement.parties:
+        return _refuse(connection, node, partner, opened, f"{act['agreement']!r} is not an agreement between us")
+    if act["by"] != opened.sender or act["type"] not in ACTS:
+        return _refuse(connection, node, partner, opened, f"a partner sends its own acts, one of {', '.join(ACTS)}")
+    try:
+        at = parse_instant(act["at"]) if isinstance(act["at"], str) else None
+    except ValueError:
+        at = None
+    if at is None:
+        return _refuse(connection, node, partner, opened, "at: expected an RFC 3339 instant with an offset")
+    node.audit.lock(connection)  # judged against every act recorded so far, as a local act is
+    recorded = recorded_acts(connection)
+    try:
+        node.world_with_acts(recorded, act)
+    except WorldError as error:
+        problems = [issue for issue in error.issues if issue.path.startswith("events[")]
+        message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
+        return _refuse(connection, node, partner, opened, f"{act['type']} makes no sense here: {message}")
+    when = instant_text(at)
+    connection.execute(
+        insert(lifecycle_acts).values(
+            agreement=agreement.id, type=act["type"], by=opened.sender, at=when, recorded_by=f"partner:{opened.sender}"
+        )
+    )
+    data = {"type": act["type"], "by": opened.sender, "at": act["at"], "envelope": opened.id}
+    return acknowledge(
+        connection, node, partner, opened, {"act": act}, [("lifecycle", opened.sender, agreement.id, data)]
+    )

@@ -1,0 +1,81 @@
+"""Answering a verified envelope: the signed receipt or refusal, recorded once with the envelope's id.
+
+Every kind of envelope (transfers, lifecycle acts, consent, compromise reports) is answered the same way, so
+that a replay of its id gets the same answer (docs/federation.md, "Receiving").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from pactnet.crypto.envelope import seal
+from pactnet.node import instant_text
+from pactnet.store.tables import envelopes
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from pactnet.crypto.envelope import Opened
+    from pactnet.federation.partners import Partner
+    from pactnet.node import Node
+
+RECEIPT = "receipt"
+REFUSAL = "refusal"
+Audit = tuple[str, str, str, dict[str, Any]]
+
+
+def seal_answer(node: Node, partner: Partner, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An answer envelope to `partner`, signed by this node."""
+    return seal(node.keys, node.party, partner.party, partner.encryption_key, kind, payload, node.now())
+
+
+def store_envelope(
+    connection: Connection,
+    node: Node,
+    opened: Opened,
+    outcome: str,
+    report_id: str | None,
+    reasons: list[dict[str, str]],
+    answer: dict[str, Any],
+) -> None:
+    """Record that an envelope was answered, and how."""
+    row = {
+        "id": opened.id,
+        "sender": opened.sender,
+        "kind": opened.kind[:32],
+        "received_at": instant_text(node.now()),
+        "outcome": outcome,
+        "report_id": report_id,
+        "reasons": reasons,
+        "answer": answer,
+    }
+    connection.execute(insert(envelopes), row)
+
+
+def refuse_envelope(
+    connection: Connection, node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]
+) -> dict[str, Any]:
+    """Refuse a verified envelope with its reasons: recorded, audited, answered with a signed refusal."""
+    answer = seal_answer(node, partner, REFUSAL, {"envelope": opened.id, "reasons": reasons})
+    store_envelope(connection, node, opened, "refused", None, reasons, answer)
+    data = {"kind": opened.kind, "codes": [reason["code"] for reason in reasons], "reasons": reasons}
+    node.audit.append(connection, instant_text(node.now()), [("refused-envelope", opened.sender, opened.id, data)])
+    return answer
+
+
+def acknowledge(
+    connection: Connection,
+    node: Node,
+    partner: Partner,
+    opened: Opened,
+    receipt: dict[str, Any],
+    audit: list[Audit],
+    report_id: str | None = None,
+) -> dict[str, Any]:
+    """Accept a verified envelope: record it, append its audit entries, answer with a signed receipt."""
+    answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **receipt})
+    store_envelope(connection, node, opened, "accepted", report_id, [], answer)
+    node.audit.append(connection, instant_text(node.now()), audit)
+    return answer

@@ -1,0 +1,348 @@
+"""The dispatcher: sends the outbox to partner nodes, most urgent first, until delivered, refused or cancelled.
+
+Two lanes run in each dispatcher: an urgent lane that takes only flash and immediate traffic (and notices), and
+a lane that takes everything in order of precedence, then oldest first. A flash report therefore never waits
+behind a batch of routine reports already on the wire.
+
+Before each attempt a transfer is decided again at that instant: if the agreement it travels under has ended
+(or its route no longer holds), it is cancelled and the cancellation is audited with its reasons; if the core
+now finds another route for an item this node holds, the item is sent that way instead, as a new decision.
+
+Exactly once: the envelope id is fixed when the row is written and the receiver answers a known id as a replay,
+so sending again after a crash delivers nothing twice. On PostgreSQL, several dispatchers (one per API worker)
+share the outbox: each takes its rows `FOR UPDATE SKIP LOCKED` and holds them until their outcome is written,
+so two never send the same row, and a dead one's locks go with its connection. On SQLite one dispatcher runs
+per node (pactnet.federation.service holds a lock file for it), and its two lanes never take the same row.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from pactnet.crypto.envelope import EnvelopeError, open_envelope, seal
+from pactnet.federation.answers import RECEIPT, REFUSAL
+from pactnet.federation.client import PartnerClient, PartnerUnreachableError
+from pactnet.federation.consents import statements_for
+from pactnet.federation.inbound import PayloadError, read_transfer
+from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
+from pactnet.federation.partners import PartnerError, load_partners
+from pactnet.node import instant_text
+from pactnet.policy.decisions import decide
+from pactnet.services.records import decision_row, decision_summary
+from pactnet.store.tables import decisions, outbox
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy import Connection, Row
+
+    from pactnet.federation.partners import Partner, PartnerRegistry
+    from pactnet.node import Node
+    from pactnet.policy.decisions import Decision
+    from pactnet.policy.model import World
+
+log = logging.getLogger(__name__)
+# How long an idle lane sleeps before looking again (rows written by another process wake nobody here).
+IDLE_POLL = 0.25
+_Audit = tuple[str, str, str, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one row in one attempt."""
+
+    row: Row[Any]
+    state: str  # DELIVERED, REFUSED, CANCELLED, or PENDING (try again later)
+    detail: dict[str, Any] = field(default_factory=dict)
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+    reroute: Decision | None = None
+
+
+@dataclass(slots=True)
+class _Backoff:
+    failures: int = 0
+    until: float = 0.0
+
+
+class Dispatcher:
+    """Sends a node's outbox; `start` runs it in two threads, `run_once` runs one round (tests call it)."""
+
+    def __init__(self, node: Node, client: PartnerClient | None = None, rng: random.Random | None = None) -> None:
+        self.node = node
+        self.client = client or PartnerClient()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.postgres = node.engine.dialect.name == "postgresql"
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: set[int] = set()
+        self._backoff: dict[str, _Backoff] = {}
+        self._threads: list[threading.Thread] = []
+        self._wakers: list[threading.Event] = []
+
+    def start(self) -> None:
+        """Run both lanes in the background."""
+        for urgent in (True, False):
+            waker = self.node.outbox_waker()
+            thread = threading.Thread(
+                target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent' if urgent else 'all'}"
+            )
+            thread.daemon = True
+            self._wakers.append(waker)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        """Finish the round in progress and stop."""
+        self._stop.set()
+        for waker in self._wakers:
+            waker.set()
+        for thread in self._threads:
+            thread.join()
+        self.client.close()
+
+    def _lane(self, urgent: bool, waker: threading.Event) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_once(urgent=urgent)
+            except Exception:
+                # A database error (the database restarting, say) must not end the lane: nothing is lost,
+                # the rows stay pending and are taken again.
+                log.exception("dispatcher round failed; retrying")
+                handled = 0
+                self._stop.wait(1.0)
+            if handled == 0:
+                waker.wait(IDLE_POLL)
+                waker.clear()
+
+    def run_once(self, *, urgent: bool = False) -> int:
+        """Send one batch of due rows; the number of rows it settled or tried."""
+        if self.postgres:
+            with self.node.engine.connect() as connection, connection.begin():
+                rows = self._due(connection, urgent=urgent)
+                if not rows:
+                    return 0
+                carried = statements_for(connection, _items(rows))
+                outcomes = self._attempt(rows, self.node.refresh(connection), carried)
+                self._settle(connection, outcomes)
+            return len(rows)
+        with self.node.reader.connect() as connection, connection.begin():
+            rows = self._due(connection, urgent=urgent)
+            world = self.node.refresh(connection) if rows else self.node.world
+            carried = statements_for(connection, _items(rows))
+        if not rows:
+            return 0
+        try:
+            outcomes = self._attempt(rows, world, carried)
+            self.node.write(lambda connection: self._settle(connection, outcomes))
+        finally:
+            with self._lock:
+                self._inflight.difference_update(row.seq for row in rows)
+        return len(rows)
+
+    def _due(self, connection: Connection, *, urgent: bool) -> list[Row[Any]]:
+        now = time.monotonic()
+        down = [party for party, backoff in self._backoff.items() if backoff.until > now]
+        query = (
+            select(outbox)
+            .where(outbox.c.state == PENDING, outbox.c.next_at <= instant_text(self.node.now()))
+            .order_by(outbox.c.rank, outbox.c.seq)
+            .limit(self.node.config.dispatch_batch)
+        )
+        if urgent:
+            query = query.where(outbox.c.rank <= URGENT_RANK)
+        if down:
+            query = query.where(outbox.c.recipient.not_in(down))
+        if self.postgres:
+            return list(connection.execute(query.with_for_update(skip_locked=True)).all())
+        with self._lock:
+            if self._inflight:
+                query = query.where(outbox.c.seq.not_in(self._inflight))
+            rows = list(connection.execute(query).all())
+            self._inflight.update(row.seq for row in rows)
+        return rows
+
+    def _attempt(
+        self, rows: Sequence[Row[Any]], world: World, carried: dict[tuple[str, str], list[Any]]
+    ) -> list[Outcome]:
+        """Decide each row again, send what still holds, and read the answers."""
+        outcomes: list[Outcome] = []
+        sending: dict[str, list[Row[Any]]] = {}
+        now = self.node.now()
+        for row in rows:
+            cancelled = self._cancelled(row, world, now) if row.kind == TRANSFER else None
+            if cancelled is not None:
+                outcomes.append(cancelled)
+            else:
+                sending.setdefault(row.recipient, []).append(row)
+        if not sending:
+            return outcomes
+        try:
+            registry: PartnerRegistry | None = load_partners(self.node.config.folder, self.node.party, world.parties)
+        except PartnerError as error:
+            registry = None
+            problem = f"partners.toml: {error}"
+        for recipient, group in sending.items():
+            partner = registry.get(recipient) if registry is not None else None
+            if partner is None:
+                why = problem if registry is None else f"{recipient} is not a trusted partner (pactnet node trust)"
+                outcomes += self._retry(recipient, group, why)
+                continue
+            outcomes += self._send(partner, group, carried)
+        return outcomes
+
+    def _cancelled(self, row: Row[Any], world: World, now: datetime) -> Outcome | None:
+        """The cancellation of a transfer that no longer holds at `now`; None if it may go."""
+        try:
+            transfer = read_transfer(self.node, row.payload)
+        except PayloadError as error:
+            return Outcome(row, CANCELLED, {"reasons": [{"code": error.code, "message": error.message}]})
+        route = transfer.route
+        decision = decide(world, transfer.item, route[0], row.final, now)
+        hop = len(route)
+        if (
+            decision.allowed
+            and list(decision.route[: hop + 1]) == [*route, row.recipient]
+            and decision.legs[hop - 1].under == row.under
+        ):
+            return None
+        if decision.allowed:
+            path = " → ".join(decision.route)
+            reasons = [
+                {
+                    "code": "route-changed",
+                    "message": f"{row.under} no longer carries it to {row.recipient}: it would now travel {path}",
+                }
+            ]
+        else:
+            reasons = [reason.as_dict() for reason in decision.reasons]
+        reroute = decision if decision.allowed and route == [self.node.party] else None
+        return Outcome(row, CANCELLED, {"reasons": reasons, "at": instant_text(now)}, reroute=reroute)
+
+    def _send(self, partner: Partner, rows: list[Row[Any]], carried: dict[tuple[str, str], list[Any]]) -> list[Outcome]:
+        node = self.node
+        now = node.now()
+        envelopes = []
+        for row in rows:
+            payload = row.payload
+            statements = carried.get(_item_of(row)) if row.kind == TRANSFER else None
+            if statements:  # the originator's consents known here travel with the item (pactnet.federation.consents)
+                payload = payload | {"consents": statements}
+            envelopes.append(
+                seal(
+                    node.keys,
+                    node.party,
+                    partner.party,
+                    partner.encryption_key,
+                    row.kind,
+                    payload,
+                    now,
+                    row.envelope_id,
+                )
+            )
+        try:
+            answers = self.client.post(partner.url, envelopes)
+        except PartnerUnreachableError as error:
+            return self._retry(partner.party, rows, str(error))
+        self._backoff.pop(partner.party, None)
+        return [self._read_answer(partner, row, answer) for row, answer in zip(rows, answers, strict=True)]
+
+    def _read_answer(self, partner: Partner, row: Row[Any], answer: dict[str, Any]) -> Outcome:
+        sealed = answer.get("envelope")
+        if not isinstance(sealed, dict):
+            error = answer.get("error")
+            message = f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else "no answer"
+            return self._retry(partner.party, [row], f"{partner.party} did not accept the envelope: {message}")[0]
+        try:
+            opened = open_envelope(self.node.keys, self.node.party, sealed, partner.signing_key, self.node.now())
+        except EnvelopeError as error:
+            return self._retry(partner.party, [row], f"the answer from {partner.party} does not verify: {error}")[0]
+        if opened.sender != partner.party or opened.payload.get("envelope") != row.envelope_id:
+            return self._retry(partner.party, [row], f"{partner.party} answered another envelope")[0]
+        if opened.kind == RECEIPT:
+            return Outcome(row, DELIVERED, opened.payload, sealed)
+        if opened.kind == REFUSAL:
+            return Outcome(row, REFUSED, opened.payload, sealed)
+        return self._retry(partner.party, [row], f"{partner.party} answered with a {opened.kind!r}")[0]
+
+    def _retry(self, party: str, rows: list[Row[Any]], why: str) -> list[Outcome]:
+        """Back off from a partner that could not take the rows: doubling delays with jitter, up to the longest."""
+        config = self.node.config
+        backoff = self._backoff.setdefault(party, _Backoff())
+        backoff.failures += 1
+        ceiling = min(config.retry_longest_ms, config.retry_first_ms * 2 ** min(backoff.failures - 1, 30))
+        delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)  # "equal jitter"
+        backoff.until = time.monotonic() + delay / 1000
+        retry_at = instant_text(self.node.now() + timedelta(milliseconds=delay))
+        return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row in rows]
+
+    def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
+        """Write what became of each row, and audit every delivery, refusal and cancellation."""
+        node = self.node
+        now = node.now()
+        when = instant_text(now)
+        audit: list[_Audit] = []
+        for outcome in outcomes:
+            row = outcome.row
+            where = (outbox.c.seq == row.seq, outbox.c.state == PENDING)
+            if outcome.state == PENDING:
+                values: dict[str, Any] = {
+                    "attempts": row.attempts + 1,
+                    "next_at": outcome.detail["next_at"],
+                    "last_error": outcome.error,
+                }
+                connection.execute(update(outbox).where(*where).values(**values))
+                continue
+            values = {"state": outcome.state, "settled_at": when, "outcome": outcome.detail, "answer": outcome.answer}
+            if outcome.state != CANCELLED:
+                values["attempts"] = row.attempts + 1
+            if connection.execute(update(outbox).where(*where).values(**values)).rowcount == 0:
+                continue  # settled already (by an earlier round that was not told): nothing more to record
+            audit.append(_settled_entry(node.party, row, outcome))
+            if outcome.reroute is not None:
+                audit += self._reroute(connection, row, outcome.reroute, now)
+        if audit:
+            node.audit.append(connection, when, audit)
+
+    def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
+        """Send an item this node holds along the route the core finds now, as a new decision."""
+        report_id = row.report_id or ""
+        connection.execute(
+            decisions.insert(), decision_row(report_id, self.node.party, row.final, instant_text(now), decision)
+        )
+        enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
+        self.node.outbox_changed()
+        return [("decide", self.node.party, report_id, decision_summary(row.final, decision))]
+
+
+def _item_of(row: Row[Any]) -> tuple[str, str]:
+    report = row.payload.get("report") or {}
+    return (str(report.get("originator")), str(report.get("id")))
+
+
+def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
+    return {_item_of(row) for row in rows if row.kind == TRANSFER}
+
+
+def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
+    subject = row.report_id or row.envelope_id
+    data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
+    if row.kind == TRANSFER:
+        data |= {"final": row.final, "under": row.under, "route": row.payload.get("route", [])}
+    if outcome.state == DELIVERED:
+        marking = outcome.detail.get("marking") or {}
+        data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}
+        return ("delivered", row.recipient, subject, data)
+    data["reasons"] = outcome.detail.get("reasons", [])
+    if outcome.state == REFUSED:
+        return ("refused-by-partner", row.recipient, subject, data)
+    return ("cancelled", party, subject, data)

@@ -1,0 +1,116 @@
+"""The outbox: what this node must send to partner nodes, written in the transaction that decided it.
+
+A row is written with the report, relayed item or act that caused it, so that a crash at any instant either
+loses both or keeps both; the dispatcher (pactnet.federation.dispatcher) sends it. Its envelope id is fixed
+here: a resend after a crash carries the same id and the receiver answers it as a replay, so an item is
+delivered once however many times it is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from pactnet.node import instant_text
+from pactnet.store.tables import outbox
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Connection
+
+    from pactnet.policy.decisions import Decision
+
+TRANSFER = "transfer"
+PENDING = "pending"
+DELIVERED = "delivered"
+REFUSED = "refused"
+CANCELLED = "cancelled"
+# Precedence, most urgent first (ACP 121: flash, immediate, priority, routine). Notices that are not reports
+# (lifecycle acts, compromise reports, consent) go with immediate traffic.
+RANKS = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
+NOTICE_RANK = RANKS["immediate"]
+# The dispatcher's urgent lane takes these ranks only, so that they never wait behind a batch of routine items.
+URGENT_RANK = RANKS["immediate"]
+_INSERT = insert(outbox)
+
+
+def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
+    """A stored report as a transfer carries it: as its originator marked it (docs/federation.md)."""
+    return {
+        "id": row["origin_id"],
+        "originator": row["originator"],
+        "title": row["title"],
+        "level": origin_level,
+        "categories": list(row["categories"]),
+        "rel_to": row["rel_to"],
+        "precedence": row["precedence"],
+        "compartments": list(row["compartments"]),
+        "body_type": row["body_type"],
+        "body": row["body"],
+        "created": row["created_at"],
+    }
+
+
+def enqueue(
+    connection: Connection,
+    *,
+    kind: str,
+    recipient: str,
+    payload: dict[str, Any],
+    rank: int,
+    at: datetime,
+    final: str | None = None,
+    report_id: str | None = None,
+    under: str | None = None,
+) -> str:
+    """Write one envelope to send; returns its envelope id."""
+    envelope_id = uuid.uuid4().hex
+    when = instant_text(at)
+    connection.execute(
+        _INSERT,
+        {
+            "envelope_id": envelope_id,
+            "kind": kind,
+            "recipient": recipient,
+            "final": final or recipient,
+            "report_id": report_id,
+            "under": under,
+            "rank": rank,
+            "payload": payload,
+            "state": PENDING,
+            "attempts": 0,
+            "next_at": when,
+            "created_at": when,
+        },
+    )
+    return envelope_id
+
+
+def enqueue_transfer(
+    connection: Connection,
+    item: dict[str, Any],
+    decision: Decision,
+    route: list[str],
+    report_id: str,
+    at: datetime,
+    consents: list[dict[str, Any]] | None = None,
+) -> str:
+    """Write the next hop of an allowed decision: the hop after `route` (the parties the item has passed)."""
+    leg = decision.legs[len(route) - 1]
+    payload: dict[str, Any] = {"report": item, "under": leg.under, "route": route, "final": decision.route[-1]}
+    if consents:
+        payload["consents"] = consents
+    return enqueue(
+        connection,
+        kind=TRANSFER,
+        recipient=leg.receiver,
+        payload=payload,
+        rank=RANKS.get(item["precedence"], RANKS["routine"]),
+        at=at,
+        final=decision.route[-1],
+        report_id=report_id,
+        under=leg.under,
+    )

@@ -1,0 +1,60 @@
+"""What a node sent about a report, from its outbox: each transfer's route, receipt, refusal or cancellation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from pactnet.node import instant_text
+from pactnet.services import NotFoundError
+from pactnet.store.tables import outbox, reports
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Row
+
+    from pactnet.node import Node
+    from pactnet.services.users import User
+
+
+def delivery_view(row: Row[Any]) -> dict[str, Any]:
+    """One outbox row as the API shows it."""
+    detail = row.outcome or {}
+    marking = detail.get("marking") or {}
+    report = row.payload.get("report") or {}
+    return {
+        "envelope": row.envelope_id,
+        "kind": row.kind,
+        "to": row.recipient,
+        "final": row.final,
+        "under": row.under,
+        "route": [*row.payload.get("route", []), row.recipient] if row.kind == "transfer" else [row.recipient],
+        "precedence": report.get("precedence"),
+        "state": row.state,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+        "settled_at": row.settled_at,
+        "last_error": row.last_error,
+        "level": marking.get("level"),
+        "stored_as": detail.get("stored_as"),
+        "reasons": detail.get("reasons", []),
+    }
+
+
+def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
+    """Every envelope about a report the user may read, oldest first; reading it is audited."""
+    when = instant_text(node.now())
+
+    def write(connection: Connection) -> list[Row[Any]] | None:
+        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
+        if row is None or not user.may_see(row.level_rank, row.compartments):
+            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            return None
+        node.audit.append(connection, when, [("read-deliveries", user.name, report_id, {})])
+        query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
+        return list(connection.execute(query).all())
+
+    rows = node.write(write)
+    if rows is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    return [delivery_view(row) for row in rows]
