@@ -149,15 +149,3 @@ class TestCommandsAnswer:
         counts = result["counts"]
         assert sum(counts["before"].values()) == sum(counts["after"].values()) == len(result["reports"])
         assert counts["after"]["hub"] == 1
-
-    def test_the_demo_tells_the_story_with_and_without_the_suspension(self) -> None:
-        run = pactnet("demo", "--json")
-        assert run.code == 0, run.output
-        summary = json.loads(run.stdout)
-        launch = [
-            d
-            for d in summary["decisions"]
-            if d["report"] == "rok-launch-2019-07-25" and d["at"] == "2019-11-23T06:00:00+09:00"
-        ]
-        routes = {d["world"]: d["route"] for d in launch}
-        assert routes == {"gsomia-2019": ["ROK", "JPN"], "gsomia-2019-no-suspension": ["ROK", "USA", "JPN"]}

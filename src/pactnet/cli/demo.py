@@ -1,4 +1,7 @@
-"""`pactnet demo`: the GSOMIA story of November 2019, told by the policy core."""
+"""`pactnet demo`: three nodes (JPN, ROK, USA) replay the GSOMIA crisis of 2019.
+
+As it happened and without Seoul's suspension: what travelled, to whom, by which route, marked how, or why not.
+"""
 
 from __future__ import annotations
 
@@ -9,80 +12,100 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from pactnet.cli import agreement as agreement_cli
-from pactnet.cli.decide import render as render_decision
 from pactnet.cli.impact import render as render_impact
-from pactnet.cli.terminal import out, print_json
+from pactnet.cli.terminal import fail, out, print_json
+from pactnet.errors import PactnetError
 from pactnet.policy.clock import parse_instant
-from pactnet.policy.decisions import decide
 from pactnet.policy.impact import impact
 from pactnet.world import load_world
 
 GSOMIA = "JPN-ROK-GSOMIA-2016"
-WORLDS = {"as it happened": "gsomia-2019", "without the suspension": "gsomia-2019-no-suspension"}
-INSTANTS = (
-    "2019-08-23T15:24:59+09:00",
-    "2019-08-23T15:25:00+09:00",
-    "2019-11-22T17:59:59+09:00",
-    "2019-11-22T18:00:00+09:00",
-    "2019-11-22T23:59:59+09:00",
-    "2019-11-23T00:00:00+09:00",
-    "2019-11-23T06:00:00+09:00",
-)
-# (report, holder, recipient, at): the questions Seoul and Tokyo faced on the night of 22-23 November 2019.
-QUESTIONS = (
-    ("rok-launch-2019-07-25", "ROK", "JPN", "2019-11-22T23:59:59+09:00"),
-    ("rok-launch-2019-07-25", "ROK", "JPN", "2019-11-23T06:00:00+09:00"),
-    ("jpn-impact-track-2019-07-25", "JPN", "ROK", "2019-11-23T06:00:00+09:00"),
-    ("rok-pla-navy-2019-07-23", "ROK", "JPN", "2019-11-23T06:00:00+09:00"),
-    ("rok-nuclear-level-one", "ROK", "JPN", "2019-11-22T12:00:00+09:00"),
-)
 
 
 def command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary instead."),
 ) -> None:
-    """Replay the GSOMIA crisis of November 2019, with and without Seoul's suspension.
+    """Start JPN, ROK and USA nodes as processes on loopback and replay 2019 with a scenario clock.
 
-    The pact's timeline, its status around midnight on 23 November 2019, and what could be shared directly,
-    only through Washington, or not at all.
+    Reports travel as signed, encrypted envelopes under the agreements in force at each instant; the story is
+    told as it happened, then without Seoul's suspension of its notice. Nothing is left running.
     """
-    worlds = {story: load_world(name) for story, name in WORLDS.items()}
-    statuses = [
-        {
-            "world": WORLDS[story],
-            **world.agreements[GSOMIA].history.status(parse_instant(at)).as_dict(world.agreements[GSOMIA].zone),
-        }
-        for story, world in worlds.items()
-        for at in INSTANTS
-    ]
-    decisions: list[dict[str, Any]] = []
-    for story, world in worlds.items():
-        for report, holder, recipient, at in QUESTIONS:
-            decision = decide(world, world.reports[report], holder, recipient, parse_instant(at))
-            entry = {"world": WORLDS[story], "report": report, "holder": holder, "to": recipient, "at": at}
-            decisions.append(entry | decision.as_dict())
+    from pactnet.demo import run_demo  # noqa: PLC0415 - keeps `pactnet --help` fast
+
+    if not as_json:
+        out.print("Starting three nodes (JPN, ROK, USA) on loopback; this takes a few seconds…")
+    try:
+        summary = run_demo()
+    except PactnetError as error:
+        fail(f"the demo stopped: {error}")
     if as_json:
-        print_json({"statuses": statuses, "decisions": decisions})
+        print_json(summary)
         return
-    out.print(Rule("1. The Japan–ROK GSOMIA, 2016–2023"))
-    agreement_cli.timeline("gsomia-2019", GSOMIA, None, as_json=False)
-    out.print(Rule("2. Around midnight, 22–23 November 2019"))
-    table = Table(title=f"{GSOMIA}: status")
-    for column in ("at", *WORLDS):
+    render(summary)
+
+
+def _status(status: dict[str, Any]) -> str:
+    ends = status.get("ends_at") or "—"
+    return f"{status['state']}, notice {status['notice']}, ends {ends}"
+
+
+def _route(delivery: dict[str, Any]) -> str:
+    return " → ".join(delivery["route"]) if delivery["route"] else "—"
+
+
+def _outcome(delivery: dict[str, Any]) -> Text:
+    if delivery["delivered"]:
+        return Text("delivered", style="green")
+    why = "; ".join(reason["message"] for reason in delivery.get("reasons", [])) or "not sent"
+    return Text(f"refused: {why}", style="red")
+
+
+def _step(number: int, step: dict[str, Any]) -> None:
+    out.print(Text.assemble("\n", (f"{number}. {step['title']}", "bold"), f"  (scenario clock {step['at']})"))
+    for note in step["notes"]:
+        out.print(f"   {note}")
+    if step["statuses"]:
+        table = Table(title=f"{GSOMIA} as each node sees it")
+        for column in ("node", "status"):
+            table.add_column(column)
+        for party, status in step["statuses"].items():
+            table.add_row(party, _status(status))
+        out.print(table)
+    if step["deliveries"]:
+        table = Table(title="What travelled")
+        for column in ("report", "from → to", "route", "marked at the receiver", "outcome"):
+            table.add_column(column)
+        for delivery in step["deliveries"]:
+            table.add_row(
+                delivery["report"],
+                f"{delivery['from']} → {delivery['to']}",
+                _route(delivery),
+                delivery["level"] or "—",
+                _outcome(delivery),
+            )
+        out.print(table)
+
+
+def render(summary: dict[str, Any]) -> None:
+    """The human account: a table per step, then the audit logs, then the question asked beforehand."""
+    run = None
+    for number, step in enumerate(summary["steps"], start=1):
+        if step["run"] != run:
+            run = step["run"]
+            out.print(Rule(f"{'As it happened' if run == 'as-it-happened' else 'Without the suspension'}"))
+        _step(number, step)
+    out.print(Rule("Audit"))
+    table = Table(title="Every node's audit log")
+    for column in ("node", "as it happened", "without the suspension"):
         table.add_column(column)
-    for index, at in enumerate(INSTANTS):
-        row = [at]
-        for offset in range(len(WORLDS)):
-            status = statuses[offset * len(INSTANTS) + index]
-            row.append(f"{status['state']}, notice {status['notice']}, ends {status['ends_at'] or '—'}")
-        table.add_row(*row)
+    for party, audit in summary["audit"].items():
+        cells = [
+            f"{'verified' if one['verified'] else 'BROKEN'} ({one['entries']} entries)"
+            for one in audit["runs"].values()
+        ]
+        table.add_row(party, *cells)
     out.print(table)
-    out.print(Rule("3. What may travel, and how"))
-    for story, world in worlds.items():
-        out.print(Text.assemble("\n", (story, "bold"), f" ({WORLDS[story]})"))
-        for report, holder, recipient, at in QUESTIONS:
-            decision = decide(world, world.reports[report], holder, recipient, parse_instant(at))
-            render_decision(decision, f"{report}: {holder} → {recipient} at {at}")
-    out.print(Rule("4. Asked beforehand: what breaks if the GSOMIA ends at 2019-11-23T00:00+09:00?"))
-    render_impact(impact(worlds["as it happened"], GSOMIA, parse_instant("2019-11-23T00:00:00+09:00")))
+    matched = "every receipt matches a report stored at its receiver" if summary["receipts_match"] else "MISMATCH"
+    out.print(f"Receipts: {matched}.")
+    out.print(Rule(f"Asked beforehand: what breaks if the {GSOMIA} ends at 2019-11-23T00:00+09:00?"))
+    render_impact(impact(load_world("gsomia-2019"), GSOMIA, parse_instant("2019-11-23T00:00:00+09:00")))

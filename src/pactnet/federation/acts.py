@@ -1,7 +1,9 @@
 """Lifecycle acts travel between the parties' nodes, so that both compute the same status.
 
 A notice, suspension, resumption or withdrawal recorded at one party's node is sent, signed, to the node of
-every other party to the agreement, which records it if it makes sense there too.
+every other party of the world, which records it if it makes sense there too: the other party to the agreement
+must know, and so must a third party that may have to relay between the two once the agreement has ended (a
+hub that still believed the agreement in force would refuse the relayed item).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ ACT = "act"
 ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
 
 
-def send_act(connection: Connection, node: Node, parties: tuple[str, ...], event: dict[str, Any], at: datetime) -> None:
-    """Queue an act this party recorded for the nodes of the agreement's other parties (same transaction)."""
-    for party in parties:
+def send_act(connection: Connection, node: Node, event: dict[str, Any], at: datetime) -> None:
+    """Queue an act this party recorded for every other party's node (in the caller's transaction)."""
+    for party in node.world.parties:
         if party != node.party:
             enqueue(connection, kind=ACT, recipient=party, payload={"act": event}, rank=NOTICE_RANK, at=at)
 
@@ -42,13 +44,15 @@ def _refuse(connection: Connection, node: Node, partner: Partner, opened: Opened
 
 
 def receive_act(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
-    """Record a partner's act on an agreement between it and this party, if it makes sense here too."""
+    """Record a partner's act on an agreement it is a party to, if it makes sense here too."""
     act = opened.payload.get("act")
     if not isinstance(act, dict) or set(act) != {"at", "type", "agreement", "by"}:
         return _refuse(connection, node, partner, opened, "expected an act with at, type, agreement and by")
     agreement = node.world.agreements.get(act["agreement"]) if isinstance(act["agreement"], str) else None
-    if agreement is None or node.party not in agreement.parties or opened.sender not in agreement.parties:
-        return _refuse(connection, node, partner, opened, f"{act['agreement']!r} is not an agreement between us")
+    if agreement is None or opened.sender not in agreement.parties:
+        return _refuse(
+            connection, node, partner, opened, f"{act['agreement']!r} is not an agreement of {opened.sender}"
+        )
     if act["by"] != opened.sender or act["type"] not in ACTS:
         return _refuse(connection, node, partner, opened, f"a partner sends its own acts, one of {', '.join(ACTS)}")
     try:

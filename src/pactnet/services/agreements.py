@@ -16,7 +16,7 @@ from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
     from pactnet.node import Node
-    from pactnet.policy.model import Agreement
+    from pactnet.policy.model import Agreement, World
     from pactnet.services.users import User
 
 
@@ -44,16 +44,22 @@ def _describe(node: Node, pact: Agreement | Arrangement, *, with_timeline: bool)
     return view
 
 
+def _current_world(node: Node) -> World:
+    """The world with every act recorded so far, including those received from partner nodes."""
+    with node.reader.connect() as connection:
+        return node.refresh(connection)
+
+
 def list_agreements(node: Node) -> list[dict[str, Any]]:
     """Every agreement and arrangement of the world with its status now."""
-    world = node.world
+    world = _current_world(node)
     pacts: list[Agreement | Arrangement] = [*world.agreements.values(), *world.arrangements.values()]
     return [_describe(node, pact, with_timeline=False) for pact in pacts]
 
 
 def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
     """One agreement or arrangement: status now and timeline."""
-    pact = node.world.pact(pact_id)
+    pact = _current_world(node).pact(pact_id)
     if pact is None:
         raise NotFoundError(f"no agreement or arrangement {pact_id!r}")
     return _describe(node, pact, with_timeline=True)
@@ -62,7 +68,7 @@ def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
 def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]:
     """Record a lifecycle act by this party now, validated by the core exactly as a world file's event.
 
-    The act is queued, in the same transaction, for the nodes of the agreement's other parties.
+    The act is queued, in the same transaction, for every partner's node (pactnet.federation.acts).
     """
     agreement = node.world.agreements.get(pact_id)
     if agreement is None:
@@ -91,7 +97,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
         )
         node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
-        send_act(connection, node, agreement.parties, event, at)
+        send_act(connection, node, event, at)
     node.adopt(event, world)
     node.outbox_changed()
     return _describe(node, world.agreements[pact_id], with_timeline=False)

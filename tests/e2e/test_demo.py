@@ -1,0 +1,91 @@
+"""`pactnet demo`, the README's main command: three node processes replay 2019 and leave nothing running."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LAUNCH = "rok-launch"
+
+
+@pytest.fixture(scope="module")
+def summary() -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pactnet", "demo", "--json"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _deliveries(summary: dict[str, Any], run: str) -> list[dict[str, Any]]:
+    return [delivery for step in summary["steps"] if step["run"] == run for delivery in step["deliveries"]]
+
+
+def _serving_demo_nodes() -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "pactnet-demo-" in text and "serve" in text:
+            found.append(text)
+    return found
+
+
+def test_the_launch_goes_directly_and_is_marked_in_each_receivers_scheme(summary: dict[str, Any]) -> None:
+    first = summary["steps"][0]
+    assert all(
+        set(delivery) >= {"report", "from", "to", "route", "level", "delivered"} for delivery in first["deliveries"]
+    )
+    launch = {d["to"]: d for d in first["deliveries"] if d["report"] == LAUNCH}
+    assert (launch["JPN"]["route"], launch["JPN"]["level"], launch["JPN"]["delivered"]) == (
+        ["ROK", "JPN"],
+        "極秘",
+        True,
+    )
+    assert (launch["USA"]["route"], launch["USA"]["level"]) == (["ROK", "USA"], "SECRET")
+    track = {d["to"]: d for d in first["deliveries"] if d["report"] == "jpn-impact-track"}
+    assert (track["ROK"]["route"], track["ROK"]["level"]) == (["JPN", "ROK"], "군사II급비밀")
+    navy = {d["to"]: d for d in first["deliveries"] if d["report"] == "rok-pla-navy"}
+    assert navy["JPN"]["route"] == ["ROK", "JPN"]
+    assert navy["JPN"]["delivered"]
+
+
+def test_the_notice_and_its_suspension_reach_both_nodes(summary: dict[str, Any]) -> None:
+    notice, suspension = summary["steps"][1], summary["steps"][2]
+    assert {status["ends_at"] for status in notice["statuses"].values()} == {"2019-11-23T00:00:00+09:00"}
+    assert set(notice["statuses"]) == {"ROK", "JPN"}
+    assert {(s["state"], s["notice"]) for s in suspension["statuses"].values()} == {("in_force", "suspended")}
+    after_midnight = {d["to"]: d for d in suspension["deliveries"] if d["report"] == LAUNCH}
+    assert after_midnight["JPN"]["route"] == ["ROK", "JPN"]
+
+
+def test_without_the_suspension_the_launch_goes_only_through_washington(summary: dict[str, Any]) -> None:
+    counterfactual = {(d["report"], d["to"]): d for d in _deliveries(summary, "without-the-suspension")}
+    launch = counterfactual[(LAUNCH, "JPN")]
+    assert (launch["route"], launch["level"], launch["delivered"]) == (["ROK", "USA", "JPN"], "極秘", True)
+    navy = counterfactual[("rok-pla-navy", "JPN")]
+    assert not navy["delivered"]
+    assert navy["route"] == []
+    assert {reason["code"] for reason in navy["reasons"]} >= {"agreement-not-in-force", "out-of-arrangement-scope"}
+    ended = next(step for step in summary["steps"] if step["run"] == "without-the-suspension")["statuses"]
+    assert {status["state"] for status in ended.values()} == {"terminated"}
+
+
+def test_every_audit_log_verifies_and_every_receipt_matches(summary: dict[str, Any]) -> None:
+    assert set(summary["audit"]) == {"JPN", "ROK", "USA"}
+    assert all(node["verified"] for node in summary["audit"].values())
+    assert all(run["entries"] > 0 for node in summary["audit"].values() for run in node["runs"].values())
+    assert summary["receipts_match"] is True
+
+
+def test_nothing_is_left_running(summary: dict[str, Any]) -> None:
+    assert summary["steps"]
+    assert _serving_demo_nodes() == []
