@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
-from pactnet.federation import consents, inbound, outbox_view
+from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
@@ -223,12 +223,62 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     @app.post(
         "/api/v1/reports/{report_id}/consents", status_code=201, response_model=schemas.ConsentOut, tags=["reports"]
     )
-    def grant_consent(report_id: ReportId, body: schemas.ConsentRequest, who: User) -> dict[str, Any]:
+    def grant_consent(
+        report_id: ReportId, body: schemas.ReleaseConsent | schemas.RelayConsent, who: User
+    ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
         Transfers of the report refused for want of that consent are decided again and sent if now allowed.
         """
-        return consents.grant_consent(node, who, report_id, body.to, body.arrangement, body.until)
+        to = body.to if isinstance(body, schemas.ReleaseConsent) else None
+        arrangement = body.arrangement if isinstance(body, schemas.RelayConsent) else None
+        return consents.grant_consent(node, who, report_id, to, arrangement, body.until)
+
+    request_path = Annotated[str, Path(min_length=1, max_length=64, pattern=schemas.IDENTIFIER)]
+    listing_limit = Annotated[int, Query(ge=1, le=1000)]
+
+    @app.post(
+        "/api/v1/reports/{report_id}/consent-requests",
+        status_code=201,
+        response_model=schemas.ConsentRequestOut,
+        tags=["consent"],
+    )
+    def request_consent(report_id: ReportId, body: schemas.ConsentAsk, who: User) -> dict[str, Any]:
+        """As a holder, ask a received item's originator for consent to release it to a third party.
+
+        The transfer is decided now (refused, for want of consent) and the request is sent to the originator's
+        node; 409 when the transfer is allowed already, consent alone would not allow it, or it is asked already.
+        """
+        return consent_requests.request_consent(node, who, report_id, body.to, body.purpose)
+
+    @app.get("/api/v1/consent-requests", response_model=list[schemas.ConsentRequestOut], tags=["consent"])
+    def list_consent_requests(who: User, limit: listing_limit = 100) -> list[dict[str, Any]]:
+        """Consent requests about items the user may see, asked here or of this party, newest first."""
+        return consent_requests.list_requests(node, who, limit)
+
+    @app.post(
+        "/api/v1/consent-requests/{request_id}/answer", response_model=schemas.ConsentRequestOut, tags=["consent"]
+    )
+    def answer_consent_request(request_id: request_path, body: schemas.ConsentAnswer, who: User) -> dict[str, Any]:
+        """As originator, grant a holder's request (a signed consent statement) or refuse it, with a reason."""
+        return consent_requests.answer_request(
+            node, who, request_id, grant=body.grant, reason=body.reason, until=body.until
+        )
+
+    @app.post(
+        "/api/v1/reports/{report_id}/compromise",
+        status_code=201,
+        response_model=schemas.CompromiseOut,
+        tags=["reports"],
+    )
+    def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: User) -> dict[str, Any]:
+        """Report the loss or compromise of a received item: recorded, and sent to its originator at flash."""
+        return compromises.report_compromise(node, who, report_id, body.description)
+
+    @app.get("/api/v1/compromises", response_model=list[schemas.CompromiseOut], tags=["reports"])
+    def list_compromises(who: User, limit: listing_limit = 100) -> list[dict[str, Any]]:
+        """Losses and compromises of items the user may see, reported here or to this party, newest first."""
+        return compromises.list_compromises(node, who, limit)
 
     return app
 

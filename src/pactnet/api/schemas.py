@@ -315,12 +315,22 @@ class DeliveryOut(BaseModel):
     reasons: list[dict[str, Any]]
 
 
-class ConsentRequest(Strict):
-    """A consent to release a report to a party (`to`) or to relay it under an arrangement."""
+class ReleaseConsent(Strict):
+    """A consent to release a report to a party."""
 
-    to: Code | None = None
-    arrangement: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)] | None = None
+    to: Code
     until: AwareDatetime | None = None
+
+
+class RelayConsent(Strict):
+    """A consent to relay a report through the hub of an arrangement."""
+
+    arrangement: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)]
+    until: AwareDatetime | None = None
+
+
+# Exactly one of `to` and `arrangement`, said in the schema itself.
+ConsentRequest = ReleaseConsent | RelayConsent
 
 
 class ConsentOut(BaseModel):
@@ -335,3 +345,76 @@ class ConsentOut(BaseModel):
     at: str
     until: str | None
     signature: str
+
+
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
+
+
+class ConsentAsk(Strict):
+    """A holder's request for the originator's consent to release a received item to a third party."""
+
+    to: Code = Field(description="The third party: neither this party nor the item's originator.")
+    purpose: LongText = Field(description="What the third party needs the item for (GSOMIA art. 6: its use).")
+
+
+class ConsentAnswer(Strict):
+    """The originator's answer to a consent request: grant (a signed statement) or refuse (a reason)."""
+
+    grant: bool
+    reason: LongText | None = Field(default=None, description="Required to refuse.")
+    until: AwareDatetime | None = Field(default=None, description="When a granted consent ends (default: never).")
+
+
+class Delivery(BaseModel):
+    """What became of an envelope this node sent: pending (with its last error), delivered, refused, cancelled."""
+
+    envelope: str
+    to: str
+    state: Literal["pending", "delivered", "refused", "cancelled"]
+    attempts: int
+    settled_at: str | None
+    last_error: str | None
+    reasons: list[dict[str, Any]]
+
+
+class ConsentRequestOut(BaseModel):
+    """A consent request, asked here (`outgoing`) or of this party as originator (`incoming`)."""
+
+    id: str
+    direction: Literal["incoming", "outgoing"]
+    report_id: str
+    originator: str
+    origin_id: str
+    holder: str
+    to: str
+    purpose: str
+    state: Literal["pending", "granted", "refused"]
+    requested_by: str
+    at: str
+    answered_at: str | None
+    answered_by: str | None
+    statement: ConsentOut | None
+    reasons: list[dict[str, Any]]
+    delivery: Delivery | None
+
+
+class CompromiseIn(Strict):
+    """A report that a received item was lost or compromised, actually or possibly (GSOMIA art. 17)."""
+
+    description: LongText = Field(description="What happened, when, and what is being done.")
+
+
+class CompromiseOut(BaseModel):
+    """A loss or compromise, reported here (`outgoing`) or to this party as originator (`incoming`)."""
+
+    id: str
+    direction: Literal["incoming", "outgoing"]
+    report_id: str
+    originator: str
+    origin_id: str
+    reporter: str
+    reported_by: str
+    description: str
+    at: str
+    recorded_at: str
+    delivery: Delivery | None

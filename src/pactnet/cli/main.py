@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from pactnet.cli import agreement, audit, decide, demo, impact, node, user, world
+from pactnet.cli import agreement, audit, consent, decide, demo, impact, node, report, user, world
 from pactnet.cli.terminal import EXIT_BAD_INPUT, err
 from pactnet.errors import PactnetError
 
@@ -26,6 +26,8 @@ app.command("demo")(demo.command)
 app.add_typer(node.app, name="node")
 app.add_typer(user.app, name="user")
 app.add_typer(audit.app, name="audit")
+app.add_typer(consent.app, name="consent")
+app.add_typer(report.app, name="report")
 
 
 def run() -> None:

@@ -207,7 +207,6 @@ def grant_consent(
     The report's transfers refused so far are decided again at once: those the consent now allows are sent.
     """
     at = node.now()
-    _check_grant(node, to, arrangement, until, at)
 
     def write(connection: Connection) -> dict[str, Any]:
         row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
@@ -215,6 +214,7 @@ def grant_consent(
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator != node.party:
             raise ForbiddenError(f"only its originator, {row.originator}, can consent to passing {report_id} on")
+        _check_grant(node, to, arrangement, until, at)
         statement = build_statement(node, row.origin_id, to, arrangement, at, until)
         _store(connection, statement, at, until)
         node.refresh(connection)

@@ -168,6 +168,54 @@ outbox = Table(
     Index("ix_outbox_report_id", "report_id"),
 )
 
+# Requests for an originator's consent to pass one of its items on to a third party (GSOMIA art. 6): made at a
+# holder (`outgoing`, sent to the originator's node) and recorded there (`incoming`) for its operator to answer,
+# granted with a signed statement or refused with reasons (pactnet.federation.consent_requests). `report_id` is
+# this node's copy of the item; `envelope` is the envelope this node sent about it (the request, or its answer).
+consent_requests = Table(
+    "consent_requests",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("direction", String(16), nullable=False),
+    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("originator", String(64), nullable=False),
+    Column("origin_id", String(200), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("to", String(64), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("answered_at", INSTANT),
+    Column("answered_by", String(100)),
+    Column("statement", JSON),
+    Column("reasons", JSON, nullable=False),
+    Column("envelope", String(200)),
+    Index("ix_consent_requests_item", "originator", "origin_id"),
+)
+
+# Losses and compromises of items (GSOMIA art. 17), reported at a holder (`outgoing`, sent to the originator's
+# node at flash precedence) and recorded at the originator (`incoming`) (pactnet.federation.compromises).
+# `envelope` is the envelope sent (outgoing) or received (incoming).
+compromises = Table(
+    "compromises",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("direction", String(16), nullable=False),
+    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    Column("originator", String(64), nullable=False),
+    Column("origin_id", String(200), nullable=False),
+    Column("reporter", String(64), nullable=False),
+    Column("reported_by", String(100), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("recorded_at", INSTANT, nullable=False),
+    Column("envelope", String(200)),
+    Index("ix_compromises_item", "originator", "origin_id"),
+)
+
 audit_entries = Table(
     "audit_entries",
     metadata,

@@ -1,0 +1,88 @@
+"""`pactnet consent`: ask an originator for consent to pass an item on, list the requests, answer them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from pactnet.cli.terminal import instant, node_at, out, print_json
+
+app = typer.Typer(help="Consent to pass items on (GSOMIA art. 6): request, list, answer.", no_args_is_help=True)
+FOLDER = typer.Argument(..., help="The node's folder.")
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
+
+
+def _delivery(request: dict[str, Any]) -> str:
+    delivery = request["delivery"]
+    return "—" if delivery is None else f"{delivery['state']} ({delivery['to']})"
+
+
+@app.command("request")
+def request(
+    folder: Path = FOLDER,
+    report_id: str = typer.Argument(..., help="The id of a received report, at this node."),
+    to: str = typer.Option(..., "--to", help="The third party to release it to."),
+    purpose: str = typer.Option(..., "--purpose", help="What the third party needs it for."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Ask the report's originator for consent to release it to a third party; the request is queued."""
+    from pactnet.federation.consent_requests import request_consent  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        asked = request_consent(node, None, report_id, to, purpose)
+    if as_json:
+        print_json(asked)
+        return
+    out.print(f"consent request {asked['id']}: {report_id} to {to}, asked of {asked['originator']}", markup=False)
+    out.print(f"queued for {asked['originator']}'s node: {SENT_LATER}", markup=False)
+
+
+@app.command("list")
+def list_(
+    folder: Path = FOLDER,
+    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
+    from pactnet.federation.consent_requests import list_requests  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        found = list_requests(node, None, limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"consent requests of {folder}")
+    for column in ("id", "report"):
+        table.add_column(column, no_wrap=True)
+    for column in ("direction", "asked", "to", "state", "sent"):
+        table.add_column(column)
+    for one in found:
+        asked = f"{one['holder']} → {one['originator']}"
+        table.add_row(one["id"], one["report_id"], one["direction"], asked, one["to"], one["state"], _delivery(one))
+    out.print(table)
+
+
+@app.command("answer")
+def answer(
+    folder: Path = FOLDER,
+    request_id: str = typer.Argument(..., help="The id of a request asked of this party."),
+    grant: bool = typer.Option(..., "--grant/--refuse", help="Grant (a signed consent) or refuse."),
+    reason: str | None = typer.Option(None, "--reason", help="Why; required to refuse."),
+    until: str | None = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """As originator, grant or refuse a request; the answer is queued for the holder's node."""
+    from pactnet.federation.consent_requests import answer_request  # noqa: PLC0415
+
+    ends = None if until is None else instant(until, "--until")
+    with node_at(folder) as node:
+        answered = answer_request(node, None, request_id, grant=grant, reason=reason, until=ends)
+    if as_json:
+        print_json(answered)
+        return
+    out.print(f"consent request {request_id} {answered['state']}: {answered['report_id']} to {answered['to']}")
+    out.print(f"the answer is queued for {answered['holder']}'s node: {SENT_LATER}", markup=False)

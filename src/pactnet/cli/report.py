@@ -1,0 +1,70 @@
+"""`pactnet report`: report the loss or compromise of a received item (GSOMIA art. 17), and list them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from pactnet.cli.terminal import node_at, out, print_json
+
+app = typer.Typer(help="Reports held by a node: loss or compromise.", no_args_is_help=True)
+FOLDER = typer.Argument(..., help="The node's folder.")
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+@app.command("compromise")
+def compromise(
+    folder: Path = FOLDER,
+    report_id: str = typer.Argument(..., help="The id of a received report, at this node."),
+    description: str = typer.Option(..., "--description", help="What happened, when, and what is being done."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
+    from pactnet.federation.compromises import report_compromise  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        reported = report_compromise(node, None, report_id, description)
+    if as_json:
+        print_json(reported)
+        return
+    out.print(f"compromise {reported['id']} of {report_id} recorded", markup=False)
+    out.print(
+        f"queued for {reported['originator']}'s node at flash precedence: it is sent when the node's server runs "
+        "its dispatcher (pactnet node serve)",
+        markup=False,
+    )
+
+
+@app.command("compromises")
+def compromises(
+    folder: Path = FOLDER,
+    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
+    from pactnet.federation.compromises import list_compromises  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        found = list_compromises(node, None, limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"losses and compromises at {folder}")
+    for column in ("id", "report"):
+        table.add_column(column, no_wrap=True)
+    for column in ("direction", "reported", "at", "description", "sent"):
+        table.add_column(column)
+    for one in found:
+        delivery = one["delivery"]
+        table.add_row(
+            one["id"],
+            one["report_id"],
+            one["direction"],
+            f"{one['reporter']} ({one['reported_by']}) → {one['originator']}",
+            one["at"],
+            one["description"],
+            "—" if delivery is None else delivery["state"],
+        )
+    out.print(table)

@@ -1,0 +1,180 @@
+"""Loss or compromise of an item (GSOMIA art. 17 / R23): the originator is told at once, and both ends record it.
+
+At a holder, a user reports that a received item was lost or compromised, actually or possibly: the report is
+recorded and sent to the originator's node at flash precedence (`compromise`), signed by the envelope; the
+originator's node records it (audit `compromise-reported`) and answers with a signed receipt, which the
+holder's dispatcher records as the delivery. docs/federation.md, "Loss or compromise", has the payload.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from pactnet.federation import notices
+from pactnet.federation.answers import acknowledge, refuse_envelope
+from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
+from pactnet.federation.outbox import RANKS, enqueue
+from pactnet.node import instant_text
+from pactnet.services import InvalidInputError, NotFoundError
+from pactnet.store.tables import compromises, reports
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from pactnet.crypto.envelope import Opened
+    from pactnet.federation.answers import Audit
+    from pactnet.federation.partners import Partner
+    from pactnet.node import Node
+    from pactnet.services.users import User
+
+COMPROMISE = "compromise"
+_VIEW = (
+    "id",
+    "direction",
+    "report_id",
+    "originator",
+    "origin_id",
+    "reporter",
+    "reported_by",
+    "description",
+    "at",
+    "recorded_at",
+)
+
+
+def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A compromise as the API shows it; `delivery` says what became of the notice this node sent."""
+    delivery = sent.get(data["envelope"] or "") if data["direction"] == OUTGOING else None
+    return {name: data[name] for name in _VIEW} | {"delivery": delivery}
+
+
+def report_compromise(node: Node, user: User | None, report_id: str, description: str) -> dict[str, Any]:
+    """As a holder, report the loss or compromise of a received item: recorded, and queued for its originator."""
+    at = node.now()
+    when = instant_text(at)
+    name = notices.actor(user)
+
+    def write(connection: Connection) -> dict[str, Any]:
+        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
+        if row is None or not notices.may_see(user, row):
+            raise NotFoundError(f"no report {report_id!r}")
+        if row.originator == node.party:
+            raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")
+        if not description.strip() or len(description) > MAX_TEXT or "\x00" in description:
+            raise InvalidInputError(f"description: expected a text of 1 to {MAX_TEXT} characters")
+        compromise_id = uuid.uuid4().hex
+        payload = {
+            "compromise": compromise_id,
+            "origin_id": row.origin_id,
+            "description": description,
+            "reported_by": name,
+            "at": at.isoformat(),
+        }
+        envelope = enqueue(
+            connection,
+            kind=COMPROMISE,
+            recipient=row.originator,
+            payload=payload,
+            rank=RANKS["flash"],
+            at=at,
+            report_id=report_id,
+        )
+        values = {
+            "id": compromise_id,
+            "direction": OUTGOING,
+            "report_id": report_id,
+            "originator": row.originator,
+            "origin_id": row.origin_id,
+            "reporter": node.party,
+            "reported_by": name,
+            "description": description,
+            "at": when,
+            "recorded_at": when,
+            "envelope": envelope,
+        }
+        connection.execute(insert(compromises), values)
+        data = {
+            "compromise": compromise_id,
+            "direction": OUTGOING,
+            "originator": row.originator,
+            "origin_id": row.origin_id,
+            "description": description,
+            "envelope": envelope,
+        }
+        node.audit.append(connection, when, [("compromise-reported", name, report_id, data)])
+        return _view(values, notices.deliveries(connection, [envelope]))
+
+    view = node.write(write)
+    node.outbox_changed()
+    return view
+
+
+def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Compromises of items the user may see, reported here or to this node, newest first; audited."""
+    when = instant_text(node.now())
+
+    def write(connection: Connection) -> list[dict[str, Any]]:
+        rows = notices.visible(connection, user, compromises, limit)
+        sent = notices.deliveries(connection, [row.envelope for row in rows if row.direction == OUTGOING])
+        returned = {"returned": [row.id for row in rows]}
+        node.audit.append(connection, when, [("list", notices.actor(user), "compromises", returned)])
+        return [_view(row._asdict(), sent) for row in rows]
+
+    return node.write(write)
+
+
+def receive_compromise(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
+    """At the originator: record a holder's report that one of this party's items was lost or compromised."""
+    payload, sender = opened.payload, opened.sender
+    try:
+        compromise_id = notices.text(payload, "compromise", MAX_ID)
+        origin_id = notices.text(payload, "origin_id", MAX_REPORT_ID)
+        description = notices.text(payload, "description", MAX_TEXT)
+        reported_by = notices.text(payload, "reported_by", MAX_NAME)
+        at = notices.instant(payload, "at")
+    except FieldError as error:
+        return refuse_envelope(connection, node, partner, opened, notices.reasons(str(error)))
+    report = connection.execute(
+        select(reports.c.id).where(reports.c.originator == node.party, reports.c.origin_id == origin_id)
+    ).first()
+    if report is None:
+        why = notices.reasons(f"{node.party} originated no {origin_id}", "unknown-report")
+        return refuse_envelope(connection, node, partner, opened, why)
+    data = {
+        "compromise": compromise_id,
+        "direction": INCOMING,
+        "reporter": sender,
+        "reported_by": reported_by,
+        "description": description,
+        "at": at.isoformat(),
+        "envelope": opened.id,
+    }
+    existing = connection.execute(select(compromises).where(compromises.c.id == compromise_id)).first()
+    if existing is not None:
+        if existing.direction != INCOMING or existing.reporter != sender:
+            why = notices.reasons(f"compromise {compromise_id} is another's", "duplicate-id")
+            return refuse_envelope(connection, node, partner, opened, why)
+        audit: list[Audit] = [("compromise-reported", sender, report.id, data | {"duplicate": True})]
+        receipt = {"compromise": compromise_id, "recorded_at": existing.recorded_at, "duplicate": True}
+        return acknowledge(connection, node, partner, opened, receipt, audit, report.id)
+    recorded_at = instant_text(node.now())
+    row = {
+        "id": compromise_id,
+        "direction": INCOMING,
+        "report_id": report.id,
+        "originator": node.party,
+        "origin_id": origin_id,
+        "reporter": sender,
+        "reported_by": reported_by,
+        "description": description,
+        "at": instant_text(at),
+        "recorded_at": recorded_at,
+        "envelope": opened.id,
+    }
+    connection.execute(insert(compromises), row)
+    audit = [("compromise-reported", sender, report.id, data)]
+    receipt = {"compromise": compromise_id, "recorded_at": recorded_at}
+    return acknowledge(connection, node, partner, opened, receipt, audit, report.id)

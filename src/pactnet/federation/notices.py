@@ -1,0 +1,108 @@
+"""What consent requests and compromise reports share: reading their payloads, who acts, what a user may list.
+
+A payload field that is not right is refused with `malformed-payload` and its name, as for a transfer
+(pactnet.federation.inbound). Kept apart from `inbound`, which imports the handlers of these notices.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from pactnet.policy.clock import parse_instant
+from pactnet.store.tables import outbox, reports
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy import Connection, Row, Table
+
+    from pactnet.services.users import User
+
+MALFORMED = "malformed-payload"
+MAX_ID = 64
+MAX_REPORT_ID = 200
+MAX_NAME = 100
+MAX_TEXT = 4000
+INCOMING = "incoming"
+OUTGOING = "outgoing"
+# Who acts when no user does: the operator at the command line, who holds the node's folder (its keys and its
+# database) and so may see every item (as `pactnet user add` records its acts).
+OPERATOR = "cli"
+
+
+class FieldError(Exception):
+    """A payload field that is missing or not right; the message names it."""
+
+
+def text(payload: dict[str, Any], name: str, limit: int) -> str:
+    """A text of 1 to `limit` characters, without NUL (PostgreSQL text cannot hold it)."""
+    value = payload.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+        raise FieldError(f"{name}: expected a text of 1 to {limit} characters")
+    return value
+
+
+def instant(payload: dict[str, Any], name: str) -> datetime:
+    """An RFC 3339 instant with an offset."""
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise FieldError(f"{name}: expected an RFC 3339 instant with an offset")
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise FieldError(f"{name}: expected {error}") from error
+
+
+def reasons(message: str, code: str = MALFORMED) -> list[dict[str, str]]:
+    """The reasons of a refusal that has one."""
+    return [{"code": code, "message": message}]
+
+
+def actor(user: User | None) -> str:
+    """The name audited for an act: the user's, or the operator's."""
+    return OPERATOR if user is None else user.name
+
+
+def may_see(user: User | None, row: Row[Any]) -> bool:
+    """Whether the user (None: the operator) may know of a stored report (GSOMIA art. 7 / R13)."""
+    return user is None or user.may_see(row.level_rank, row.compartments)
+
+
+def visible(connection: Connection, user: User | None, table: Table, limit: int) -> list[Row[Any]]:
+    """The newest rows of `table` (which has a `report_id`) about reports the user may see, at most `limit`."""
+    query = (
+        select(table, reports.c.compartments.label("report_compartments"))
+        .join(reports, reports.c.id == table.c.report_id)
+        .order_by(table.c.seq.desc())
+    )
+    if user is None:
+        return list(connection.execute(query.limit(limit)).all())
+    found: list[Row[Any]] = []
+    for row in connection.execute(query.where(reports.c.level_rank <= user.rank)):
+        if user.compartments.issuperset(row.report_compartments):  # a set, not a rank: checked row by row
+            found.append(row)
+            if len(found) == limit:
+                break
+    return found
+
+
+def deliveries(connection: Connection, envelope_ids: list[str | None]) -> dict[str, dict[str, Any]]:
+    """What became of envelopes this node sent, from its outbox, by envelope id."""
+    wanted = [one for one in envelope_ids if one]
+    if not wanted:
+        return {}
+    rows = connection.execute(select(outbox).where(outbox.c.envelope_id.in_(wanted)))
+    return {
+        row.envelope_id: {
+            "envelope": row.envelope_id,
+            "to": row.recipient,
+            "state": row.state,
+            "attempts": row.attempts,
+            "settled_at": row.settled_at,
+            "last_error": row.last_error,
+            "reasons": (row.outcome or {}).get("reasons", []),
+        }
+        for row in rows
+    }
