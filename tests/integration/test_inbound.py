@@ -292,6 +292,15 @@ class TestRefusedTransfers:
     def test_a_level_the_originator_does_not_have_is_refused(self, pair: Pair) -> None:
         assert self._refusal(pair, transfer("TOP SECRET")) == ["malformed-payload"]
 
+    def test_a_marking_the_receiver_does_not_find_is_refused(self, pair: Pair) -> None:
+        claimed = transfer() | {"marking": {"originator": "ROK", "level": "秘"}}
+        assert self._refusal(pair, claimed) == ["marking-mismatch"]
+
+    def test_the_marking_the_receiver_finds_is_accepted(self, pair: Pair) -> None:
+        agreed = transfer() | {"marking": {"originator": "ROK", "level": "極秘"}}
+        receipt = pair.open_answer(receive(pair.jpn, pair.envelope(agreed)))
+        assert (receipt["kind"], receipt["marking"]["level"]) == ("receipt", "極秘")
+
     def test_an_agreement_not_in_force_is_refused(self, ended: Pair) -> None:
         codes = self._refusal(ended, transfer(categories=("pla-navy",)))
         assert "agreement-not-in-force" in codes

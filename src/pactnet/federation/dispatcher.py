@@ -1,8 +1,9 @@
 """The dispatcher: sends the outbox to partner nodes, most urgent first, until delivered, refused or cancelled.
 
-Two lanes run in each dispatcher: an urgent lane that takes only flash and immediate traffic (and notices), and
-a lane that takes everything in order of precedence, then oldest first. A flash report therefore never waits
-behind a batch of routine reports already on the wire.
+Lanes run in each dispatcher: an urgent lane that takes only flash and immediate traffic (and notices), and
+GENERAL_LANES lanes that take the rest (priority, then routine), oldest first, leaving the urgent rows to the
+urgent lane. A flash report therefore never waits behind a batch of routine reports already on the wire, nor
+rides in one. (`run_once()` without arguments, which tests call, takes everything in order of precedence.)
 
 Before each attempt a transfer is decided again at that instant: if the agreement it travels under has ended
 (or its route no longer holds), it is cancelled and the cancellation is audited with its reasons; if the core
@@ -12,7 +13,7 @@ Exactly once: the envelope id is fixed when the row is written and the receiver 
 so sending again after a crash delivers nothing twice. On PostgreSQL, several dispatchers (one per API worker)
 share the outbox: each takes its rows `FOR UPDATE SKIP LOCKED` and holds them until their outcome is written,
 so two never send the same row, and a dead one's locks go with its connection. On SQLite one dispatcher runs
-per node (pactnet.federation.service holds a lock file for it), and its two lanes never take the same row.
+per node (pactnet.federation.service holds a lock file for it), and its lanes never take the same row.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
-from pactnet.crypto.envelope import EnvelopeError, open_envelope, seal
+from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.federation.answers import RECEIPT, REFUSAL
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError
 from pactnet.federation.consents import statements_for
 from pactnet.federation.inbound import PayloadError, read_transfer
 from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
 from pactnet.federation.partners import PartnerError, load_partners
-from pactnet.node import instant_text
+from pactnet.node import instant_text, parse_instant_text
 from pactnet.policy.decisions import decide
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.tables import decisions, outbox
@@ -53,7 +55,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # How long an idle lane sleeps before looking again (rows written by another process wake nobody here).
 IDLE_POLL = 0.25
+# Lanes for the traffic that is not urgent, run by `start` beside the urgent lane. With one, the partner sat idle
+# while this node sealed the next batch and settled the last one; with two, one batch is being answered while
+# the other is sealed or settled (their rows are kept apart as two dispatchers' are: _inflight, SKIP LOCKED).
+GENERAL_LANES = 2
+# Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
+# queued behind the settle of a whole batch of routine rows waited for all of it.
+SETTLE_CHUNK = 16
 _Audit = tuple[str, str, str, dict[str, Any]]
+# Statements built once: building one per row cost more than running it (the settle of a batch writes every row).
+_PENDING_ROW = (outbox.c.seq == bindparam("row_seq"), outbox.c.state == PENDING)
+_SETTLE = (
+    update(outbox)
+    .where(*_PENDING_ROW)
+    .values(
+        state=bindparam("row_state", type_=outbox.c.state.type),
+        settled_at=bindparam("row_settled_at", type_=outbox.c.settled_at.type),
+        outcome=bindparam("row_outcome", type_=outbox.c.outcome.type),
+        answer=bindparam("row_answer", type_=outbox.c.answer.type),
+        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
+    )
+)
+_RETRY_LATER = (
+    update(outbox)
+    .where(*_PENDING_ROW)
+    .values(
+        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
+        next_at=bindparam("row_next_at", type_=outbox.c.next_at.type),
+        last_error=bindparam("row_last_error", type_=outbox.c.last_error.type),
+    )
+)
 
 
 @dataclass(slots=True)
@@ -90,11 +121,11 @@ class Dispatcher:
         self._wakers: list[threading.Event] = []
 
     def start(self) -> None:
-        """Run both lanes in the background."""
-        for urgent in (True, False):
+        """Run the lanes in the background."""
+        for number, urgent in enumerate((True, *[False] * GENERAL_LANES)):
             waker = self.node.outbox_waker()
             thread = threading.Thread(
-                target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent' if urgent else 'all'}"
+                target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent' if urgent else number}"
             )
             thread.daemon = True
             self._wakers.append(waker)
@@ -113,7 +144,9 @@ class Dispatcher:
     def _lane(self, urgent: bool, waker: threading.Event) -> None:
         while not self._stop.is_set():
             try:
-                handled = self.run_once(urgent=urgent)
+                # Beside an urgent lane, the others leave it the urgent rows: a flash taken into a batch of
+                # routine rows would wait for the whole batch to be answered and settled.
+                handled = self.run_once(urgent=urgent, skip_urgent=not urgent)
             except Exception:
                 # A database error (the database restarting, say) must not end the lane: nothing is lost,
                 # the rows stay pending and are taken again.
@@ -124,11 +157,11 @@ class Dispatcher:
                 waker.wait(IDLE_POLL)
                 waker.clear()
 
-    def run_once(self, *, urgent: bool = False) -> int:
-        """Send one batch of due rows; the number of rows it settled or tried."""
+    def run_once(self, *, urgent: bool = False, skip_urgent: bool = False) -> int:
+        """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
         if self.postgres:
             with self.node.engine.connect() as connection, connection.begin():
-                rows = self._due(connection, urgent=urgent)
+                rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
                 if not rows:
                     return 0
                 carried = statements_for(connection, _items(rows))
@@ -136,22 +169,24 @@ class Dispatcher:
                 self._settle(connection, outcomes)
             return len(rows)
         with self.node.reader.connect() as connection, connection.begin():
-            rows = self._due(connection, urgent=urgent)
+            rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
             world = self.node.refresh(connection) if rows else self.node.world
             carried = statements_for(connection, _items(rows))
         if not rows:
             return 0
         try:
             outcomes = self._attempt(rows, world, carried)
-            self.node.write(lambda connection: self._settle(connection, outcomes))
+            for start in range(0, len(outcomes), SETTLE_CHUNK):
+                self.node.write(partial(self._settle, outcomes=outcomes[start : start + SETTLE_CHUNK]))
         finally:
             with self._lock:
                 self._inflight.difference_update(row.seq for row in rows)
         return len(rows)
 
-    def _due(self, connection: Connection, *, urgent: bool) -> list[Row[Any]]:
+    def _due(self, connection: Connection, *, urgent: bool, skip_urgent: bool = False) -> list[Row[Any]]:
         now = time.monotonic()
-        down = [party for party, backoff in self._backoff.items() if backoff.until > now]
+        with self._lock:
+            down = [party for party, backoff in self._backoff.items() if backoff.until > now]
         query = (
             select(outbox)
             .where(outbox.c.state == PENDING, outbox.c.next_at <= instant_text(self.node.now()))
@@ -160,6 +195,8 @@ class Dispatcher:
         )
         if urgent:
             query = query.where(outbox.c.rank <= URGENT_RANK)
+        elif skip_urgent:
+            query = query.where(outbox.c.rank > URGENT_RANK)
         if down:
             query = query.where(outbox.c.recipient.not_in(down))
         if self.postgres:
@@ -195,7 +232,7 @@ class Dispatcher:
             partner = registry.get(recipient) if registry is not None else None
             if partner is None:
                 why = problem if registry is None else f"{recipient} is not a trusted partner (pactnet node trust)"
-                outcomes += self._retry(recipient, group, why)
+                outcomes += self._retry(recipient, [(row, why) for row in group])
                 continue
             outcomes += self._send(partner, group, carried)
         return outcomes
@@ -252,38 +289,55 @@ class Dispatcher:
         try:
             answers = self.client.post(partner.url, envelopes)
         except PartnerUnreachableError as error:
-            return self._retry(partner.party, rows, str(error))
-        self._backoff.pop(partner.party, None)
-        return [self._read_answer(partner, row, answer) for row, answer in zip(rows, answers, strict=True)]
+            return self._retry(partner.party, [(row, str(error)) for row in rows])
+        with self._lock:
+            self._backoff.pop(partner.party, None)
+        outcomes: list[Outcome] = []
+        failed: list[tuple[Row[Any], str]] = []
+        for row, answer in zip(rows, answers, strict=True):
+            read = self._read_answer(partner, row, answer)
+            if isinstance(read, Outcome):
+                outcomes.append(read)
+            else:
+                failed.append((row, read))
+        # However many envelopes of the batch were not taken, it is one more failure of this partner.
+        return outcomes + self._retry(partner.party, failed) if failed else outcomes
 
-    def _read_answer(self, partner: Partner, row: Row[Any], answer: dict[str, Any]) -> Outcome:
+    def _read_answer(self, partner: Partner, row: Row[Any], answer: dict[str, Any]) -> Outcome | str:
+        """The outcome of a row from the partner's answer, or why the answer settles nothing."""
         sealed = answer.get("envelope")
         if not isinstance(sealed, dict):
             error = answer.get("error")
             message = f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else "no answer"
-            return self._retry(partner.party, [row], f"{partner.party} did not accept the envelope: {message}")[0]
+            return f"{partner.party} did not accept the envelope: {message}"
+        # A partner answers an envelope it already took with the answer it signed then (docs/federation.md), which
+        # may be as old as the row (a sender down for a while after it sent). The answer names the row's envelope
+        # id, so its age proves nothing wrong: allow the row's age on top of the usual skew.
+        now = self.node.now()
+        skew = max(MAX_SKEW, now - parse_instant_text(row.created_at) + MAX_SKEW)
         try:
-            opened = open_envelope(self.node.keys, self.node.party, sealed, partner.signing_key, self.node.now())
+            opened = open_envelope(self.node.keys, self.node.party, sealed, partner.signing_key, now, skew)
         except EnvelopeError as error:
-            return self._retry(partner.party, [row], f"the answer from {partner.party} does not verify: {error}")[0]
+            return f"the answer from {partner.party} does not verify: {error}"
         if opened.sender != partner.party or opened.payload.get("envelope") != row.envelope_id:
-            return self._retry(partner.party, [row], f"{partner.party} answered another envelope")[0]
+            return f"{partner.party} answered another envelope"
         if opened.kind == RECEIPT:
             return Outcome(row, DELIVERED, opened.payload, sealed)
         if opened.kind == REFUSAL:
             return Outcome(row, REFUSED, opened.payload, sealed)
-        return self._retry(partner.party, [row], f"{partner.party} answered with a {opened.kind!r}")[0]
+        return f"{partner.party} answered with a {opened.kind!r}"
 
-    def _retry(self, party: str, rows: list[Row[Any]], why: str) -> list[Outcome]:
+    def _retry(self, party: str, failed: list[tuple[Row[Any], str]]) -> list[Outcome]:
         """Back off from a partner that could not take the rows: doubling delays with jitter, up to the longest."""
         config = self.node.config
-        backoff = self._backoff.setdefault(party, _Backoff())
-        backoff.failures += 1
-        ceiling = min(config.retry_longest_ms, config.retry_first_ms * 2 ** min(backoff.failures - 1, 30))
-        delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)  # "equal jitter"
-        backoff.until = time.monotonic() + delay / 1000
+        with self._lock:
+            backoff = self._backoff.setdefault(party, _Backoff())
+            backoff.failures += 1
+            ceiling = min(config.retry_longest_ms, config.retry_first_ms * 2 ** min(backoff.failures - 1, 30))
+            delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)  # "equal jitter"
+            backoff.until = time.monotonic() + delay / 1000
         retry_at = instant_text(self.node.now() + timedelta(milliseconds=delay))
-        return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row in rows]
+        return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row, why in failed]
 
     def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
         """Write what became of each row, and audit every delivery, refusal and cancellation."""
@@ -293,19 +347,25 @@ class Dispatcher:
         audit: list[_Audit] = []
         for outcome in outcomes:
             row = outcome.row
-            where = (outbox.c.seq == row.seq, outbox.c.state == PENDING)
             if outcome.state == PENDING:
                 values: dict[str, Any] = {
-                    "attempts": row.attempts + 1,
-                    "next_at": outcome.detail["next_at"],
-                    "last_error": outcome.error,
+                    "row_seq": row.seq,
+                    "row_attempts": row.attempts + 1,
+                    "row_next_at": outcome.detail["next_at"],
+                    "row_last_error": outcome.error,
                 }
-                connection.execute(update(outbox).where(*where).values(**values))
+                connection.execute(_RETRY_LATER, values)
                 continue
-            values = {"state": outcome.state, "settled_at": when, "outcome": outcome.detail, "answer": outcome.answer}
-            if outcome.state != CANCELLED:
-                values["attempts"] = row.attempts + 1
-            if connection.execute(update(outbox).where(*where).values(**values)).rowcount == 0:
+            values = {
+                "row_seq": row.seq,
+                "row_state": outcome.state,
+                "row_settled_at": when,
+                "row_outcome": outcome.detail,
+                "row_answer": outcome.answer,
+                # A cancellation is no attempt.
+                "row_attempts": row.attempts if outcome.state == CANCELLED else row.attempts + 1,
+            }
+            if connection.execute(_SETTLE, values).rowcount == 0:
                 continue  # settled already (by an earlier round that was not told): nothing more to record
             audit.append(_settled_entry(node.party, row, outcome))
             if outcome.reroute is not None:

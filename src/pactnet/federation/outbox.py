@@ -100,7 +100,16 @@ def enqueue_transfer(
 ) -> str:
     """Write the next hop of an allowed decision: the hop after `route` (the parties the item has passed)."""
     leg = decision.legs[len(route) - 1]
-    payload: dict[str, Any] = {"report": item, "under": leg.under, "route": route, "final": decision.route[-1]}
+    payload: dict[str, Any] = {
+        "report": item,
+        "under": leg.under,
+        "route": route,
+        "final": decision.route[-1],
+        # What the sender decided, and the marking it expects the receiver to apply: the receiver decides
+        # again with its own world and refuses a transfer on which the two disagree.
+        "decision": decision.as_dict(),
+        "marking": {"originator": item["originator"], "level": leg.level},
+    }
     if consents:
         payload["consents"] = consents
     return enqueue(
