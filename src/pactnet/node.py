@@ -82,6 +82,7 @@ class Node:
     writer: GroupCommitter = field(init=False)
     # Set when something was written to the outbox, so that a dispatcher in this process sends it at once.
     outbox_wakers: list[threading.Event] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     reader: Engine = field(init=False)
 
@@ -106,12 +107,15 @@ class Node:
         """The world with the recorded acts and `events` added; raises WorldError if an act makes no sense."""
         return self.world_with_acts(self.acts, *events)
 
-    def world_with_acts(self, acts: list[dict[str, Any]], *events: dict[str, Any]) -> World:
-        """The world with these acts, `events` and the recorded consents; raises WorldError as `world_with`."""
+    def world_with_acts(
+        self, acts: list[dict[str, Any]], *events: dict[str, Any], granted: list[Consent] | None = None
+    ) -> World:
+        """The world with these acts, `events` and consents (by default those recorded); raises WorldError."""
         document = copy.copy(self.document)
         document["events"] = [*self.document.get("events", []), *acts, *events]
         world = read_document(document, self.world.source)
-        return world.with_consents(self.granted) if self.granted else world
+        consents = self.granted if granted is None else granted
+        return world.with_consents(consents) if consents else world
 
     def refresh(self, connection: Connection) -> World:
         """The world with every lifecycle act recorded so far, by any API worker on the same database.
@@ -120,16 +124,18 @@ class Node:
         own transaction.
         """
         count = connection.execute(_COUNT_ACTS).scalar_one()  # acts and consents: rows are never removed
-        if count != len(self.acts) + len(self.granted):
-            self.acts = recorded_acts(connection)
-            self.granted = recorded_consents(connection)
-            self.world = self.world_with()
-        return self.world
+        with self.lock:  # API threads and dispatcher lanes refresh alike: acts, consents and world change together
+            if count != len(self.acts) + len(self.granted):
+                acts, granted = recorded_acts(connection), recorded_consents(connection)
+                world = self.world_with_acts(acts, granted=granted)
+                self.acts, self.granted, self.world = acts, granted, world
+            return self.world
 
     def adopt(self, event: dict[str, Any], world: World) -> None:
         """Take a recorded act into the node's world (after its transaction committed)."""
-        self.acts.append(event)
-        self.world = world
+        with self.lock:
+            self.acts = [*self.acts, event]
+            self.world = world
 
     def outbox_waker(self) -> threading.Event:
         """An event set whenever this process writes to the outbox (a dispatcher lane waits on it)."""
