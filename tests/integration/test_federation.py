@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from pactnet.api.app import create_app
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.crypto.envelope import open_envelope, seal
-from pactnet.crypto.keys import NodeKeys, b64, unb64
+from pactnet.crypto.keys import NodeKeys
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError
 from pactnet.federation.dispatcher import Dispatcher
 from pactnet.federation.outbox import PENDING
@@ -36,6 +35,7 @@ from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import consents, envelopes, outbox, reports
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import Clock
+from tests.integration.test_inbound import _altered, transfer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -660,32 +660,6 @@ def test_rows_on_the_wire_are_not_taken_by_another_round(federation: Make, backe
 # 8. The batch endpoint -------------------------------------------------------------------------------------------
 
 
-def _transfer(level: str = "군사II급비밀", categories: tuple[str, ...] = ("dprk-missile",)) -> dict[str, Any]:
-    return {
-        "report": {
-            "id": uuid.uuid4().hex,
-            "originator": "ROK",
-            "title": "Launch from Wonsan",
-            "level": level,
-            "categories": list(categories),
-            "rel_to": None,
-            "precedence": "flash",
-            "compartments": [],
-            "body_type": "text",
-            "body": "launch at 05:59",
-            "created": "2019-07-25T05:59:00+00:00",
-        },
-        "under": GSOMIA,
-        "route": ["ROK"],
-    }
-
-
-def _altered(envelope: dict[str, Any]) -> dict[str, Any]:
-    ciphertext = bytearray(unb64(envelope["ciphertext"]))
-    ciphertext[0] ^= 1
-    return envelope | {"ciphertext": b64(bytes(ciphertext))}
-
-
 class TestBatchEndpoint:
     """`POST /federation/v1/envelopes/batch`: one answer per envelope, in order; one envelope's refusal is its own."""
 
@@ -716,15 +690,15 @@ class TestBatchEndpoint:
 
     def test_accepted_and_refused_envelopes_are_answered_in_order(self, pair: Federation) -> None:
         jpn = pair["JPN"]
-        accepted = self._seal(pair, _transfer())
+        accepted = self._seal(pair, transfer())
         batch = [
             accepted,
-            self._seal(pair, _transfer(), keys=NodeKeys.generate()),
-            self._seal(pair, _transfer(), sender="USA"),
-            self._seal(pair, _transfer("군사I급비밀", ("pla-navy",))),
-            _altered(self._seal(pair, _transfer())),
-            self._seal(pair, _transfer(), sent_at=pair.clock.at - timedelta(minutes=6)),
-            self._seal(pair, _transfer(), recipient="USA"),
+            self._seal(pair, transfer(), keys=NodeKeys.generate()),
+            self._seal(pair, transfer(), sender="USA"),
+            self._seal(pair, transfer("군사I급비밀", ("pla-navy",))),
+            _altered(self._seal(pair, transfer())),
+            self._seal(pair, transfer(), sent_at=pair.clock.at - timedelta(minutes=6)),
+            self._seal(pair, transfer(), recipient="USA"),
             accepted,
         ]
         response = self._post(pair, {"envelopes": batch})
@@ -758,7 +732,7 @@ class TestBatchEndpoint:
 
     def test_a_batch_over_the_body_limit_is_refused_whole(self, pair: Federation) -> None:
         limit = pair["JPN"].opened.config.max_body_bytes
-        large = _transfer()
+        large = transfer()
         large["report"]["body"] = "x" * (limit // 3)  # each envelope under the limit, the batch over it
         batch = [self._seal(pair, large) for _ in range(4)]
         response = self._post(pair, {"envelopes": batch})
@@ -770,7 +744,7 @@ class TestBatchEndpoint:
 
     def test_an_empty_or_oversized_batch_is_invalid(self, pair: Federation) -> None:
         assert self._post(pair, {"envelopes": []}).status_code == 422
-        envelope = self._seal(pair, _transfer())
+        envelope = self._seal(pair, transfer())
         assert self._post(pair, {"envelopes": [envelope] * 257}).status_code == 422
 
     def test_a_partner_that_refuses_every_envelope_is_retried_with_its_error_recorded(self, pair: Federation) -> None:
