@@ -207,7 +207,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
 
     @app.post("/federation/v1/envelopes/batch", tags=["federation"], response_model=schemas.EnvelopeAnswers)
     def receive_envelopes(body: schemas.EnvelopeBatch) -> dict[str, Any]:
-        """Up to 256 envelopes from partner nodes, answered in order in one transaction (how dispatchers send).
+        """Up to 256 envelopes from partner nodes, answered in order (how dispatchers send).
 
         Each answer is `{"envelope": signed receipt or refusal}` or, for one that cannot be verified,
         `{"error": {status, code, message}}`.

@@ -54,6 +54,9 @@ reports = Table(
     # A received item's level in its originator's scheme, as the originator marked it: what a relay passes on.
     Column("origin_level", String(100)),
     Index("ix_reports_originator_seq", "originator", "seq"),
+    # One copy per item: a receiver finds an item it already holds by this, and on PostgreSQL two workers
+    # receiving the same item under different envelopes cannot both store it.
+    Index("ix_reports_origin", "originator", "origin_id", unique=True),
     Index("ix_reports_created_at", "created_at"),
 )
 
