@@ -139,7 +139,6 @@ class Options:
     reports: int
     runs: int
     dispatch_batch: int | None
-    origin_index: bool
     restart: bool
     verify: bool
     poll: float
@@ -525,21 +524,6 @@ def phase_memory(
     return results
 
 
-def add_origin_index(nodes: dict[str, ClusterNode]) -> None:
-    """Prototype of a proposed migration: an index on reports (originator, origin_id), which a receiver looks
-    items up by (inbound._accepted) and which no migration creates yet: without it, each receipt scans every
-    report from that originator. Created in the benchmark's own node databases only."""
-    for node in nodes.values():
-        with contextlib.closing(sqlite3.connect(node.folder / "node.db")) as db:
-            have = [
-                tuple(column[2] for column in db.execute(f"PRAGMA index_info('{index[1]}')").fetchall())
-                for index in db.execute("PRAGMA index_list('reports')").fetchall()
-            ]
-            if ("originator", "origin_id") not in have:
-                db.execute("CREATE INDEX bench_reports_origin ON reports (originator, origin_id)")
-                db.commit()
-
-
 def verify_audit(nodes: dict[str, ClusterNode]) -> dict[str, Any]:
     """`pactnet audit verify --json` of each (stopped) node."""
     found: dict[str, Any] = {}
@@ -574,8 +558,6 @@ def one_run(root: Path, number: int, options: Options, log: Callable[[str], None
         settings["dispatch_batch"] = options.dispatch_batch
     base = root / f"run{number}"
     nodes = create_cluster(base, WORLD, [SENDER, RECEIVER], settings=settings)
-    if options.origin_index:
-        add_origin_index(nodes)
     results: dict[str, Any] = {"folder": str(base)}
     sender: Sender | None = None
     try:
@@ -630,8 +612,6 @@ def profile_drain(root: Path, options: Options) -> str:
     """cProfile of sending `--profile` reports in one process: ROK's dispatcher, with JPN's receiver in place of
     HTTP, both nodes' writes in the calling thread. The same code as the servers run, minus HTTP and threads."""
     nodes = create_cluster(root / "profile", WORLD, [SENDER, RECEIVER])
-    if options.origin_index:
-        add_origin_index(nodes)
     rok, jpn = open_node(nodes[SENDER].folder), open_node(nodes[RECEIVER].folder)
     try:
         user = users.authenticate(rok, nodes[SENDER].token)
@@ -848,7 +828,7 @@ def print_summary(results: dict[str, Any], options: Options) -> None:
     batch = options.dispatch_batch or "default (64)"
     print(
         f"two nodes ({SENDER} -> {RECEIVER}) on SQLite, real processes on loopback; dispatch_batch {batch};"
-        f" origin index prototype {'on' if options.origin_index else 'off'}; {len(runs)} run(s): medians, and"
+        f" {len(runs)} run(s): medians, and"
         " every run's value in brackets"
     )
     if runs:
@@ -882,11 +862,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="a short run: backlog 2,000, 30 flashes, 5,000 and 10,000")
     parser.add_argument("--dispatch-batch", type=int, help="node.toml dispatch_batch of both nodes (default 64)")
-    parser.add_argument(
-        "--origin-index",
-        action="store_true",
-        help="prototype: index reports (originator, origin_id) in the benchmark's databases (no migration has it)",
-    )
     parser.add_argument("--no-restart", action="store_true", help="skip the RSS after restarting both nodes")
     parser.add_argument("--no-verify", action="store_true", help="skip `pactnet audit verify` of both nodes")
     parser.add_argument("--poll", type=float, default=0.001, help="seconds between two polls of the sender's outbox")
@@ -909,7 +884,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         reports=args.reports,
         runs=max(0 if args.profile else 1, args.runs),
         dispatch_batch=args.dispatch_batch,
-        origin_index=args.origin_index,
         restart=not args.no_restart,
         verify=not args.no_verify,
         poll=args.poll,
