@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,6 @@ class ClusterNode:
     port: int
     token: str
     process: subprocess.Popen[bytes] | None = None
-    extra_args: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -71,7 +70,7 @@ class ClusterNode:
             command += ["--scenario-clock", str(clock_file)]
         log = (self.folder / "serve.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command + self.extra_args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -1,1 +1,1 @@
-"""Federation: partners, their keys, and receiving envelopes from them (sending is to come)."""
+"""Federation: partners and their keys, envelopes sent and received, relay, acts, consents, compromises."""

@@ -32,6 +32,12 @@ ACT = "act"
 ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
 
 
+def act_problem(error: WorldError) -> str:
+    """Why an act makes no sense, from the world's validation of the events it would join."""
+    problems = [issue for issue in error.issues if issue.path.startswith("events[")]
+    return "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
+
+
 def send_act(connection: Connection, node: Node, event: dict[str, Any], at: datetime) -> None:
     """Queue an act this party recorded for every other party's node (in the caller's transaction)."""
     for party in node.world.parties:
@@ -66,9 +72,8 @@ def receive_act(connection: Connection, node: Node, partner: Partner, opened: Op
     try:
         node.world_with_acts(recorded, act)
     except WorldError as error:
-        problems = [issue for issue in error.issues if issue.path.startswith("events[")]
-        message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
-        return _refuse(connection, node, partner, opened, f"{act['type']} makes no sense here: {message}")
+        message = f"{act['type']} makes no sense here: {act_problem(error)}"
+        return _refuse(connection, node, partner, opened, message)
     when = instant_text(at)
     connection.execute(
         insert(lifecycle_acts).values(

@@ -57,7 +57,6 @@ MAX_TITLE = 500
 MAX_LIST = 200
 MAX_CODE = 100
 MAX_ROUTE = 8
-MAX_BATCH = 256
 # Envelopes of a batch written per transaction (see receive_batch).
 WRITE_CHUNK = 8
 # The stable codes of an envelope refused before it is opened, and the error (its HTTP status) each maps to.
@@ -487,7 +486,6 @@ def _accepted(
             [*transfer.route, node.party],
             report_id,
             node.now(),
-            transfer.consents,
         )
         receipt["relayed_as"] = onward
         audit.append(("relay", node.party, report_id, {"envelope": onward, "to": decision.route[hop + 1]}))

@@ -54,8 +54,7 @@ def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
     }
 
 
-def enqueue(
-    connection: Connection,
+def envelope_row(
     *,
     kind: str,
     recipient: str,
@@ -65,40 +64,48 @@ def enqueue(
     final: str | None = None,
     report_id: str | None = None,
     under: str | None = None,
-) -> str:
-    """Write one envelope to send; returns its envelope id."""
-    envelope_id = uuid.uuid4().hex
+) -> dict[str, Any]:
+    """The outbox row of one envelope to send, with a fresh envelope id."""
     when = instant_text(at)
-    connection.execute(
-        _INSERT,
-        {
-            "envelope_id": envelope_id,
-            "kind": kind,
-            "recipient": recipient,
-            "final": final or recipient,
-            "report_id": report_id,
-            "under": under,
-            "rank": rank,
-            "payload": payload,
-            "state": PENDING,
-            "attempts": 0,
-            "next_at": when,
-            "created_at": when,
-        },
-    )
-    return envelope_id
+    return {
+        "envelope_id": uuid.uuid4().hex,
+        "kind": kind,
+        "recipient": recipient,
+        "final": final or recipient,
+        "report_id": report_id,
+        "under": under,
+        "rank": rank,
+        "payload": payload,
+        "state": PENDING,
+        "attempts": 0,
+        "next_at": when,
+        "created_at": when,
+    }
 
 
-def enqueue_transfer(
+def enqueue(
     connection: Connection,
-    item: dict[str, Any],
-    decision: Decision,
-    route: list[str],
-    report_id: str,
+    *,
+    kind: str,
+    recipient: str,
+    payload: dict[str, Any],
+    rank: int,
     at: datetime,
-    consents: list[dict[str, Any]] | None = None,
+    report_id: str | None = None,
 ) -> str:
-    """Write the next hop of an allowed decision: the hop after `route` (the parties the item has passed)."""
+    """Write one envelope (an act, a consent, a notice) to send; returns its envelope id."""
+    row = envelope_row(kind=kind, recipient=recipient, payload=payload, rank=rank, at=at, report_id=report_id)
+    connection.execute(_INSERT, row)
+    return str(row["envelope_id"])
+
+
+def transfer_row(
+    item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime
+) -> dict[str, Any]:
+    """The outbox row of the next hop of an allowed decision: the hop after `route` (the parties the item has passed).
+
+    The originator's consents are not in it: the dispatcher adds those it knows when it sends.
+    """
     leg = decision.legs[len(route) - 1]
     payload: dict[str, Any] = {
         "report": item,
@@ -110,10 +117,7 @@ def enqueue_transfer(
         "decision": decision.as_dict(),
         "marking": {"originator": item["originator"], "level": leg.level},
     }
-    if consents:
-        payload["consents"] = consents
-    return enqueue(
-        connection,
+    return envelope_row(
         kind=TRANSFER,
         recipient=leg.receiver,
         payload=payload,
@@ -123,3 +127,18 @@ def enqueue_transfer(
         report_id=report_id,
         under=leg.under,
     )
+
+
+def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write transfer rows (`transfer_row`) in one statement."""
+    if rows:
+        connection.execute(_INSERT, rows)
+
+
+def enqueue_transfer(
+    connection: Connection, item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime
+) -> str:
+    """Write the next hop of an allowed decision; returns its envelope id."""
+    row = transfer_row(item, decision, route, report_id, at)
+    connection.execute(_INSERT, row)
+    return str(row["envelope_id"])

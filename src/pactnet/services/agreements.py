@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.errors import WorldError
-from pactnet.federation.acts import ACTS, send_act
+from pactnet.federation.acts import ACTS, act_problem, send_act
 from pactnet.node import instant_text, recorded_acts
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
@@ -90,8 +90,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
         try:
             world = node.world_with(event)
         except WorldError as error:
-            problems = [issue for issue in error.issues if issue.path.startswith("events[")]
-            message = "; ".join(f"{issue.found}; expected {issue.expected}" for issue in problems) or str(error)
+            message = act_problem(error)
             raise ConflictError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
         connection.execute(
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)

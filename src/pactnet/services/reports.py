@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfer, report_payload
+from pactnet.federation.outbox import enqueue_transfers, report_payload, transfer_row
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
@@ -133,9 +133,14 @@ def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> 
 
 
 def _store(
-    connection: Connection, node: Node, user: User, prepared: _Prepared, decided: list[tuple[str, Decision]]
+    connection: Connection,
+    node: Node,
+    user: User,
+    prepared: _Prepared,
+    decided: list[tuple[str, Decision]],
+    sending: list[dict[str, Any]],
 ) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Insert one report with its decisions; the audit records to append for it."""
+    """Insert one report with its decisions; the audit records to append for it; its transfers go to `sending`."""
     item, when = prepared.item, prepared.row["created_at"]
     seq = connection.execute(_INSERT_REPORT, prepared.row).inserted_primary_key[0]  # type: ignore[index]
     if item.categories:
@@ -146,9 +151,7 @@ def _store(
             [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided],
         )
     payload = report_payload(prepared.row, prepared.row["level"])
-    for _, decision in decided:
-        if decision.allowed:
-            enqueue_transfer(connection, payload, decision, [node.party], item.id, prepared.at)
+    sending += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         ("publish", user.name, item.id, published),
@@ -177,10 +180,12 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
         world = node.refresh(connection)
         outcome = []
         audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        sending: list[dict[str, Any]] = []
         for one in prepared:
             decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
-            audit += _store(connection, node, user, one, decided)
+            audit += _store(connection, node, user, one, decided, sending)
             outcome.append(decided)
+        enqueue_transfers(connection, sending)  # one statement for the whole request
         node.audit.append(connection, instant_text(at), audit)
         return outcome
 
