@@ -19,6 +19,7 @@ from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID
 from pactnet.federation.outbox import RANKS, enqueue
 from pactnet.node import instant_text
 from pactnet.services import InvalidInputError, NotFoundError
+from pactnet.services.reports import readable_row
 from pactnet.store.tables import compromises, reports
 
 if TYPE_CHECKING:
@@ -58,8 +59,8 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
-        if row is None or not notices.may_see(user, row):
+        row = readable_row(connection, user, report_id)
+        if row is None:
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator == node.party:
             raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")

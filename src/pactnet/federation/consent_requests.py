@@ -30,6 +30,7 @@ from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.services import ConflictError, InvalidInputError, NotFoundError
 from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.reports import readable_row
 from pactnet.store.tables import consent_requests, decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -90,8 +91,8 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
-        if row is None or not notices.may_see(user, row):
+        row = readable_row(connection, user, report_id)
+        if row is None:
             raise NotFoundError(f"no report {report_id!r}")
         _text(purpose, "purpose")
         if to not in node.world.parties or to == node.party:
@@ -191,10 +192,9 @@ def answer_request(
 
     def write(connection: Connection) -> dict[str, Any]:
         found = connection.execute(select(consent_requests).where(consent_requests.c.id == request_id)).first()
-        report = None
-        if found is not None and found.direction == INCOMING:
-            report = connection.execute(select(reports).where(reports.c.id == found.report_id)).first()
-        if found is None or report is None or not notices.may_see(user, report):
+        incoming = found is not None and found.direction == INCOMING
+        report = readable_row(connection, user, found.report_id) if found is not None and incoming else None
+        if found is None or report is None:
             raise NotFoundError(f"no consent request {request_id!r} to answer")
         if found.state != PENDING:
             raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")

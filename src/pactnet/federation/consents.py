@@ -34,6 +34,7 @@ from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.reports import readable_row
 from pactnet.store.tables import consents, decisions, outbox, reports
 
 if TYPE_CHECKING:
@@ -209,8 +210,8 @@ def grant_consent(
     at = node.now()
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
-        if row is None or not user.may_see(row.level_rank, row.compartments):
+        row = readable_row(connection, user, report_id)
+        if row is None:
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator != node.party:
             raise ForbiddenError(f"only its originator, {row.originator}, can consent to passing {report_id} on")

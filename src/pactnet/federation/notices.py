@@ -65,11 +65,6 @@ def actor(user: User | None) -> str:
     return OPERATOR if user is None else user.name
 
 
-def may_see(user: User | None, row: Row[Any]) -> bool:
-    """Whether the user (None: the operator) may know of a stored report (GSOMIA art. 7 / R13)."""
-    return user is None or user.may_see(row.level_rank, row.compartments)
-
-
 def visible(connection: Connection, user: User | None, table: Table, limit: int) -> list[Row[Any]]:
     """The newest rows of `table` (which has a `report_id`) about reports the user may see, at most `limit`."""
     query = (

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from pactnet.node import instant_text
 from pactnet.services import NotFoundError
-from pactnet.store.tables import outbox, reports
+from pactnet.services.reports import readable_row
+from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
@@ -46,8 +47,7 @@ def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
     when = instant_text(node.now())
 
     def write(connection: Connection) -> list[Row[Any]] | None:
-        row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
-        if row is None or not user.may_see(row.level_rank, row.compartments):
+        if readable_row(connection, user, report_id) is None:
             node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
             return None
         node.audit.append(connection, when, [("read-deliveries", user.name, report_id, {})])

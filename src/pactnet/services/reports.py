@@ -223,9 +223,10 @@ def _view(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _readable_row(connection: Connection, user: User, report_id: str) -> Row[Any] | None:
+def readable_row(connection: Connection, user: User | None, report_id: str) -> Row[Any] | None:
+    """A stored report the user may know of (None: the operator, at the command line), or None."""
     row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
-    if row is None or not user.may_see(row.level_rank, row.compartments):
+    if row is None or (user is not None and not user.may_see(row.level_rank, row.compartments)):
         return None
     return row
 
@@ -235,7 +236,7 @@ def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
     when = instant_text(node.now())
 
     def write(connection: Connection) -> Row[Any] | None:
-        row = _readable_row(connection, user, report_id)
+        row = readable_row(connection, user, report_id)
         kind = "read" if row is not None else "refused-read"
         node.audit.append(connection, when, [(kind, user.name, report_id[:200], {})])
         return row
@@ -309,7 +310,7 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
     when = instant_text(node.now())
 
     def write(connection: Connection) -> list[Row[Any]] | None:
-        if _readable_row(connection, user, report_id) is None:
+        if readable_row(connection, user, report_id) is None:
             node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
             return None
         query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
