@@ -587,7 +587,7 @@ def one_run(root: Path, number: int, options: Options, log: Callable[[str], None
 class InThreadWriter(GroupCommitter):
     """A node's writer that runs each write in the caller's thread, one transaction each, so cProfile sees it."""
 
-    def run(self, job: Callable[[Connection], T]) -> T:
+    def run(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:  # noqa: ARG002 - all in turn
         with self.engine.begin() as connection:
             return job(connection)
 

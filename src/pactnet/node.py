@@ -28,10 +28,11 @@ from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, consents, lifecycle_acts
 from pactnet.store.writer import GroupCommitter
+from pactnet.urgency import Urgency
 from pactnet.world import BUNDLED, load_document, read_document
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy import Connection
     from sqlalchemy.engine import Engine
@@ -80,9 +81,12 @@ class Node:
     acts: list[dict[str, Any]] = field(default_factory=list)
     granted: list[Consent] = field(default_factory=list)
     writer: GroupCommitter = field(init=False)
-    # Set when something was written to the outbox, so that a dispatcher in this process sends it at once.
-    outbox_wakers: list[threading.Event] = field(default_factory=list)
+    # Set when something was written to the outbox, so that a dispatcher in this process sends it at once: the
+    # urgent lanes' events (True) and the others' (False).
+    outbox_wakers: dict[bool, list[threading.Event]] = field(default_factory=lambda: {True: [], False: []})
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Flash and immediate work in hand in this process, which routine work gives way to (pactnet.urgency).
+    urgency: Urgency = field(default_factory=Urgency)
 
     reader: Engine = field(init=False)
 
@@ -90,9 +94,12 @@ class Node:
         self.writer = GroupCommitter(self.engine)
         self.reader = database.reader(self.engine)
 
-    def write(self, job: Callable[[Connection], T]) -> T:
-        """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync."""
-        return self.writer.run(job)
+    def write(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync.
+
+        `urgent` (a flash or immediate report, its delivery): taken before the routine writes waiting with it.
+        """
+        return self.writer.run(job, urgent=urgent)
 
     @property
     def party(self) -> str:
@@ -137,16 +144,21 @@ class Node:
             self.acts = [*self.acts, event]
             self.world = world
 
-    def outbox_waker(self) -> threading.Event:
-        """An event set whenever this process writes to the outbox (a dispatcher lane waits on it)."""
+    def outbox_waker(self, *, urgent: bool) -> threading.Event:
+        """An event set whenever this process queues rows for a dispatcher lane (urgent or not) that waits on it."""
         waker = threading.Event()
-        self.outbox_wakers.append(waker)
+        self.outbox_wakers[urgent].append(waker)
         return waker
 
-    def outbox_changed(self) -> None:
-        """Wake this process's dispatcher: the outbox has something new."""
-        for waker in self.outbox_wakers:
-            waker.set()
+    def outbox_changed(self, lanes: Iterable[bool] = (True, False)) -> None:
+        """Wake this process's dispatcher lanes that have something new: urgent (True), the others (False).
+
+        Only those: every lane woken reads the outbox, and those reads take turns on the interpreter lock with the
+        flash being sent or received (waking every lane after each write cost a flash milliseconds per step).
+        """
+        for urgent in set(lanes):
+            for waker in self.outbox_wakers[urgent]:
+                waker.set()
 
     def close(self) -> None:
         """Finish the writes handed over, then release the database connections."""

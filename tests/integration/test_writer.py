@@ -14,6 +14,8 @@ from pactnet.services.users import add_user
 from pactnet.store.tables import lifecycle_acts, reports
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Connection
 
     from pactnet.node import Node
@@ -66,3 +68,80 @@ class TestGroupCommit:
         with node.engine.connect() as connection:
             stored = connection.execute(select(lifecycle_acts.c.agreement)).scalars().all()
         assert stored == ["A"]
+
+
+class TestUrgentWrites:
+    """An urgent write (a flash report, its delivery) is not kept waiting by routine writes queued before it."""
+
+    @staticmethod
+    def _recording(
+        order: list[str], name: str, hold: threading.Event | None = None, started: threading.Event | None = None
+    ) -> Callable[[Connection], str]:
+        def job(connection: Connection) -> str:
+            if started is not None:
+                started.set()
+            if hold is not None:
+                assert hold.wait(10)
+            connection.execute(
+                insert(lifecycle_acts).values(agreement=name, type="t", by="ROK", at="x", recorded_by="u")
+            )
+            order.append(name)
+            return name
+
+        return job
+
+    @staticmethod
+    def _run_in_thread(node: Node, job: Callable[[Connection], str], *, urgent: bool) -> threading.Thread:
+        thread = threading.Thread(target=node.write, args=(job,), kwargs={"urgent": urgent})
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _wait_queued(node: Node, count: int) -> None:
+        for _ in range(1000):
+            if len(node.writer._routine) + len(node.writer._urgent) >= count:  # noqa: SLF001 - what is queued
+                return
+            threading.Event().wait(0.005)
+        raise AssertionError(f"{count} writes were never queued")
+
+    def _stored(self, node: Node) -> list[str]:
+        with node.engine.connect() as connection:
+            return list(connection.execute(select(lifecycle_acts.c.agreement).order_by(lifecycle_acts.c.seq)).scalars())
+
+    def test_an_urgent_write_goes_before_routine_writes_queued_ahead_of_it(self, node: Node) -> None:
+        order: list[str] = []
+        hold, started = threading.Event(), threading.Event()
+        threads = [self._run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
+        assert started.wait(10)  # the writer is busy: what follows waits in its queues
+        threads += [self._run_in_thread(node, self._recording(order, name), urgent=False) for name in ("r1", "r2")]
+        self._wait_queued(node, 2)
+        threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
+        self._wait_queued(node, 3)
+        assert node.writer.urgent_waiting
+        hold.set()
+        for thread in threads:
+            thread.join(10)
+        assert order == ["busy", "flash", "r1", "r2"]
+        assert sorted(self._stored(node)) == sorted(order)  # and every write was committed
+        assert not node.writer.urgent_waiting
+
+    def test_a_routine_batch_is_cut_short_for_an_urgent_write_and_the_rest_follows(self, node: Node) -> None:
+        order: list[str] = []
+        busy, first_held, first_started = threading.Event(), threading.Event(), threading.Event()
+        busy_started = threading.Event()
+        threads = [self._run_in_thread(node, self._recording(order, "busy", busy, busy_started), urgent=False)]
+        assert busy_started.wait(10)
+        # Three routine writes queue up together: the writer takes them as one batch, one transaction.
+        threads.append(self._run_in_thread(node, self._recording(order, "r1", first_held, first_started), urgent=False))
+        self._wait_queued(node, 1)
+        threads += [self._run_in_thread(node, self._recording(order, name), urgent=False) for name in ("r2", "r3")]
+        self._wait_queued(node, 3)
+        busy.set()
+        assert first_started.wait(10)  # the batch r1, r2, r3 is being written
+        threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
+        self._wait_queued(node, 1)
+        first_held.set()
+        for thread in threads:
+            thread.join(10)
+        assert order == ["busy", "r1", "flash", "r2", "r3"]
+        assert sorted(self._stored(node)) == sorted(order)

@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Connection, Row, Select
 
     from pactnet.federation.partners import Partner, PartnerRegistry
     from pactnet.node import Node
@@ -59,6 +60,9 @@ IDLE_POLL = 0.25
 # while this node sealed the next batch and settled the last one; with two, one batch is being answered while
 # the other is sealed or settled (their rows are kept apart as two dispatchers' are: _inflight, SKIP LOCKED).
 GENERAL_LANES = 2
+# Urgent lanes: with one, a flash published while the last one was still on the wire waited for its answer and
+# settle before it was even taken (under load, most of its latency); with two, it is taken at once.
+URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
@@ -115,17 +119,20 @@ class Dispatcher:
         self.postgres = node.engine.dialect.name == "postgresql"
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: set[int] = set()
+        # Rows taken and not yet settled (SQLite), kept per class of lane: the urgent lanes and the others never
+        # take the same rows, so an urgent lane never waits while a routine lane looks for its next batch.
+        self._taking = {True: threading.Lock(), False: threading.Lock()}
+        self._inflight: dict[bool, set[int]] = {True: set(), False: set()}
         self._backoff: dict[str, _Backoff] = {}
         self._threads: list[threading.Thread] = []
         self._wakers: list[threading.Event] = []
 
     def start(self) -> None:
         """Run the lanes in the background."""
-        for number, urgent in enumerate((True, *[False] * GENERAL_LANES)):
-            waker = self.node.outbox_waker()
+        for number, urgent in enumerate((*[True] * URGENT_LANES, *[False] * GENERAL_LANES)):
+            waker = self.node.outbox_waker(urgent=urgent)
             thread = threading.Thread(
-                target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent' if urgent else number}"
+                target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent-' if urgent else ''}{number}"
             )
             thread.daemon = True
             self._wakers.append(waker)
@@ -159,14 +166,17 @@ class Dispatcher:
 
     def run_once(self, *, urgent: bool = False, skip_urgent: bool = False) -> int:
         """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
+        # The urgent lanes' work goes ahead of routine work in this process; the other lanes give way to it.
+        in_hand = self.node.urgency.running() if urgent else nullcontext()
         if self.postgres:
             with self.node.engine.connect() as connection, connection.begin():
                 rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
                 if not rows:
                     return 0
-                carried = statements_for(connection, _items(rows))
-                outcomes = self._attempt(rows, self.node.refresh(connection), carried)
-                self._settle(connection, outcomes)
+                with in_hand:
+                    carried = statements_for(connection, _items(rows))
+                    outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
+                    self._settle(connection, outcomes)
             return len(rows)
         with self.node.reader.connect() as connection, connection.begin():
             rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
@@ -175,12 +185,18 @@ class Dispatcher:
         if not rows:
             return 0
         try:
-            outcomes = self._attempt(rows, world, carried)
-            for start in range(0, len(outcomes), SETTLE_CHUNK):
-                self.node.write(partial(self._settle, outcomes=outcomes[start : start + SETTLE_CHUNK]))
+            with in_hand:
+                outcomes = self._attempt(rows, world, carried, urgent=urgent)
+                settled = 0
+                while settled < len(outcomes):
+                    if not urgent:
+                        self.node.urgency.give_way()
+                    chunk = outcomes[settled : settled + SETTLE_CHUNK]
+                    settle = partial(self._settle, outcomes=chunk, stop_for_urgent=not urgent)
+                    settled += self.node.write(settle, urgent=urgent)
         finally:
-            with self._lock:
-                self._inflight.difference_update(row.seq for row in rows)
+            with self._taking[urgent]:
+                self._inflight[urgent].difference_update(row.seq for row in rows)
         return len(rows)
 
     def _due(self, connection: Connection, *, urgent: bool, skip_urgent: bool = False) -> list[Row[Any]]:
@@ -201,15 +217,24 @@ class Dispatcher:
             query = query.where(outbox.c.recipient.not_in(down))
         if self.postgres:
             return list(connection.execute(query.with_for_update(skip_locked=True)).all())
-        with self._lock:
-            if self._inflight:
-                query = query.where(outbox.c.seq.not_in(self._inflight))
+        if urgent or skip_urgent:
+            return self._take(connection, query, urgent=urgent)
+        with self._taking[True]:  # every rank (tests, one lane alone): none of the rows either class has taken
+            if self._inflight[True]:
+                query = query.where(outbox.c.seq.not_in(self._inflight[True]))
+            return self._take(connection, query, urgent=False)
+
+    def _take(self, connection: Connection, query: Select[Any], *, urgent: bool) -> list[Row[Any]]:
+        with self._taking[urgent]:
+            taken = self._inflight[urgent]
+            if taken:
+                query = query.where(outbox.c.seq.not_in(taken))
             rows = list(connection.execute(query).all())
-            self._inflight.update(row.seq for row in rows)
+            taken.update(row.seq for row in rows)
         return rows
 
     def _attempt(
-        self, rows: Sequence[Row[Any]], world: World, carried: dict[tuple[str, str], list[Any]]
+        self, rows: Sequence[Row[Any]], world: World, carried: dict[tuple[str, str], list[Any]], *, urgent: bool
     ) -> list[Outcome]:
         """Decide each row again, send what still holds, and read the answers."""
         outcomes: list[Outcome] = []
@@ -234,7 +259,7 @@ class Dispatcher:
                 why = problem if registry is None else f"{recipient} is not a trusted partner (pactnet node trust)"
                 outcomes += self._retry(recipient, [(row, why) for row in group])
                 continue
-            outcomes += self._send(partner, group, carried)
+            outcomes += self._send(partner, group, carried, urgent=urgent)
         return outcomes
 
     def _cancelled(self, row: Row[Any], world: World, now: datetime) -> Outcome | None:
@@ -265,11 +290,15 @@ class Dispatcher:
         reroute = decision if decision.allowed and route == [self.node.party] else None
         return Outcome(row, CANCELLED, {"reasons": reasons, "at": instant_text(now)}, reroute=reroute)
 
-    def _send(self, partner: Partner, rows: list[Row[Any]], carried: dict[tuple[str, str], list[Any]]) -> list[Outcome]:
+    def _send(
+        self, partner: Partner, rows: list[Row[Any]], carried: dict[tuple[str, str], list[Any]], *, urgent: bool
+    ) -> list[Outcome]:
         node = self.node
         now = node.now()
         envelopes = []
         for row in rows:
+            if not urgent:
+                node.urgency.give_way()
             payload = row.payload
             statements = carried.get(_item_of(row)) if row.kind == TRANSFER else None
             if statements:  # the originator's consents known here travel with the item (pactnet.federation.consents)
@@ -295,6 +324,8 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         failed: list[tuple[Row[Any], str]] = []
         for row, answer in zip(rows, answers, strict=True):
+            if not urgent:
+                node.urgency.give_way()
             read = self._read_answer(partner, row, answer)
             if isinstance(read, Outcome):
                 outcomes.append(read)
@@ -339,13 +370,17 @@ class Dispatcher:
         retry_at = instant_text(self.node.now() + timedelta(milliseconds=delay))
         return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row, why in failed]
 
-    def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
+    def _settle(self, connection: Connection, outcomes: list[Outcome], *, stop_for_urgent: bool = False) -> int:
         """Write what became of each row, and audit every delivery, refusal and cancellation."""
         node = self.node
         now = node.now()
         when = instant_text(now)
         audit: list[_Audit] = []
+        done = 0
         for outcome in outcomes:
+            if done and stop_for_urgent and node.writer.urgent_waiting:
+                break  # an urgent write waits for the writer: the caller settles the rest next
+            done += 1
             row = outcome.row
             if outcome.state == PENDING:
                 values: dict[str, Any] = {
@@ -372,6 +407,7 @@ class Dispatcher:
                 audit += self._reroute(connection, row, outcome.reroute, now)
         if audit:
             node.audit.append(connection, when, audit)
+        return done
 
     def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
         """Send an item this node holds along the route the core finds now, as a new decision."""

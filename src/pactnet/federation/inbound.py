@@ -10,6 +10,7 @@ replay of its id gets that same answer (docs/federation.md, "Receiving").
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from pactnet.federation.consent_requests import (
     receive_request,
 )
 from pactnet.federation.consents import CONSENT, adopt_consents
-from pactnet.federation.outbox import TRANSFER, enqueue_transfer
+from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent, take_queued
 from pactnet.federation.partners import load_partners
 from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
@@ -261,6 +262,16 @@ class _Checked:
     refusal: ServiceError | None = None
     claimed: tuple[str, str] = ("?", "?")
 
+    @property
+    def urgent(self) -> bool:
+        """A flash or immediate report, or a notice (an act, a consent, a compromise): its write goes first."""
+        if self.opened is None:
+            return False
+        if self.opened.kind != TRANSFER:
+            return True
+        report = self.opened.payload.get("report")
+        return isinstance(report, dict) and is_urgent(str(report.get("precedence")))
+
 
 def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checked:
     claimed = _claimed(envelope)
@@ -295,33 +306,60 @@ def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any
 
     An answer is the signed receipt or refusal to send back, or the ServiceError (audited, nothing recorded)
     of an envelope that could not be verified. Verifying happens before any transaction; then the envelopes are
-    written WRITE_CHUNK at a time, each envelope in the same transaction as its answer, so that a flash arriving
-    meanwhile (in a request of its own, from the sender's urgent lane) waits for one short write, not for a whole
-    batch of routine ones. A batch cut short by a crash is sent again and answered as replays up to the cut.
+    written WRITE_CHUNK at a time, each envelope in the same transaction as its answer. A flash arriving meanwhile
+    (in a request of its own, from the sender's urgent lane) goes first: a routine batch gives way to it between
+    two envelopes (pactnet.urgency), its write takes the writer's next turn, and a routine chunk being written
+    stops after the envelope in hand. A batch cut short by a crash is sent again and answered as replays up to
+    the cut.
     """
-    partners = _Partners(node)
-    checked = [_check(node, envelope, partners) for envelope in batch]
-
-    def write(chunk: list[_Checked], connection: Connection) -> list[dict[str, Any] | ServiceError]:
+    with ExitStack() as stack:
+        partners = _Partners(node)
+        checked: list[_Checked] = []
+        urgent = False
+        for envelope in batch:
+            if not urgent:
+                node.urgency.give_way()  # a routine envelope opens after the flash in hand is stored
+            one = _check(node, envelope, partners)
+            if one.urgent and not urgent:
+                urgent = True
+                stack.enter_context(node.urgency.running())
+            checked.append(one)
         answers: list[dict[str, Any] | ServiceError] = []
-        audit = _AuditBuffer(node)
-        for one in chunk:
-            if one.partner is None or one.opened is None:
-                refusal = one.refusal or _refuse("malformed", "not an envelope")
-                claimed, envelope_id = one.claimed
-                data = {"code": refusal.details[0]["code"], "message": refusal.message}
-                audit.records.append(("refused-envelope", claimed, envelope_id, data))
-                answers.append(refusal)
-            else:
-                answers.append(_answer_once(connection, node, one.partner, one.opened, audit))
-        audit.flush(connection)
-        return answers
-
-    answers: list[dict[str, Any] | ServiceError] = []
-    for start in range(0, len(checked), WRITE_CHUNK):
-        answers += node.write(partial(write, checked[start : start + WRITE_CHUNK]))
-    node.outbox_changed()  # a relayed item or a consent may have been queued
+        lanes: set[bool] = set()
+        while len(answers) < len(checked):
+            if not urgent:
+                node.urgency.give_way()
+            chunk = checked[len(answers) : len(answers) + WRITE_CHUNK]
+            written, queued = node.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
+            answers += written
+            lanes |= queued
+    node.outbox_changed(lanes)  # a relayed item, a consent, a notice queued: only their lanes look
     return answers
+
+
+def _write_chunk(
+    node: Node, chunk: list[_Checked], connection: Connection, *, stop_for_urgent: bool
+) -> tuple[list[dict[str, Any] | ServiceError], set[bool]]:
+    """Record verified envelopes and their answers, in one transaction; the lanes it queued rows for.
+
+    A routine chunk stops after the envelope in hand when an urgent write is waiting for the writer (a flash
+    arriving meanwhile waits for one envelope, not eight); the caller writes the rest next.
+    """
+    answers: list[dict[str, Any] | ServiceError] = []
+    audit = _AuditBuffer(node)
+    for one in chunk:
+        if answers and stop_for_urgent and node.writer.urgent_waiting:
+            break
+        if one.partner is None or one.opened is None:
+            refusal = one.refusal or _refuse("malformed", "not an envelope")
+            claimed, envelope_id = one.claimed
+            data = {"code": refusal.details[0]["code"], "message": refusal.message}
+            audit.records.append(("refused-envelope", claimed, envelope_id, data))
+            answers.append(refusal)
+        else:
+            answers.append(_answer_once(connection, node, one.partner, one.opened, audit))
+    audit.flush(connection)
+    return answers, take_queued(connection)
 
 
 def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,30 @@ RANKS = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
 NOTICE_RANK = RANKS["immediate"]
 # The dispatcher's urgent lane takes these ranks only, so that they never wait behind a batch of routine items.
 URGENT_RANK = RANKS["immediate"]
+
+
+def is_urgent(precedence: str) -> bool:
+    """Whether a report of this precedence goes with the urgent traffic (its own lane, the writer's first turn)."""
+    return RANKS.get(precedence, RANKS["routine"]) <= URGENT_RANK
+
+
 _INSERT = insert(outbox)
+# Which lanes have new rows, noted on the connection that wrote them (see `take_queued`).
+_QUEUED = "pactnet.outbox.queued"
+
+
+def _note_queued(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    connection.info.setdefault(_QUEUED, set()).update(row["rank"] <= URGENT_RANK for row in rows)
+
+
+def take_queued(connection: Connection) -> set[bool]:
+    """Whether the writes on this connection since the last call queued urgent rows (True), others (False), both.
+
+    So that a write wakes only the dispatcher lanes that have something new (`Node.outbox_changed`); a row rolled
+    back after it was noted costs one needless wake, nothing more.
+    """
+    queued: set[bool] = connection.info.pop(_QUEUED, set())
+    return queued
 
 
 def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
@@ -96,6 +119,7 @@ def enqueue(
     """Write one envelope (an act, a consent, a notice) to send; returns its envelope id."""
     row = envelope_row(kind=kind, recipient=recipient, payload=payload, rank=rank, at=at, report_id=report_id)
     connection.execute(_INSERT, row)
+    _note_queued(connection, [row])
     return str(row["envelope_id"])
 
 
@@ -133,6 +157,7 @@ def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> Non
     """Write transfer rows (`transfer_row`) in one statement."""
     if rows:
         connection.execute(_INSERT, rows)
+        _note_queued(connection, rows)
 
 
 def enqueue_transfer(
@@ -141,4 +166,5 @@ def enqueue_transfer(
     """Write the next hop of an allowed decision; returns its envelope id."""
     row = transfer_row(item, decision, route, report_id, at)
     connection.execute(_INSERT, row)
+    _note_queued(connection, [row])
     return str(row["envelope_id"])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfers, report_payload, transfer_row
+from pactnet.federation.outbox import enqueue_transfers, is_urgent, report_payload, take_queued, transfer_row
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
@@ -163,9 +163,17 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
     """Store reports this party originates, decide every transfer now, and audit it all in one transaction.
 
     Every allowed transfer is written to the outbox in the same transaction, for the dispatcher to send.
+    A flash or immediate report goes ahead of routine work in this process (pactnet.urgency).
 
     All or nothing: a publication that is not valid refuses the whole request, naming its place.
     """
+    if any(is_urgent(publication.precedence) for publication in publications):
+        with node.urgency.running():
+            return _publish_many(node, user, publications, urgent=True)
+    return _publish_many(node, user, publications, urgent=False)
+
+
+def _publish_many(node: Node, user: User, publications: list[Publication], *, urgent: bool) -> list[dict[str, Any]]:
     at = node.now()
     prepared: list[_Prepared] = []
     for index, publication in enumerate(publications):
@@ -175,6 +183,8 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
             if len(publications) == 1:
                 raise
             raise type(error)(f"reports[{index}]: {error.message}", error.details) from error
+
+    lanes: set[bool] = set()
 
     def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
         world = node.refresh(connection)
@@ -187,10 +197,11 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
             outcome.append(decided)
         enqueue_transfers(connection, sending)  # one statement for the whole request
         node.audit.append(connection, instant_text(at), audit)
+        lanes.update(take_queued(connection))
         return outcome
 
-    outcome = node.write(write)
-    node.outbox_changed()
+    outcome = node.write(write, urgent=urgent)
+    node.outbox_changed(lanes)
     return [
         {
             "id": one.item.id,

@@ -5,12 +5,16 @@ how many reports a node can take per second. Requests hand their write to one wr
 waiting at that moment in one transaction, each inside its own savepoint (a write that fails is rolled back
 alone and its caller gets its exception), commits once, then answers them all. A caller's write is durable when
 `run` returns, exactly as with a transaction of its own.
+
+Urgent writes (a flash report published, received, settled) have a queue of their own, served first; a routine
+batch being written is committed early, before its next write, when an urgent one comes in, and routine jobs that
+loop over many items can stop part-way (`urgent_waiting`).
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -33,66 +37,76 @@ class _Write(Generic[T]):
 
 
 class GroupCommitter:
-    """Runs writes for many threads in shared transactions, one commit per batch."""
+    """Runs writes for many threads in shared transactions, one commit per batch; urgent writes go first."""
 
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()
+        self._urgent: deque[_Write[Any]] = deque()
+        self._routine: deque[_Write[Any]] = deque()
+        self._closing = False
+        self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    def run(self, job: Callable[[Connection], T]) -> T:
-        """Run `job` in a transaction shared with other writers; return once it is committed."""
+    def run(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `job` in a transaction shared with other writers; return once it is committed.
+
+        An urgent write (a flash report, its delivery) is taken before every routine write waiting with it, in a
+        transaction of its own with the other urgent ones: it waits for the transaction in progress, not for a
+        queue of routine writes behind it.
+        """
         write: _Write[T] = _Write(job)
-        self._start()
-        self._queue.put(write)
+        with self._ready:
+            if self._thread is None:
+                self._closing = False
+                self._thread = threading.Thread(target=self._loop, name="pactnet-writer", daemon=True)
+                self._thread.start()
+            (self._urgent if urgent else self._routine).append(write)
+            self._ready.notify()
         write.done.wait()
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[return-value]  # set whenever error is None
 
+    @property
+    def urgent_waiting(self) -> bool:
+        """Whether an urgent write is waiting: a long routine write that can stop part-way should stop now."""
+        return bool(self._urgent)
+
     def close(self) -> None:
         """Stop the writer thread after the writes already handed over."""
-        with self._lock:
+        with self._ready:
             thread, self._thread = self._thread, None
+            self._closing = True
+            self._ready.notify()
         if thread is not None:
-            self._queue.put(None)
             thread.join()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="pactnet-writer", daemon=True)
-                self._thread.start()
 
     def _loop(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stop:
-                return
+            with self._ready:
+                while not (self._urgent or self._routine or self._closing):
+                    self._ready.wait()
+                waiting = self._urgent or self._routine
+                if not waiting:
+                    return  # closing, and every write handed over is done
+                urgent = waiting is self._urgent
+                batch = [waiting.popleft() for _ in range(min(len(waiting), self.max_batch))]
+            self._commit(batch, urgent=urgent)
 
-    def _commit(self, batch: list[_Write[Any]]) -> None:
+    def _commit(self, batch: list[_Write[Any]], *, urgent: bool) -> None:
         if len(batch) == 1:
             self._commit_alone(batch[0])
             return
         try:
             with self.engine.begin() as connection:
-                for write in batch:
+                for number, write in enumerate(batch):
+                    if not urgent and self._urgent and number:
+                        # An urgent write came in: commit what is done, and the rest waits for it.
+                        batch, rest = batch[:number], batch[number:]
+                        with self._ready:
+                            self._routine.extendleft(reversed(rest))
+                        break
                     savepoint = connection.begin_nested()
                     try:
                         write.result = write.job(connection)
