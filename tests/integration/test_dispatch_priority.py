@@ -90,6 +90,22 @@ class TestLanes:
         assert rest == []  # nothing left that is not in flight
         assert len(ranks) == 6  # no row taken twice
 
+    def test_rows_taken_in_a_round_of_every_rank_are_left_alone_by_the_urgent_lanes(self, pair: Pair) -> None:
+        if pair.rok.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL dispatchers take rows FOR UPDATE SKIP LOCKED (test_federation covers them)")
+        user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
+        publish_many(pair.rok, user, _reports("flash", 3))
+        pair.rok.config = replace(pair.rok.config, dispatch_batch=2)
+        dispatcher = Dispatcher(pair.rok)
+        try:
+            with pair.rok.reader.connect() as connection, connection.begin():
+                every = dispatcher._due(connection, urgent=False)  # noqa: SLF001 - a round of every rank
+                urgent = dispatcher._due(connection, urgent=True)  # noqa: SLF001 - an urgent lane beside it
+        finally:
+            dispatcher.client.close()
+        assert (len(every), len(urgent)) == (2, 1)
+        assert not {row.seq for row in every} & {row.seq for row in urgent}
+
 
 class TestReceiverGivesWay:
     """A routine batch cut short for urgent writes (pactnet.urgency) still answers every envelope once, in order."""

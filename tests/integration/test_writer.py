@@ -145,3 +145,21 @@ class TestUrgentWrites:
             thread.join(10)
         assert order == ["busy", "r1", "flash", "r2", "r3"]
         assert sorted(self._stored(node)) == sorted(order)
+
+    def test_writes_handed_over_before_close_are_done_and_the_writer_starts_again_after(self, node: Node) -> None:
+        order: list[str] = []
+        hold, started = threading.Event(), threading.Event()
+        threads = [self._run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
+        assert started.wait(10)
+        threads += [self._run_in_thread(node, self._recording(order, "queued"), urgent=True)]
+        self._wait_queued(node, 1)
+        closing = threading.Thread(target=node.writer.close)
+        closing.start()
+        hold.set()
+        closing.join(10)
+        assert not closing.is_alive()
+        for thread in threads:
+            thread.join(10)
+        assert order == ["busy", "queued"]
+        assert node.write(self._recording(order, "after")) == "after"  # a new writer thread takes it
+        assert sorted(self._stored(node)) == ["after", "busy", "queued"]

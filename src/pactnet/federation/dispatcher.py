@@ -195,8 +195,7 @@ class Dispatcher:
                     settle = partial(self._settle, outcomes=chunk, stop_for_urgent=not urgent)
                     settled += self.node.write(settle, urgent=urgent)
         finally:
-            with self._taking[urgent]:
-                self._inflight[urgent].difference_update(row.seq for row in rows)
+            self._release(rows)
         return len(rows)
 
     def _due(self, connection: Connection, *, urgent: bool, skip_urgent: bool = False) -> list[Row[Any]]:
@@ -218,20 +217,22 @@ class Dispatcher:
         if self.postgres:
             return list(connection.execute(query.with_for_update(skip_locked=True)).all())
         if urgent or skip_urgent:
-            return self._take(connection, query, urgent=urgent)
-        with self._taking[True]:  # every rank (tests, one lane alone): none of the rows either class has taken
-            if self._inflight[True]:
-                query = query.where(outbox.c.seq.not_in(self._inflight[True]))
-            return self._take(connection, query, urgent=False)
-
-    def _take(self, connection: Connection, query: Select[Any], *, urgent: bool) -> list[Row[Any]]:
-        with self._taking[urgent]:
-            taken = self._inflight[urgent]
-            if taken:
-                query = query.where(outbox.c.seq.not_in(taken))
-            rows = list(connection.execute(query).all())
-            taken.update(row.seq for row in rows)
+            with self._taking[urgent]:
+                rows = _not_taken(connection, query, self._inflight[urgent])
+                self._inflight[urgent].update(row.seq for row in rows)
+            return rows
+        with self._taking[True], self._taking[False]:  # every rank (tests, one lane alone): none any lane holds
+            rows = _not_taken(connection, query, self._inflight[True] | self._inflight[False])
+            for row in rows:
+                self._inflight[row.rank <= URGENT_RANK].add(row.seq)
         return rows
+
+    def _release(self, rows: Sequence[Row[Any]]) -> None:
+        """The rows are settled (or left for a later round): any lane may take them again."""
+        seqs = {row.seq for row in rows}
+        for urgent, lock in self._taking.items():
+            with lock:
+                self._inflight[urgent].difference_update(seqs)
 
     def _attempt(
         self, rows: Sequence[Row[Any]], world: World, carried: dict[tuple[str, str], list[Any]], *, urgent: bool
@@ -418,6 +419,12 @@ class Dispatcher:
         enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
         self.node.outbox_changed()
         return [("decide", self.node.party, report_id, decision_summary(row.final, decision))]
+
+
+def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
+    if taken:
+        query = query.where(outbox.c.seq.not_in(taken))
+    return list(connection.execute(query).all())
 
 
 def _item_of(row: Row[Any]) -> tuple[str, str]:

@@ -44,9 +44,9 @@ class GroupCommitter:
         self.max_batch = max_batch
         self._urgent: deque[_Write[Any]] = deque()
         self._routine: deque[_Write[Any]] = deque()
-        self._closing = False
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()  # the running thread's: it ends once nothing is left to write
 
     def run(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
         """Run `job` in a transaction shared with other writers; return once it is committed.
@@ -58,11 +58,13 @@ class GroupCommitter:
         write: _Write[T] = _Write(job)
         with self._ready:
             if self._thread is None:
-                self._closing = False
-                self._thread = threading.Thread(target=self._loop, name="pactnet-writer", daemon=True)
+                self._closing = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._loop, args=(self._closing,), name="pactnet-writer", daemon=True
+                )
                 self._thread.start()
             (self._urgent if urgent else self._routine).append(write)
-            self._ready.notify()
+            self._ready.notify_all()  # a writer closing may still be draining beside a new one
         write.done.wait()
         if write.error is not None:
             raise write.error
@@ -77,15 +79,15 @@ class GroupCommitter:
         """Stop the writer thread after the writes already handed over."""
         with self._ready:
             thread, self._thread = self._thread, None
-            self._closing = True
-            self._ready.notify()
+            self._closing.set()
+            self._ready.notify_all()
         if thread is not None:
             thread.join()
 
-    def _loop(self) -> None:
+    def _loop(self, closing: threading.Event) -> None:
         while True:
             with self._ready:
-                while not (self._urgent or self._routine or self._closing):
+                while not (self._urgent or self._routine or closing.is_set()):
                     self._ready.wait()
                 waiting = self._urgent or self._routine
                 if not waiting:
