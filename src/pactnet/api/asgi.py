@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pactnet.api.app import create_app
+from pactnet.api.collector import settle_for_serving
 from pactnet.node import open_node
 
 if TYPE_CHECKING:
@@ -17,4 +18,6 @@ NODE_FOLDER = "PACTNET_NODE"
 
 def app_from_environment() -> FastAPI:
     """The API of the node whose folder is in PACTNET_NODE (uvicorn calls this once per worker)."""
-    return create_app(open_node(Path(os.environ[NODE_FOLDER])), dispatch=True)
+    app = create_app(open_node(Path(os.environ[NODE_FOLDER])), dispatch=True)
+    settle_for_serving()
+    return app

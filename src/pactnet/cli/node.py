@@ -72,10 +72,12 @@ def serve(
             access_log=False,
         )
         return
+    from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
+
     try:
-        uvicorn.run(
-            create_app(node, dispatch=True), host=listen_host, port=listen_port, log_level="warning", access_log=False
-        )
+        app = create_app(node, dispatch=True)
+        settle_for_serving()
+        uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning", access_log=False)
     finally:
         node.close()
 
