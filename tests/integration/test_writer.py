@@ -113,8 +113,9 @@ class TestUrgentWrites:
         hold, started = threading.Event(), threading.Event()
         threads = [self._run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
         assert started.wait(10)  # the writer is busy: what follows waits in its queues
-        threads += [self._run_in_thread(node, self._recording(order, name), urgent=False) for name in ("r1", "r2")]
-        self._wait_queued(node, 2)
+        for queued, name in enumerate(("r1", "r2"), start=1):  # one after the other, so that r1 is ahead of r2
+            threads.append(self._run_in_thread(node, self._recording(order, name), urgent=False))
+            self._wait_queued(node, queued)
         threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
         self._wait_queued(node, 3)
         assert node.writer.urgent_waiting
@@ -134,8 +135,9 @@ class TestUrgentWrites:
         # Three routine writes queue up together: the writer takes them as one batch, one transaction.
         threads.append(self._run_in_thread(node, self._recording(order, "r1", first_held, first_started), urgent=False))
         self._wait_queued(node, 1)
-        threads += [self._run_in_thread(node, self._recording(order, name), urgent=False) for name in ("r2", "r3")]
-        self._wait_queued(node, 3)
+        for queued, name in enumerate(("r2", "r3"), start=2):
+            threads.append(self._run_in_thread(node, self._recording(order, name), urgent=False))
+            self._wait_queued(node, queued)
         busy.set()
         assert first_started.wait(10)  # the batch r1, r2, r3 is being written
         threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
