@@ -46,6 +46,8 @@ _COUNT_ACTS = select(
     + select(func.count()).select_from(consents).scalar_subquery()
 )
 RETIRED_KEYS_FILE = "retired_keys.toml"
+# Where a connection's info holds the dispatcher lanes its writes queued outbox rows for (see take_queued).
+QUEUED_LANES = "pactnet.outbox.queued"
 
 
 def system_clock() -> datetime:
@@ -98,8 +100,19 @@ class Node:
         """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync.
 
         `urgent` (a flash or immediate report, its delivery): taken before the routine writes waiting with it.
+        Once it is committed, the dispatcher lanes it queued outbox rows for are woken.
         """
-        return self.writer.run(job, urgent=urgent)
+        queued: set[bool] = set()
+
+        def job_and_its_queue(connection: Connection) -> T:
+            take_queued(connection)  # a note left on this pooled connection by a write that failed
+            result = job(connection)
+            queued.update(take_queued(connection))
+            return result
+
+        result = self.writer.run(job_and_its_queue, urgent=urgent)
+        self.outbox_changed(queued)
+        return result
 
     @property
     def party(self) -> str:
@@ -150,7 +163,7 @@ class Node:
         self.outbox_wakers[urgent].append(waker)
         return waker
 
-    def outbox_changed(self, lanes: Iterable[bool] = (True, False)) -> None:
+    def outbox_changed(self, lanes: Iterable[bool]) -> None:
         """Wake this process's dispatcher lanes that have something new: urgent (True), the others (False).
 
         Only those: every lane woken reads the outbox, and those reads take turns on the interpreter lock with the
@@ -164,6 +177,17 @@ class Node:
         """Finish the writes handed over, then release the database connections."""
         self.writer.close()
         self.engine.dispose()
+
+
+def take_queued(connection: Connection) -> set[bool]:
+    """The dispatcher lanes the writes on this connection queued outbox rows for since the last call.
+
+    pactnet.federation.outbox notes them (urgent True, the others False) as it writes the rows; whoever commits
+    the transaction takes them and wakes those lanes only (`Node.outbox_changed`), after the commit. A row rolled
+    back after it was noted costs one needless wake-up, nothing more.
+    """
+    lanes: set[bool] = connection.info.pop(QUEUED_LANES, set())
+    return lanes
 
 
 def _world(config: NodeConfig) -> tuple[dict[str, Any], World]:

@@ -108,9 +108,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
         node.audit.append(connection, when, [("compromise-reported", name, report_id, data)])
         return _view(values, notices.deliveries(connection, [envelope]))
 
-    view = node.write(write)
-    node.outbox_changed()
-    return view
+    return node.write(write)
 
 
 def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:

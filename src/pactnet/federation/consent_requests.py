@@ -174,9 +174,7 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
         )
         return _view(values, notices.deliveries(connection, [envelope]))
 
-    view = node.write(write)
-    node.outbox_changed()
-    return view
+    return node.write(write)
 
 
 def answer_request(
@@ -238,9 +236,7 @@ def answer_request(
         answered = found._asdict() | values | {"envelope": envelope}
         return _view(answered, notices.deliveries(connection, [envelope]))
 
-    view = node.write(write)
-    node.outbox_changed()
-    return view
+    return node.write(write)
 
 
 def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:

@@ -230,9 +230,7 @@ def grant_consent(
         node.audit.append(connection, instant_text(at), audit)
         return statement
 
-    statement = node.write(write)
-    node.outbox_changed()
-    return statement
+    return node.write(write)
 
 
 def _holders(connection: Connection, report_id: str) -> list[str]:

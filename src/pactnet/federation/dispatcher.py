@@ -37,7 +37,7 @@ from pactnet.federation.consents import statements_for
 from pactnet.federation.inbound import PayloadError, read_transfer
 from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
 from pactnet.federation.partners import PartnerError, load_partners
-from pactnet.node import instant_text, parse_instant_text
+from pactnet.node import instant_text, parse_instant_text, take_queued
 from pactnet.policy.decisions import decide
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.tables import decisions, outbox
@@ -177,6 +177,8 @@ class Dispatcher:
                     carried = statements_for(connection, _items(rows))
                     outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
                     self._settle(connection, outcomes)
+                rerouted = take_queued(connection)
+            self.node.outbox_changed(rerouted)  # committed now
             return len(rows)
         with self.node.reader.connect() as connection, connection.begin():
             rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
@@ -417,7 +419,6 @@ class Dispatcher:
             decisions.insert(), decision_row(report_id, self.node.party, row.final, instant_text(now), decision)
         )
         enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
-        self.node.outbox_changed()
         return [("decide", self.node.party, report_id, decision_summary(row.final, decision))]
 
 

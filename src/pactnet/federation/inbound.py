@@ -31,7 +31,7 @@ from pactnet.federation.consent_requests import (
     receive_request,
 )
 from pactnet.federation.consents import CONSENT, adopt_consents
-from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent, take_queued
+from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent
 from pactnet.federation.partners import load_partners
 from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
@@ -325,22 +325,18 @@ def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any
                 stack.enter_context(node.urgency.running())
             checked.append(one)
         answers: list[dict[str, Any] | ServiceError] = []
-        lanes: set[bool] = set()
         while len(answers) < len(checked):
             if not urgent:
                 node.urgency.give_way()
             chunk = checked[len(answers) : len(answers) + WRITE_CHUNK]
-            written, queued = node.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
-            answers += written
-            lanes |= queued
-    node.outbox_changed(lanes)  # a relayed item, a consent, a notice queued: only their lanes look
+            answers += node.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
     return answers
 
 
 def _write_chunk(
     node: Node, chunk: list[_Checked], connection: Connection, *, stop_for_urgent: bool
-) -> tuple[list[dict[str, Any] | ServiceError], set[bool]]:
-    """Record verified envelopes and their answers, in one transaction; the lanes it queued rows for.
+) -> list[dict[str, Any] | ServiceError]:
+    """Record verified envelopes and their answers, in one transaction.
 
     A routine chunk stops after the envelope in hand when an urgent write is waiting for the writer (a flash
     arriving meanwhile waits for one envelope, not eight); the caller writes the rest next.
@@ -359,7 +355,7 @@ def _write_chunk(
         else:
             answers.append(_answer_once(connection, node, one.partner, one.opened, audit))
     audit.flush(connection)
-    return answers, take_queued(connection)
+    return answers
 
 
 def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:

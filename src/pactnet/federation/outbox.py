@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
-from pactnet.node import instant_text
+from pactnet.node import QUEUED_LANES, instant_text
 from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
@@ -42,22 +42,11 @@ def is_urgent(precedence: str) -> bool:
 
 
 _INSERT = insert(outbox)
-# Which lanes have new rows, noted on the connection that wrote them (see `take_queued`).
-_QUEUED = "pactnet.outbox.queued"
 
 
 def _note_queued(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    connection.info.setdefault(_QUEUED, set()).update(row["rank"] <= URGENT_RANK for row in rows)
-
-
-def take_queued(connection: Connection) -> set[bool]:
-    """Whether the writes on this connection since the last call queued urgent rows (True), others (False), both.
-
-    So that a write wakes only the dispatcher lanes that have something new (`Node.outbox_changed`); a row rolled
-    back after it was noted costs one needless wake, nothing more.
-    """
-    queued: set[bool] = connection.info.pop(_QUEUED, set())
-    return queued
+    """Note on the connection which dispatcher lanes get these rows, for whoever commits it (node.take_queued)."""
+    connection.info.setdefault(QUEUED_LANES, set()).update(row["rank"] <= URGENT_RANK for row in rows)
 
 
 def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:

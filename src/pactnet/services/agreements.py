@@ -8,7 +8,7 @@ from sqlalchemy import insert
 
 from pactnet.errors import WorldError
 from pactnet.federation.acts import ACTS, act_problem, send_act
-from pactnet.node import instant_text, recorded_acts
+from pactnet.node import instant_text, recorded_acts, take_queued
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
@@ -97,6 +97,7 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
         )
         node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
         send_act(connection, node, event, at)
+        queued = take_queued(connection)
     node.adopt(event, world)
-    node.outbox_changed()
+    node.outbox_changed(queued)
     return _describe(node, world.agreements[pact_id], with_timeline=False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfers, is_urgent, report_payload, take_queued, transfer_row
+from pactnet.federation.outbox import enqueue_transfers, is_urgent, report_payload, transfer_row
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
@@ -184,8 +184,6 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
                 raise
             raise type(error)(f"reports[{index}]: {error.message}", error.details) from error
 
-    lanes: set[bool] = set()
-
     def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
         world = node.refresh(connection)
         outcome = []
@@ -197,11 +195,9 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
             outcome.append(decided)
         enqueue_transfers(connection, sending)  # one statement for the whole request
         node.audit.append(connection, instant_text(at), audit)
-        lanes.update(take_queued(connection))
         return outcome
 
     outcome = node.write(write, urgent=urgent)
-    node.outbox_changed(lanes)
     return [
         {
             "id": one.item.id,
