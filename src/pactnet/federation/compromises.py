@@ -54,6 +54,7 @@ def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, An
 
 def report_compromise(node: Node, user: User | None, report_id: str, description: str) -> dict[str, Any]:
     """As a holder, report the loss or compromise of a received item: recorded, and queued for its originator."""
+    notices.given_text(description, "description")
     at = node.now()
     when = instant_text(at)
     name = notices.actor(user)
@@ -64,8 +65,6 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator == node.party:
             raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")
-        if not description.strip() or len(description) > MAX_TEXT or "\x00" in description:
-            raise InvalidInputError(f"description: expected a text of 1 to {MAX_TEXT} characters")
         compromise_id = uuid.uuid4().hex
         payload = {
             "compromise": compromise_id,

@@ -73,12 +73,6 @@ def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, An
     return {name: data[name] for name in _VIEW} | {"delivery": sent.get(data["envelope"] or "")}
 
 
-def _text(value: str | None, name: str) -> str | None:
-    if value is not None and (not value.strip() or len(value) > MAX_TEXT or "\x00" in value):
-        raise InvalidInputError(f"{name}: expected a text of 1 to {MAX_TEXT} characters")
-    return value
-
-
 def request_consent(node: Node, user: User | None, report_id: str, to: str, purpose: str) -> dict[str, Any]:
     """As a holder, ask a received item's originator for consent to release it to `to`; the request is queued.
 
@@ -86,6 +80,7 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
     refused with 409: the transfer is allowed already, consent alone would not allow it (the reasons are in the
     error's details), or the same request is pending. `user` None is the operator (the command line).
     """
+    notices.given_text(purpose, "purpose")
     at = node.now()
     when = instant_text(at)
     name = notices.actor(user)
@@ -94,7 +89,6 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
         row = readable_row(connection, user, report_id)
         if row is None:
             raise NotFoundError(f"no report {report_id!r}")
-        _text(purpose, "purpose")
         if to not in node.world.parties or to == node.party:
             others = ", ".join(code for code in node.world.parties if code != node.party)
             raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
@@ -184,6 +178,7 @@ def answer_request(
 
     Either answer is queued for the holder's node at once. A request already answered is a ConflictError.
     """
+    notices.given_text(reason, "reason")
     at = node.now()
     when = instant_text(at)
     name = notices.actor(user)
@@ -196,7 +191,6 @@ def answer_request(
             raise NotFoundError(f"no consent request {request_id!r} to answer")
         if found.state != PENDING:
             raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")
-        _text(reason, "reason")
         if not grant and reason is None:
             raise InvalidInputError("reason: say why consent is refused")
         if until is not None and (not grant or until <= at):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from pactnet.policy.clock import parse_instant
+from pactnet.services import InvalidInputError
 from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def text(payload: dict[str, Any], name: str, limit: int) -> str:
     if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
         raise FieldError(f"{name}: expected a text of 1 to {limit} characters")
     return value
+
+
+def given_text(value: str | None, name: str) -> None:
+    """Check a text a user gives (a purpose, a reason, a description), if given: 1 to MAX_TEXT characters, no NUL."""
+    if value is not None and (not value.strip() or len(value) > MAX_TEXT or "\x00" in value):
+        raise InvalidInputError(f"{name}: expected a text of 1 to {MAX_TEXT} characters")
 
 
 def instant(payload: dict[str, Any], name: str) -> datetime:
