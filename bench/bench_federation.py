@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from machine import cpu_model, percentile, process_cpu_seconds, source_state
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.federation import inbound
 from pactnet.federation.client import PartnerClient
@@ -69,55 +70,9 @@ CATEGORY = "dprk-missile"
 BATCH = 100  # the batch route's limit (api.schemas.MAX_BATCH)
 # ROK retries JPN quickly once it is back (the defaults back off up to 30 s): only the backlog phase needs it.
 RETRY = {"retry_first_ms": 100, "retry_longest_ms": 250}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # -- environment -----------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def source_state() -> str:
-    """The commit of the repository this benchmark sits in, and how many files under src/ differ from it."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(  # noqa: S603
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(  # noqa: S603
-            ["git", "-C", str(repo), "status", "--porcelain", "--", "src"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit} + {len(changed)} changed file(s) under src/" if changed else commit
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, all its threads (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def memory_mb(pid: int) -> dict[str, float]:
     """VmRSS (resident now) and VmHWM (resident high-water mark) of a process, in MB (10^6 bytes)."""
     found: dict[str, float] = {}

@@ -17,7 +17,6 @@ import pstats
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,9 @@ import httpx
 import psycopg
 from sqlalchemy import update
 
+from machine import cpu_model, percentile, process_cpu_seconds, source_state
 from pactnet.audit.chain import Checkpoint, Entry, chain_entry
+from pactnet.cluster import free_port
 from pactnet.node import instant_text, open_node
 from pactnet.services import audit as audit_service
 from pactnet.services import reports, users
@@ -66,20 +67,9 @@ CATEGORIES: tuple[list[str], ...] = (
     [],
 )
 LEVELS = ("군사III급비밀", "군사II급비밀")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # -- environment -----------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def filesystem_of(path: Path) -> str:
     """The file system type a path lives on (from /proc/mounts), e.g. ext4 or tmpfs: fsync costs differ."""
     best, kind = "", "unknown"
@@ -93,48 +83,6 @@ def filesystem_of(path: Path) -> str:
         if len(parts) >= 3 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):  # noqa: PLR2004
             best, kind = parts[1], parts[2]
     return kind
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of another process so far (fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def source_state() -> str:
-    """The commit of the repository this benchmark sits in, and how many files under src/ differ from it."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(  # noqa: S603
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(  # noqa: S603
-            ["git", "-C", str(repo), "status", "--porcelain", "--", "src"],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit} + {len(changed)} changed file(s) under src/" if changed else commit
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
 
 
 # -- node folders, databases, servers --------------------------------------------------------------------

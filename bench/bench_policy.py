@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomli
 
+from machine import cpu_model
 from pactnet.policy.decisions import decide
 from pactnet.world import load_world
 
@@ -57,16 +58,6 @@ class Workloads:
 def rss_mb() -> float:
     """The peak resident set size of this process so far (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def pin_to_one_core(cpu: int | None) -> str:
