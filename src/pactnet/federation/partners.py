@@ -175,15 +175,36 @@ def _partner_toml(partner: Partner) -> str:
 
 
 def load_partners(folder: Path, party: str, parties: Iterable[str]) -> PartnerRegistry:
-    """Read and validate `partners.toml` in a node's folder; no file is an empty registry."""
+    """Read and validate `partners.toml` in a node's folder; no file is an empty registry.
+
+    The dispatcher reads it every round and a receiver every batch, so a registry read is kept until the file
+    changes (its inode, size or modification time: `save_partners` replaces it with a new file).
+    """
     path = folder / PARTNERS_FILE
+    wanted = frozenset(parties)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return PartnerRegistry(party, wanted)
+    except OSError as error:
+        raise PartnerError(f"{path}: cannot be read ({error})") from error
+    version = (status.st_ino, status.st_size, status.st_mtime_ns, party, wanted)
+    kept = _READ.get(path)
+    if kept is not None and kept[0] == version:
+        return kept[1]
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return PartnerRegistry(party, frozenset(parties))
+        return PartnerRegistry(party, wanted)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise PartnerError(f"{path}: cannot be read as TOML ({error})") from error
-    return parse_partners(document, party, parties, str(path))
+    registry = parse_partners(document, party, wanted, str(path))
+    _READ[path] = (version, registry)
+    return registry
+
+
+# The last registry read from each partners.toml, with the version of the file it was read from.
+_READ: dict[Path, tuple[tuple[object, ...], PartnerRegistry]] = {}
 
 
 def save_partners(folder: Path, registry: PartnerRegistry) -> None:
