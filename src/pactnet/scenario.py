@@ -11,8 +11,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pactnet.errors import PactnetError
+
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+class ScenarioError(PactnetError):
+    """The scenario clock's file cannot be read as one; the message names it."""
 
 
 class ScenarioClock:
@@ -30,7 +36,14 @@ class ScenarioClock:
         except FileNotFoundError:
             changed = None
         if changed is not None and changed != self._seen:
-            self._offset = timedelta(seconds=json.loads(self.path.read_text(encoding="utf-8"))["offset_seconds"])
+            try:
+                self._offset = timedelta(
+                    seconds=float(json.loads(self.path.read_text(encoding="utf-8"))["offset_seconds"])
+                )
+            except (OSError, ValueError, KeyError, TypeError, OverflowError) as error:
+                raise ScenarioError(
+                    f"{self.path}: not a scenario clock file ({type(error).__name__}: {error})"
+                ) from error
             self._seen = changed
         return datetime.now(UTC) + self._offset
 

@@ -36,11 +36,11 @@ LAUNCH: dict[str, Any] = {
 REFUSAL_SECONDS = 15
 
 
-def serve_once(folder: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def serve_once(folder: Path, *options: str) -> tuple[subprocess.CompletedProcess[str], float]:
     """`pactnet node serve FOLDER` expected to refuse to start: its result and how long it took."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "pactnet", "node", "serve", str(folder), "--port", "0"],
+        [sys.executable, "-m", "pactnet", "node", "serve", str(folder), "--port", "0", *options],
         capture_output=True,
         text=True,
         timeout=REFUSAL_SECONDS,
@@ -181,6 +181,17 @@ class TestRefusingToStart:
         assert done.returncode == 2, done.stdout + done.stderr
         assert "node.toml" in done.stderr
         assert "pactnet node init" in done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+
+    @pytest.mark.parametrize(
+        "content", ["", "{not json", '{"at": "2019-11-22T18:00:00+09:00"}', '{"offset_seconds": "x"}']
+    )
+    def test_a_scenario_clock_file_that_is_not_one_is_named(self, node_folder: Path, content: str) -> None:
+        clock = node_folder.parent / "scenario-clock.json"
+        clock.write_text(content, encoding="utf-8")
+        done, _ = serve_once(node_folder, "--scenario-clock", str(clock))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"{clock}: not a scenario clock file" in done.stderr
         assert "Traceback" not in done.stdout + done.stderr
 
     @pytest.mark.parametrize("name", ["nodes[rok]", "old[/]"])

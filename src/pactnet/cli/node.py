@@ -52,6 +52,7 @@ def serve(
         fail("--scenario-clock is for the demo's single-process nodes")
     clock = system_clock if scenario_clock is None else ScenarioClock(scenario_clock)
     try:
+        clock()  # a scenario clock's file is read now, so that a bad one stops the start with its reason
         node = open_node(folder, clock)
     except PactnetError as error:
         fail(f"the node cannot start: {error}")
