@@ -522,7 +522,8 @@ def one_run(root: Path, number: int, options: Options, log: Callable[[str], None
         results["rss_started_mb"] = {
             party: memory_mb(node.process.pid) for party, node in nodes.items() if node.process
         }
-        results["flash"] = phase_flash(nodes, sender, options, log)
+        if options.backlog or options.flashes or options.idle_flashes:
+            results["flash"] = phase_flash(nodes, sender, options, log)
         if options.throughput:
             results["throughput"] = phase_throughput(nodes, sender, options.throughput, options, log)
         results["memory"] = phase_memory(nodes, sender, options, log)
@@ -673,6 +674,8 @@ def figure_line(
 
 
 def print_flash(runs: list[dict[str, Any]], options: Options) -> None:
+    if not any("flash" in one for one in runs):
+        return
     under = ("flash", "under_load")
     p99, _ = median_of(runs, *under, "latency_ms", "p99")
     pending, _ = median_of(runs, *under, "routine_pending_at_first")
@@ -756,7 +759,7 @@ def print_checks(runs: list[dict[str, Any]]) -> None:
         problems = [
             f"{name}: {value}"
             for name, value in (
-                ("flashes not delivered", one["flash"]["under_load"]["not_delivered"]),
+                ("flashes not delivered", one.get("flash", {}).get("under_load", {}).get("not_delivered")),
                 ("tracebacks in serve.log", {k: v for k, v in one["tracebacks"].items() if v}),
             )
             if value
