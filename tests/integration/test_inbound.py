@@ -15,12 +15,12 @@ from sqlalchemy import func, insert, select
 from pactnet.crypto.envelope import HEADER_FIELDS, SIGNED_DOMAIN, open_envelope, seal
 from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64, unb64
-from pactnet.federation.inbound import receive
+from pactnet.federation.inbound import receive, receive_batch
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
 from pactnet.services import ServiceError, audit
 from pactnet.store.audit_log import read_entries
-from pactnet.store.tables import decisions, envelopes, reports
+from pactnet.store.tables import decisions, envelopes, report_categories, reports
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import Clock, LoopbackServer
 
@@ -198,6 +198,56 @@ class TestAcceptedTransfer:
         second = pair.open_answer(receive(pair.jpn, pair.envelope(payload)))
         assert second["stored_as"] == first["stored_as"]
         assert pair.stored() == 1
+
+
+class TestOneBatch:
+    """A batch is written a chunk at a time, with its look-ups and inserts shared: each envelope still counts alone."""
+
+    def test_repeats_within_one_batch_are_answered_as_replays_and_duplicates(self, pair: Pair) -> None:
+        first, other = transfer(), transfer(categories=("dprk-missile", "dprk-nuclear"))
+        envelope = pair.envelope(first)
+        again = pair.envelope(first)  # the same item under a new envelope id
+        refused = pair.envelope(transfer("군사I급비밀", ("pla-navy",)))  # no Japanese equivalent
+        answers = receive_batch(pair.jpn, [envelope, envelope, again, pair.envelope(other), refused])
+        assert all(isinstance(answer, dict) for answer in answers)
+        opened = [pair.open_answer(answer) for answer in answers]  # type: ignore[arg-type]
+        assert answers[1] == answers[0]
+        assert opened[2]["stored_as"] == opened[0]["stored_as"]
+        assert opened[3]["stored_as"] != opened[0]["stored_as"]
+        assert [answer["kind"] for answer in opened] == ["receipt"] * 4 + ["refusal"]
+        assert pair.stored() == 2
+        with pair.jpn.engine.connect() as connection:
+            recorded = connection.execute(select(envelopes.c.id, envelopes.c.outcome)).all()
+            categories = connection.execute(
+                select(report_categories.c.category)
+                .join(reports, reports.c.seq == report_categories.c.report_seq)
+                .where(reports.c.id == opened[3]["stored_as"])
+            ).scalars()
+            trail = connection.execute(select(decisions.c.report_id).order_by(decisions.c.seq)).scalars().all()
+            assert sorted(categories) == ["dprk-missile", "dprk-nuclear"]
+        accepted = [(envelope["id"], "accepted"), (again["id"], "accepted"), (opened[3]["envelope"], "accepted")]
+        assert sorted(recorded) == sorted([*accepted, (refused["id"], "refused")])
+        assert trail == [opened[0]["stored_as"], opened[0]["stored_as"], opened[3]["stored_as"]]
+        assert pair.audit_kinds()[-8:] == [
+            "receive",
+            "decide",
+            "replayed-envelope",
+            "receive",
+            "decide",
+            "receive",
+            "decide",
+            "refused-envelope",
+        ]
+        assert audit.verify(pair.jpn).intact
+
+    def test_an_act_between_two_transfers_keeps_its_place_in_the_log(self, pair: Pair) -> None:
+        act = {"at": "2024-01-10T10:00:00+09:00", "type": "notify_termination", "agreement": GSOMIA, "by": "ROK"}
+        batch = [pair.envelope(transfer()), pair.envelope({"act": act}, kind="act"), pair.envelope(transfer())]
+        answers = [pair.open_answer(answer) for answer in receive_batch(pair.jpn, batch)]  # type: ignore[arg-type]
+        assert [answer["kind"] for answer in answers] == ["receipt"] * 3
+        assert pair.stored() == 2
+        assert pair.audit_kinds()[-5:] == ["receive", "decide", "lifecycle", "receive", "decide"]
+        assert audit.verify(pair.jpn).intact
 
 
 class TestUnverifiableEnvelopes:

@@ -6,6 +6,7 @@ that a replay of its id gets the same answer (docs/federation.md, "Receiving").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
@@ -41,7 +42,19 @@ def store_envelope(
     answer: dict[str, Any],
 ) -> None:
     """Record that an envelope was answered, and how."""
-    row = {
+    connection.execute(insert(envelopes), envelope_row(node, opened, outcome, report_id, reasons, answer))
+
+
+def envelope_row(
+    node: Node,
+    opened: Opened,
+    outcome: str,
+    report_id: str | None,
+    reasons: list[dict[str, str]],
+    answer: dict[str, Any],
+) -> dict[str, Any]:
+    """The `envelopes` row that records how an envelope was answered (and answers a replay of its id)."""
+    return {
         "id": opened.id,
         "sender": opened.sender,
         "kind": opened.kind[:32],
@@ -51,18 +64,36 @@ def store_envelope(
         "reasons": reasons,
         "answer": answer,
     }
-    connection.execute(insert(envelopes), row)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A verified envelope's refusal: the signed answer, the `envelopes` row and the audit record to write."""
+
+    answer: dict[str, Any]
+    row: dict[str, Any]
+    audit: Audit
+
+
+def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]) -> Refusal:
+    """Refuse a verified envelope with its reasons; the caller writes the row and the record."""
+    answer = seal_answer(node, partner, REFUSAL, {"envelope": opened.id, "reasons": reasons})
+    data = {"kind": opened.kind, "codes": [reason["code"] for reason in reasons], "reasons": reasons}
+    return Refusal(
+        answer,
+        envelope_row(node, opened, "refused", None, reasons, answer),
+        ("refused-envelope", opened.sender, opened.id, data),
+    )
 
 
 def refuse_envelope(
     connection: Connection, node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]
 ) -> dict[str, Any]:
     """Refuse a verified envelope with its reasons: recorded, audited, answered with a signed refusal."""
-    answer = seal_answer(node, partner, REFUSAL, {"envelope": opened.id, "reasons": reasons})
-    store_envelope(connection, node, opened, "refused", None, reasons, answer)
-    data = {"kind": opened.kind, "codes": [reason["code"] for reason in reasons], "reasons": reasons}
-    node.audit.append(connection, instant_text(node.now()), [("refused-envelope", opened.sender, opened.id, data)])
-    return answer
+    refused = refusal(node, partner, opened, reasons)
+    connection.execute(insert(envelopes), refused.row)
+    node.audit.append(connection, instant_text(node.now()), [refused.audit])
+    return refused.answer
 
 
 def acknowledge(

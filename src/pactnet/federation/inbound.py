@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
 from pactnet.crypto.identity import key_valid_at
 from pactnet.federation.acts import ACT, receive_act
-from pactnet.federation.answers import RECEIPT, Audit, refuse_envelope, seal_answer, store_envelope
+from pactnet.federation.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
 from pactnet.federation.compromises import COMPROMISE, receive_compromise
 from pactnet.federation.consent_requests import (
     CONSENT_REFUSED,
@@ -38,19 +38,20 @@ from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
-from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.reports import PRECEDENCES
-from pactnet.store.tables import decisions, envelopes, report_categories, reports
+from pactnet.store.tables import decisions, envelopes, reports
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Insert
 
     from pactnet.federation.partners import Partner, PartnerRegistry
     from pactnet.node import Node
     from pactnet.policy.decisions import Decision
+    from pactnet.policy.model import World
 
 BODY_TYPES = ("text", "stix")
 MAX_ID = 200
@@ -58,8 +59,10 @@ MAX_TITLE = 500
 MAX_LIST = 200
 MAX_CODE = 100
 MAX_ROUTE = 8
-# Envelopes of a batch written per transaction (see receive_batch).
-WRITE_CHUNK = 8
+# Envelopes of a batch written per transaction (see receive_batch): a sender's whole batch (dispatch_batch is 64
+# by default). Each transaction costs a commit (an fsync), a look-up and an audit head signed; chunks of 8 cost
+# the receiver a tenth to a fifth of its CPU. A flash does not wait for a long chunk: it stops at the next envelope.
+WRITE_CHUNK = 64
 # The stable codes of an envelope refused before it is opened, and the error (its HTTP status) each maps to.
 _ERRORS: dict[str, type[ServiceError]] = {
     "unknown-sender": ForbiddenError,
@@ -70,13 +73,19 @@ _ERRORS: dict[str, type[ServiceError]] = {
     "undecryptable": InvalidInputError,
 }
 # Statements built once: building them per envelope cost about as much as running them.
-_SEEN = select(envelopes).where(envelopes.c.id == bindparam("id"))
-_STORED = select(reports.c.id, reports.c.level).where(
-    reports.c.originator == bindparam("originator"), reports.c.origin_id == bindparam("origin_id")
+_SEEN = select(envelopes.c.id, envelopes.c.sender, envelopes.c.answer).where(
+    envelopes.c.id.in_(bindparam("ids", expanding=True))
 )
-_INSERT_DECISION = insert(decisions)
+_STORED = select(reports.c.origin_id, reports.c.id, reports.c.level).where(
+    reports.c.originator == bindparam("originator"),
+    reports.c.origin_id.in_(bindparam("origin_ids", expanding=True)),
+)
+# In the order a chunk writes them: a report before its categories and decisions, which name it.
 _INSERT_REPORT = insert(reports)
-_INSERT_CATEGORIES = insert(report_categories)
+_INSERT_CATEGORIES = INSERT_CATEGORIES
+_INSERT_DECISION = insert(decisions)
+_INSERT_ENVELOPE = insert(envelopes)
+_INSERTS = (_INSERT_REPORT, _INSERT_CATEGORIES, _INSERT_DECISION, _INSERT_ENVELOPE)
 
 
 class EnvelopeRefusedError(ServiceError):
@@ -284,21 +293,85 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
     return _Checked(partner, opened)
 
 
-class _AuditBuffer:
-    """The audit records of a chunk's envelopes, appended to the log together.
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """An envelope id answered already: who sent it, and the answer a replay gets."""
 
-    One head update and signature for the chunk instead of one per envelope. Flushed before anything that appends
-    to the log itself (a refusal, another kind of envelope), so that the log keeps the envelopes' order.
+    sender: str
+    answer: dict[str, Any]
+
+
+class _ChunkWrite:
+    """One transaction's share of a batch: what it looked up at once, and the rows and records it holds back.
+
+    Receiving a transfer took about seven statements, and SQLAlchemy's work around each cost more than SQLite's;
+    each also let the other threads take the interpreter lock from the writer. A chunk looks its envelope ids and
+    items up with a statement or two, and inserts what its transfers add with one executemany per table when it
+    ends. It writes what it holds before anything that writes on its own (a lifecycle act, a relay's outbox row),
+    so the log and the tables keep the envelopes' order.
     """
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, connection: Connection) -> None:
         self.node = node
+        self.connection = connection
+        self.seen: dict[str, _Seen] = {}
+        self.stored: dict[tuple[str, str], tuple[str, str]] = {}
+        self.rows: dict[Insert, list[dict[str, Any]]] = {statement: [] for statement in _INSERTS}
         self.records: list[Audit] = []
+        self._world: World | None = None
 
-    def flush(self, connection: Connection) -> None:
+    def look_up(self, opened: list[Opened]) -> None:
+        """Read which of these envelope ids were answered already, and which of their items this node holds."""
+        wanted: dict[str, set[str]] = {}
+        for one in opened:
+            self.seen.pop(one.id, None)
+            item = _item_named(one)
+            if item is not None:
+                self.stored.pop(item, None)
+                wanted.setdefault(item[0], set()).add(item[1])
+        if opened:
+            for row in self.connection.execute(_SEEN, {"ids": [one.id for one in opened]}):
+                self.seen[row.id] = _Seen(row.sender, row.answer)
+        for originator, origin_ids in wanted.items():
+            for row in self.connection.execute(_STORED, {"originator": originator, "origin_ids": sorted(origin_ids)}):
+                self.stored[(originator, row.origin_id)] = (row.id, row.level)
+
+    def world(self) -> World:
+        """The world to decide with, read again (`Node.refresh`) once per chunk and after anything that changes it."""
+        if self._world is None:
+            self._world = self.node.refresh(self.connection)
+        return self._world
+
+    def forget_world(self) -> None:
+        self._world = None
+
+    def write(self) -> None:
+        """Insert the rows held back, then append the audit records, in the envelopes' order."""
+        for statement, rows in self.rows.items():
+            if rows:
+                self.connection.execute(statement, rows)
+                rows.clear()
         if self.records:
-            self.node.audit.append(connection, instant_text(self.node.now()), self.records)
+            self.node.audit.append(self.connection, instant_text(self.node.now()), self.records)
             self.records = []
+
+    def drop(self) -> None:
+        """Forget what is held back: its savepoint was rolled back."""
+        for rows in self.rows.values():
+            rows.clear()
+        self.records = []
+        self._world = None
+
+
+def _item_named(opened: Opened) -> tuple[str, str] | None:
+    """The (originator, id) a transfer envelope names, if it names one; checked later, by read_transfer."""
+    report = opened.payload.get("report") if opened.kind == TRANSFER else None
+    if not isinstance(report, dict):
+        return None
+    originator, origin_id = report.get("originator"), report.get("id")
+    if isinstance(originator, str) and isinstance(origin_id, str):
+        return originator, origin_id
+    return None
 
 
 def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any] | ServiceError]:
@@ -339,10 +412,11 @@ def _write_chunk(
     """Record verified envelopes and their answers, in one transaction.
 
     A routine chunk stops after the envelope in hand when an urgent write is waiting for the writer (a flash
-    arriving meanwhile waits for one envelope, not eight); the caller writes the rest next.
+    arriving meanwhile waits for one envelope, not the whole chunk); the caller writes the rest next.
     """
     answers: list[dict[str, Any] | ServiceError] = []
-    audit = _AuditBuffer(node)
+    write = _ChunkWrite(node, connection)
+    write.look_up([one.opened for one in chunk if one.opened is not None])
     for one in chunk:
         if answers and stop_for_urgent and node.writer.urgent_waiting:
             break
@@ -350,11 +424,11 @@ def _write_chunk(
             refusal = one.refusal or _refuse("malformed", "not an envelope")
             claimed, envelope_id = one.claimed
             data = {"code": refusal.details[0]["code"], "message": refusal.message}
-            audit.records.append(("refused-envelope", claimed, envelope_id, data))
+            write.records.append(("refused-envelope", claimed, envelope_id, data))
             answers.append(refusal)
         else:
-            answers.append(_answer_once(connection, node, one.partner, one.opened, audit))
-    audit.flush(connection)
+            answers.append(_answer_once(write, one.partner, one.opened))
+    write.write()
     return answers
 
 
@@ -369,79 +443,79 @@ def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _answer_once(
-    connection: Connection, node: Node, partner: Partner, opened: Opened, audit: _AuditBuffer
-) -> dict[str, Any] | ServiceError:
-    if connection.dialect.name == "sqlite":
+def _answer_once(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
+    if write.connection.dialect.name == "sqlite":
         # Every SQLite write transaction holds the database's one write lock from its start (BEGIN IMMEDIATE),
-        # so no other writer can record the same id between our check and our insert: no savepoint needed.
-        return _answer(connection, node, partner, opened, audit)
-    audit.flush(connection)  # the earlier envelopes' records stay out of this envelope's savepoint
-    savepoint = connection.begin_nested()
+        # so no other writer can record the same id between our look-up and our insert: no savepoint needed.
+        return _answer(write, partner, opened)
+    write.write()  # the earlier envelopes' rows stay out of this envelope's savepoint
+    savepoint = write.connection.begin_nested()
     try:
-        answer = _answer(connection, node, partner, opened, audit)
-        audit.flush(connection)
+        answer = _answer(write, partner, opened)
+        write.write()
     except IntegrityError:
-        # Another worker recorded the same envelope id between our check and our insert: answer as a replay.
+        # Another worker recorded the same envelope id, or stored the same item, after our look-up: read again
+        # what it recorded, and answer as a replay or a duplicate.
         savepoint.rollback()
-        audit.records.clear()
-        return _answer(connection, node, partner, opened, audit)
+        write.drop()
+        write.look_up([opened])
+        return _answer(write, partner, opened)
     savepoint.commit()
     return answer
 
 
-def _answer(
-    connection: Connection, node: Node, partner: Partner, opened: Opened, audit: _AuditBuffer
-) -> dict[str, Any] | ServiceError:
+def _answer(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
     """The answer to a verified envelope, or the error to refuse it with.
 
     The error is returned, not raised: raising would roll back its audit entry with the rest of the write.
     """
-    seen = connection.execute(_SEEN, {"id": opened.id}).first()
+    seen = write.seen.get(opened.id)
     if seen is not None:
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
-            audit.records.append(("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
+            write.records.append(("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
             return _refuse("id-reused", message)
-        audit.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
-        answer: dict[str, Any] = seen.answer
-        return answer
+        write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
+        return seen.answer
     if opened.kind == TRANSFER:
-        return _receive_transfer(connection, node, partner, opened, audit)
-    audit.flush(connection)  # the other handlers append to the log themselves
-    handler = HANDLERS.get(opened.kind)
-    if handler is None:
-        reasons = [{"code": "unsupported-kind", "message": f"this node does not accept {opened.kind!r} envelopes"}]
-        return refuse_envelope(connection, node, partner, opened, reasons)
-    return handler(connection, node, partner, opened)
-
-
-def _transfer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
-    audit = _AuditBuffer(node)
-    answer = _receive_transfer(connection, node, partner, opened, audit)
-    audit.flush(connection)
+        answer = _receive_transfer(write, partner, opened)
+    else:
+        handler = HANDLERS.get(opened.kind)
+        if handler is None:
+            reasons = [{"code": "unsupported-kind", "message": f"this node does not accept {opened.kind!r} envelopes"}]
+            answer = _refused(write, partner, opened, reasons)
+        else:
+            write.write()  # the other handlers write and append to the log themselves
+            answer = handler(write.connection, write.node, partner, opened)
+            write.forget_world()  # an act or a consent changes it
+    write.seen[opened.id] = _Seen(opened.sender, answer)  # the same id again in this batch is a replay
     return answer
 
 
-def _receive_transfer(
-    connection: Connection, node: Node, partner: Partner, opened: Opened, audit: _AuditBuffer
-) -> dict[str, Any]:
+def _refused(write: _ChunkWrite, partner: Partner, opened: Opened, reasons: list[dict[str, str]]) -> dict[str, Any]:
+    refused = refusal(write.node, partner, opened, reasons)
+    write.rows[_INSERT_ENVELOPE].append(refused.row)
+    write.records.append(refused.audit)
+    return refused.answer
+
+
+def _receive_transfer(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any]:
+    node = write.node
     try:
         transfer = read_transfer(node, opened.payload)
     except PayloadError as error:
-        audit.flush(connection)
-        return refuse_envelope(connection, node, partner, opened, [{"code": error.code, "message": error.message}])
-    problems = adopt_consents(connection, node, transfer.item.originator, transfer.item.id, transfer.consents)
-    if problems:
-        audit.flush(connection)
-        return refuse_envelope(connection, node, partner, opened, problems)
-    world = node.refresh(connection)
-    decision = decide(world, transfer.item, transfer.route[0], transfer.final, opened.sent_at)
+        return _refused(write, partner, opened, [{"code": error.code, "message": error.message}])
+    if transfer.consents:
+        write.write()  # consents are read back with the world
+        problems = adopt_consents(write.connection, node, transfer.item.originator, transfer.item.id, transfer.consents)
+        write.forget_world()
+        if problems:
+            return _refused(write, partner, opened, problems)
+    decision = decide(write.world(), transfer.item, transfer.route[0], transfer.final, opened.sent_at)
     reasons = _disagreements(node, opened, transfer, decision)
     if reasons:
-        audit.flush(connection)
-        return refuse_envelope(connection, node, partner, opened, reasons)
-    return _accepted(connection, node, partner, opened, transfer, decision, audit)
+        return _refused(write, partner, opened, reasons)
+    return _accepted(write, partner, opened, transfer, decision)
 
 
 def _disagreements(node: Node, opened: Opened, transfer: Transfer, decision: Decision) -> list[dict[str, str]]:
@@ -468,33 +542,24 @@ def _disagreements(node: Node, opened: Opened, transfer: Transfer, decision: Dec
 
 
 def _accepted(
-    connection: Connection,
-    node: Node,
-    partner: Partner,
-    opened: Opened,
-    transfer: Transfer,
-    decision: Decision,
-    buffer: _AuditBuffer,
+    write: _ChunkWrite, partner: Partner, opened: Opened, transfer: Transfer, decision: Decision
 ) -> dict[str, Any]:
     """Store the item once (marked in this party's scheme) and, at a hub, queue it for the next leg."""
+    node = write.node
     item = transfer.item
     hop = len(transfer.route)
-    level = decision.legs[hop - 1].level
-    stored = connection.execute(_STORED, {"originator": item.originator, "origin_id": item.id}).first()
-    audit: list[Audit] = []
+    stored = write.stored.get((item.originator, item.id))
     if stored is None:
-        report_id = uuid.uuid4().hex
-        _store_report(connection, node, opened, transfer, level, report_id)
+        report_id, level = uuid.uuid4().hex, decision.legs[hop - 1].level
+        write.rows[_INSERT_REPORT].append(_report_row(node, opened, transfer, level, report_id))
+        write.rows[_INSERT_CATEGORIES] += category_rows(report_id, item.categories)
+        write.stored[(item.originator, item.id)] = (report_id, level)
     else:
         # The same item again under a new envelope id (a sender that lost our receipt, or a second route to
         # this hub): acknowledged, not stored twice.
-        report_id, level = stored.id, stored.level
-    connection.execute(
-        _INSERT_DECISION,
-        decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision),
-    )
-    audit.append(
-        ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender})
+        report_id, level = stored
+    write.rows[_INSERT_DECISION].append(
+        decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision)
     )
     received = {
         "envelope": opened.id,
@@ -505,7 +570,10 @@ def _accepted(
         "route": [*transfer.route, node.party],
         "duplicate": stored is not None,
     }
-    audit.insert(0, ("receive", opened.sender, report_id, received))
+    audit: list[Audit] = [
+        ("receive", opened.sender, report_id, received),
+        ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}),
+    ]
     receipt: dict[str, Any] = {
         "report": item.id,
         "stored_as": report_id,
@@ -513,8 +581,9 @@ def _accepted(
         "decision": decision.as_dict(),
     }
     if transfer.final != node.party:
+        write.write()  # the outbox row names the stored report
         onward = enqueue_transfer(
-            connection,
+            write.connection,
             opened.payload["report"],
             decision,
             [*transfer.route, node.party],
@@ -523,18 +592,15 @@ def _accepted(
         )
         receipt["relayed_as"] = onward
         audit.append(("relay", node.party, report_id, {"envelope": onward, "to": decision.route[hop + 1]}))
-    # As answers.acknowledge does, with the audit records left to the chunk's one append.
     answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **receipt})
-    store_envelope(connection, node, opened, "accepted", report_id, [], answer)
-    buffer.records += audit
+    write.rows[_INSERT_ENVELOPE].append(envelope_row(node, opened, "accepted", report_id, [], answer))
+    write.records += audit
     return answer
 
 
-def _store_report(
-    connection: Connection, node: Node, opened: Opened, transfer: Transfer, level: str, report_id: str
-) -> None:
+def _report_row(node: Node, opened: Opened, transfer: Transfer, level: str, report_id: str) -> dict[str, Any]:
     item = transfer.item
-    row = {
+    return {
         "id": report_id,
         "originator": item.originator,
         "origin_id": item.id,
@@ -552,13 +618,10 @@ def _store_report(
         "published_by": None,
         "origin_level": item.label,
     }
-    seq = connection.execute(_INSERT_REPORT, row).inserted_primary_key[0]  # type: ignore[index]
-    if item.categories:
-        connection.execute(_INSERT_CATEGORIES, [{"report_seq": seq, "category": c} for c in item.categories])
 
 
+# What answers each kind of envelope but transfers (_receive_transfer).
 HANDLERS: dict[str, Callable[[Connection, Node, Partner, Opened], dict[str, Any]]] = {
-    TRANSFER: _transfer,
     ACT: receive_act,
     CONSENT: receive_consent_answer,
     CONSENT_REQUEST: receive_request,

@@ -1,11 +1,28 @@
-"""The rows and audit records a transfer decision leaves, the same wherever it is taken (publish, receive, send)."""
+"""The rows and audit records of reports and decisions, the same wherever they are written (publish, receive)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import String, bindparam, insert, select
+
+from pactnet.store.tables import report_categories, reports
+
 if TYPE_CHECKING:
     from pactnet.policy.decisions import Decision
+
+
+# A report's categories by the report's id, so that they can be inserted in the same executemany round as other
+# reports' (one statement per table for a whole batch), without waiting for each report's seq.
+INSERT_CATEGORIES = insert(report_categories).from_select(
+    ["report_seq", "category"],
+    select(reports.c.seq, bindparam("category", type_=String)).where(reports.c.id == bindparam("report_id")),
+)
+
+
+def category_rows(report_id: str, categories: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of INSERT_CATEGORIES for one report."""
+    return [{"report_id": report_id, "category": category} for category in categories]
 
 
 def decision_row(report_id: str, holder: str, recipient: str, at: str, decision: Decision) -> dict[str, Any]:
