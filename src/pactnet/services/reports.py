@@ -14,7 +14,7 @@ from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
-from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 
 PRECEDENCES = ("flash", "immediate", "priority", "routine")
 # Statements built once: building them per publish cost more than running them.
-_INSERT_REPORT = insert(reports)
-_INSERT_CATEGORIES = insert(report_categories)
+_INSERT_REPORTS = insert(reports)
 _INSERT_DECISIONS = insert(decisions)
 _CURSOR = re.compile(r"c[0-9]{1,18}")
 
@@ -133,30 +132,45 @@ def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> 
 
 
 def _store(
-    connection: Connection,
     node: Node,
     user: User,
     prepared: _Prepared,
     decided: list[tuple[str, Decision]],
-    sending: list[dict[str, Any]],
+    rows: _Rows,
 ) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Insert one report with its decisions; the audit records to append for it; its transfers go to `sending`."""
+    """Add one report's rows (the report, its categories, decisions and transfers) to `rows`; its audit records."""
     item, when = prepared.item, prepared.row["created_at"]
-    seq = connection.execute(_INSERT_REPORT, prepared.row).inserted_primary_key[0]  # type: ignore[index]
-    if item.categories:
-        connection.execute(_INSERT_CATEGORIES, [{"report_seq": seq, "category": c} for c in item.categories])
-    if decided:
-        connection.execute(
-            _INSERT_DECISIONS,
-            [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided],
-        )
+    rows.reports.append(prepared.row)
+    rows.categories += category_rows(item.id, item.categories)
+    rows.decisions += [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided]
     payload = report_payload(prepared.row, prepared.row["level"])
-    sending += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
+    rows.transfers += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         ("publish", user.name, item.id, published),
         *(("decide", node.party, item.id, decision_summary(recipient, decision)) for recipient, decision in decided),
     ]
+
+
+@dataclass
+class _Rows:
+    """What a publish request inserts, one executemany per table for the whole request (not three per report)."""
+
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+
+    def insert(self, connection: Connection) -> None:
+        # A report before its categories and decisions, which name it.
+        for statement, rows in (
+            (_INSERT_REPORTS, self.reports),
+            (INSERT_CATEGORIES, self.categories),
+            (_INSERT_DECISIONS, self.decisions),
+        ):
+            if rows:
+                connection.execute(statement, rows)
+        enqueue_transfers(connection, self.transfers)
 
 
 def publish_many(node: Node, user: User, publications: list[Publication]) -> list[dict[str, Any]]:
@@ -188,12 +202,12 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
         world = node.refresh(connection)
         outcome = []
         audit: list[tuple[str, str, str, dict[str, Any]]] = []
-        sending: list[dict[str, Any]] = []
+        rows = _Rows()
         for one in prepared:
             decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
-            audit += _store(connection, node, user, one, decided, sending)
+            audit += _store(node, user, one, decided, rows)
             outcome.append(decided)
-        enqueue_transfers(connection, sending)  # one statement for the whole request
+        rows.insert(connection)
         node.audit.append(connection, instant_text(at), audit)
         return outcome
 
