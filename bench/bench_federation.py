@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from machine import cpu_model, percentile, process_cpu_seconds, source_state
+from pactnet.api.priority import priority_header
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.federation import inbound
 from pactnet.federation.client import PartnerClient
@@ -156,7 +157,9 @@ class Sender:
         return time.perf_counter() - start
 
     def publish_one(self, precedence: str, size: int) -> str:
-        response = self.http.post("/api/v1/reports", json=report_body(precedence, self.published, size))
+        # As a client should: a flash says so in its Priority header (RFC 9218), for the node to take it first.
+        body, headers = report_body(precedence, self.published, size), priority_header(precedence)
+        response = self.http.post("/api/v1/reports", json=body, headers=headers)
         if response.status_code != httpx.codes.CREATED:
             raise RuntimeError(f"publish answered {response.status_code}: {response.text[:500]}")
         self.published += 1
@@ -556,8 +559,8 @@ class LocalPartner(PartnerClient):
         self.receiver = receiver
         self.receiver_cpu = 0.0
 
-    def post(self, url: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        del url
+    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
+        del url, urgent
         start = time.thread_time()
         answers = inbound.receive_batch(self.receiver, envelopes)
         self.receiver_cpu += time.thread_time() - start

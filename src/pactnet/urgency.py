@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 # The longest a routine step waits for urgent work in one go.
 GIVE_WAY_LONGEST = 0.2
+# Whether the code running is itself urgent work: it never waits for urgent work, its own included. A context
+# variable, so that it follows a request from the server's event loop into the thread that runs its route.
+_URGENT_HERE: ContextVar[bool] = ContextVar("pactnet_urgent_here", default=False)
 
 
 class Urgency:
@@ -33,22 +37,33 @@ class Urgency:
         """Whether urgent work is in hand right now."""
         return self._in_hand > 0
 
+    @property
+    def urgent_here(self) -> bool:
+        """Whether the caller is urgent work itself (inside `running`, in its thread or request)."""
+        return _URGENT_HERE.get()
+
     @contextmanager
     def running(self) -> Iterator[None]:
         """Mark urgent work in hand for the duration of the block."""
         with self._done:
             self._in_hand += 1
+        here = _URGENT_HERE.set(True)
         try:
             yield
         finally:
+            _URGENT_HERE.reset(here)
             with self._done:
                 self._in_hand -= 1
                 if self._in_hand == 0:
                     self._done.notify_all()
 
     def give_way(self, longest: float = GIVE_WAY_LONGEST) -> None:
-        """Wait while urgent work is in hand, `longest` seconds at most; at once if there is none."""
-        if self._in_hand == 0:  # read without the lock: the common case costs nothing, a stale read one turn
+        """Wait while urgent work is in hand, `longest` seconds at most.
+
+        At once if there is none (read without the lock: the common case costs nothing, a stale read one turn),
+        or if the caller is urgent work itself (a request marked urgent on arrival, before its body was read).
+        """
+        if self._in_hand == 0 or self.urgent_here:
             return
         with self._done:
             self._done.wait_for(lambda: self._in_hand == 0, timeout=longest)

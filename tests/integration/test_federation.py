@@ -497,8 +497,8 @@ def _stored_ids(engine: Engine) -> list[str]:
 class LosingClient(PartnerClient):
     """Posts, then loses the answer (a timeout after the partner committed, or a crash before settling)."""
 
-    def post(self, url: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        super().post(url, envelopes)
+    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
+        super().post(url, envelopes, urgent=urgent)
         raise PartnerUnreachableError(f"{url}: the answer was lost")
 
 
@@ -611,11 +611,11 @@ class HeldClient(PartnerClient):
         self.release = threading.Event()
         self._first = threading.Lock()
 
-    def post(self, url: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
         if self._first.acquire(blocking=False):
             self.sending.set()
             assert self.release.wait(WAIT)
-        return super().post(url, envelopes)
+        return super().post(url, envelopes, urgent=urgent)
 
 
 @BOTH

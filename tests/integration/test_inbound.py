@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from pactnet.crypto.envelope import HEADER_FIELDS, SIGNED_DOMAIN, open_envelope, seal
 from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64, unb64
+from pactnet.federation.client import PartnerClient
 from pactnet.federation.inbound import receive, receive_batch
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
@@ -23,6 +24,7 @@ from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import decisions, envelopes, report_categories, reports
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import Clock, LoopbackServer
+from tests.integration.test_priority import CountingUrgency
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -394,3 +396,18 @@ class TestEndpoint:
 
     def test_a_body_that_is_not_an_object_is_invalid(self, pair: Pair) -> None:
         assert self._post(pair, ["not", "an", "envelope"]).status_code == 422
+
+
+def test_a_flash_envelope_sent_as_urgent_does_not_wait_for_itself(pair: Pair) -> None:
+    """Marked urgent on arrival (its Priority header), the request is the urgent work its routine checks wait for."""
+    urgency = CountingUrgency()
+    pair.jpn.urgency = urgency
+    client = PartnerClient()
+    try:
+        with LoopbackServer(pair.jpn) as base_url:
+            answers = client.post(base_url, [pair.envelope(transfer()), pair.envelope(transfer())], urgent=True)
+    finally:
+        client.close()
+    assert [pair.open_answer(answer["envelope"])["kind"] for answer in answers] == ["receipt", "receipt"]
+    assert urgency.marked >= 1
+    assert urgency.gave_way == 0

@@ -51,11 +51,18 @@ def test_nested_and_concurrent_urgent_work_is_counted_until_the_last_ends() -> N
 
 def test_a_routine_step_waits_no_longer_than_its_limit() -> None:
     urgency = Urgency()
-    with urgency.running():
+    waited: list[float] = []
+
+    def routine() -> None:
         start = time.monotonic()
         urgency.give_way(longest=0.05)
-        waited = time.monotonic() - start
-    assert 0.04 <= waited < 5  # it waited, and it came back although the urgent work was still in hand
+        waited.append(time.monotonic() - start)
+
+    with urgency.running():
+        step = threading.Thread(target=routine)
+        step.start()
+        step.join(timeout=10)
+    assert 0.04 <= waited[0] < 5  # it waited, and it came back although the urgent work was still in hand
 
 
 def test_urgent_work_that_fails_still_ends() -> None:
@@ -63,3 +70,18 @@ def test_urgent_work_that_fails_still_ends() -> None:
     with pytest.raises(RuntimeError, match="send failed"), urgency.running():
         raise RuntimeError("the send failed")
     assert not urgency.pressing
+
+
+def test_urgent_work_never_waits_for_urgent_work_its_own_included() -> None:
+    urgency = Urgency()
+    seen: list[bool] = []
+    with urgency.running():
+        start = time.monotonic()
+        urgency.give_way(longest=5)
+        assert time.monotonic() - start < 1  # a wait of 5 s would show
+        assert urgency.urgent_here
+        other = threading.Thread(target=lambda: seen.append(urgency.urgent_here))
+        other.start()
+        other.join()
+    assert seen == [False]  # another thread's routine work is not urgent because this one is
+    assert not urgency.urgent_here

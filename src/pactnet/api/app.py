@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
+from pactnet.api.priority import UrgentFirst
 from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
@@ -102,6 +103,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     )
     app.state.node = node
     app.add_middleware(BodyLimit, limit=node.config.max_body_bytes)
+    app.add_middleware(UrgentFirst, urgency=node.urgency)  # outermost: urgent from arrival, body read included
     errors.install(app)
 
     @app.exception_handler(UnauthorizedError)

@@ -321,7 +321,7 @@ class Dispatcher:
                 )
             )
         try:
-            answers = self.client.post(partner.url, envelopes)
+            answers = self.client.post(partner.url, envelopes, urgent=urgent)
         except PartnerUnreachableError as error:
             return self._retry(partner.party, [(row, str(error)) for row in rows])
         with self._lock:
