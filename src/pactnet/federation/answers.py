@@ -32,19 +32,6 @@ def seal_answer(node: Node, partner: Partner, kind: str, payload: dict[str, Any]
     return seal(node.keys, node.party, partner.party, partner.encryption_key, kind, payload, node.now())
 
 
-def store_envelope(
-    connection: Connection,
-    node: Node,
-    opened: Opened,
-    outcome: str,
-    report_id: str | None,
-    reasons: list[dict[str, str]],
-    answer: dict[str, Any],
-) -> None:
-    """Record that an envelope was answered, and how."""
-    connection.execute(insert(envelopes), envelope_row(node, opened, outcome, report_id, reasons, answer))
-
-
 def envelope_row(
     node: Node,
     opened: Opened,
@@ -107,6 +94,6 @@ def acknowledge(
 ) -> dict[str, Any]:
     """Accept a verified envelope: record it, append its audit entries, answer with a signed receipt."""
     answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **receipt})
-    store_envelope(connection, node, opened, "accepted", report_id, [], answer)
+    connection.execute(insert(envelopes), envelope_row(node, opened, "accepted", report_id, [], answer))
     node.audit.append(connection, instant_text(node.now()), audit)
     return answer
