@@ -292,6 +292,19 @@ def test_a_flash_report_is_delivered_directly_and_stored_in_each_receivers_marki
     assert usa.verified()
 
 
+def test_reports_as_large_as_the_node_allows_are_delivered_in_as_many_requests_as_it_takes(federation: Make) -> None:
+    """An envelope is larger than the report it carries (encrypted, base64): a batch of large reports is split."""
+    limit = 8192
+    fed = federation("gsomia-2019", JULY, parties=["ROK", "JPN"], settings={"max_body_bytes": limit})
+    rok, jpn = fed["ROK"], fed["JPN"]
+    body = "x" * (limit - 1024)  # the largest a publish request of this size lets through, near enough
+    published = [rok.publish(title=f"Track {n}", recipients=["JPN"], body=body)["id"] for n in range(5)]
+    fed.dispatch()
+    for report_id in published:
+        assert [row["state"] for row in rok.deliveries(report_id)] == ["delivered"]
+        assert len(jpn.received("ROK", report_id)) == 1
+
+
 # 2. Relay through the hub ---------------------------------------------------------------------------------------
 
 

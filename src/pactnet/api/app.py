@@ -17,6 +17,7 @@ from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
 from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
+from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
@@ -102,7 +103,8 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         responses=ERRORS,
     )
     app.state.node = node
-    app.add_middleware(BodyLimit, limit=node.config.max_body_bytes)
+    limit = node.config.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit))
     app.add_middleware(UrgentFirst, urgency=node.urgency)  # outermost: urgent from arrival, body read included
     errors.install(app)
 

@@ -6,26 +6,33 @@ import json
 from typing import TYPE_CHECKING
 
 from pactnet.api.errors import error_body
+from pactnet.federation.client import FEDERATION_PATHS
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    """Answer 413 when a body is larger than `limit` bytes, by its Content-Length or as it arrives."""
+    """Answer 413 when a body is larger than its limit, by its Content-Length or as it arrives.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    `limit` bounds the API's requests; `federation_limit` the partners' (`/federation/`), whose envelopes are
+    larger than the reports they carry (pactnet.federation.client.request_limit).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, federation_limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.api_limit = limit
+        self.federation_limit = federation_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, counting its body."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.federation_limit if scope["path"].startswith(FEDERATION_PATHS) else self.api_limit
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         received = 0
         too_large = False
@@ -35,7 +42,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     too_large = True
                     return {"type": "http.disconnect"}
             return message
@@ -46,7 +53,7 @@ class BodyLimit:
             nonlocal started
             if too_large and not started:
                 started = True
-                await self._refuse(send)
+                await self._refuse(send, limit)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -54,8 +61,8 @@ class BodyLimit:
 
         await self.app(scope, counting, sending)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(error_body(413, f"the request body is larger than {self.limit} bytes")).encode()
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = json.dumps(error_body(413, f"the request body is larger than {limit} bytes")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

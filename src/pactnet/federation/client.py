@@ -13,6 +13,40 @@ BATCH_PATH = "/federation/v1/envelopes/batch"
 # A partner that does not accept a connection within this is treated as down; the rest bounds a batch.
 TIMEOUT = httpx.Timeout(15.0, connect=2.0)
 URGENT_HEADERS = priority_header("flash")
+FEDERATION_PATHS = "/federation/"
+# What one envelope adds around the largest report it may carry, and what a request adds around its envelopes.
+_ENVELOPE_FIELD = 16
+_REQUEST_SLACK = 65_536
+
+
+def request_limit(max_body_bytes: int) -> int:
+    """The largest federation request a node accepts, and a dispatcher sends, for its `max_body_bytes`.
+
+    An envelope is larger than the report in it: the payload is JSON (a STIX bundle's quotes escaped), encrypted,
+    then base64 (4/3), with a signed header and the consents that travel with the item. Three times the body
+    limit lets the largest report a node takes from its own users travel in one envelope.
+    """
+    return 3 * max_body_bytes + _REQUEST_SLACK
+
+
+def envelope_size(envelope: dict[str, Any]) -> int:
+    """About how many bytes the envelope takes in a request (its fields are short ASCII strings and base64)."""
+    return sum(len(str(value)) + len(name) + _ENVELOPE_FIELD for name, value in envelope.items())
+
+
+def requests_within(envelopes: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
+    """The envelopes in order, in as few requests as keep each under `limit` (one envelope alone may exceed it)."""
+    parts: list[list[dict[str, Any]]] = []
+    budget = limit - _REQUEST_SLACK
+    size = 0
+    for envelope in envelopes:
+        one = envelope_size(envelope)
+        if not parts or size + one > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(envelope)
+        size += one
+    return parts
 
 
 class PartnerUnreachableError(PactnetError):

@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, select, update
 
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.federation.answers import RECEIPT, REFUSAL
-from pactnet.federation.client import PartnerClient, PartnerUnreachableError
+from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.consents import statements_for
 from pactnet.federation.inbound import PayloadError, read_transfer
 from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
@@ -320,15 +320,23 @@ class Dispatcher:
                     row.envelope_id,
                 )
             )
-        try:
-            answers = self.client.post(partner.url, envelopes, urgent=urgent)
-        except PartnerUnreachableError as error:
-            return self._retry(partner.party, [(row, str(error)) for row in rows])
+        # The partner takes requests up to request_limit of its max_body_bytes, taken to be ours: a batch of
+        # large reports goes in as many requests as it takes.
+        answers: list[dict[str, Any]] = []
+        unreachable: str | None = None
+        for part in requests_within(envelopes, request_limit(node.config.max_body_bytes)):
+            try:
+                answers += self.client.post(partner.url, part, urgent=urgent)
+            except PartnerUnreachableError as error:
+                unreachable = str(error)
+                break
+        if not answers:
+            return self._retry(partner.party, [(row, unreachable or "no answer") for row in rows])
         with self._lock:
             self._backoff.pop(partner.party, None)
         outcomes: list[Outcome] = []
-        failed: list[tuple[Row[Any], str]] = []
-        for row, answer in zip(rows, answers, strict=True):
+        failed = [(row, unreachable or "no answer") for row in rows[len(answers) :]]
+        for row, answer in zip(rows[: len(answers)], answers, strict=True):
             if not urgent:
                 node.urgency.give_way()
             read = self._read_answer(partner, row, answer)
