@@ -786,7 +786,7 @@ def print_summary(results: dict[str, Any], options: Options) -> None:
         f" on {env['cpu']} ({env['nproc']} CPUs); load average before {env['loadavg_before'][0]:.2f},"
         f" after {env['loadavg_after'][0]:.2f}"
     )
-    batch = options.dispatch_batch or "default (64)"
+    batch = options.dispatch_batch or "default (128)"
     print(
         f"two nodes ({SENDER} -> {RECEIVER}) on SQLite, real processes on loopback; dispatch_batch {batch};"
         f" {len(runs)} run(s): medians, and"
@@ -822,7 +822,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--runs", type=int, default=1, help="fresh clusters, one after another (medians shown; 0 with --profile)"
     )
     parser.add_argument("--quick", action="store_true", help="a short run: backlog 2,000, 30 flashes, 5,000 and 10,000")
-    parser.add_argument("--dispatch-batch", type=int, help="node.toml dispatch_batch of both nodes (default 64)")
+    parser.add_argument("--dispatch-batch", type=int, help="node.toml dispatch_batch of both nodes (default 128)")
     parser.add_argument("--no-restart", action="store_true", help="skip the RSS after restarting both nodes")
     parser.add_argument("--no-verify", action="store_true", help="skip `pactnet audit verify` of both nodes")
     parser.add_argument("--poll", type=float, default=0.001, help="seconds between two polls of the sender's outbox")

@@ -39,7 +39,7 @@ class NodeConfig:
     pool_size: int = 5
     # The dispatcher: envelopes per request to a partner, and the backoff while a partner is unreachable
     # (doubling from the first delay up to the longest, each with random jitter).
-    dispatch_batch: int = 64
+    dispatch_batch: int = 128
     retry_first_ms: int = 500
     retry_longest_ms: int = 30_000
     folder: Path = field(default=Path(), compare=False)

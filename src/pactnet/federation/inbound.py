@@ -59,7 +59,7 @@ MAX_TITLE = 500
 MAX_LIST = 200
 MAX_CODE = 100
 MAX_ROUTE = 8
-# Envelopes of a batch written per transaction (see receive_batch): a sender's whole batch (dispatch_batch is 64
+# Envelopes of a batch written per transaction (see receive_batch): half a sender's batch (dispatch_batch is 128
 # by default). Each transaction costs a commit (an fsync), a look-up and an audit head signed; chunks of 8 cost
 # the receiver a tenth to a fifth of its CPU. A flash does not wait for a long chunk: it stops at the next envelope.
 WRITE_CHUNK = 64
