@@ -24,7 +24,7 @@ from pactnet.api.app import create_app
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.keys import NodeKeys
-from pactnet.federation.client import PartnerClient, PartnerUnreachableError
+from pactnet.federation.client import PartnerClient, PartnerUnreachableError, envelope_size, request_limit
 from pactnet.federation.dispatcher import Dispatcher
 from pactnet.federation.outbox import PENDING
 from pactnet.node import Node, open_node, parse_instant_text
@@ -746,8 +746,9 @@ class TestBatchEndpoint:
     def test_a_batch_over_the_body_limit_is_refused_whole(self, pair: Federation) -> None:
         limit = pair["JPN"].opened.config.max_body_bytes
         large = transfer()
-        large["report"]["body"] = "x" * (limit // 3)  # each envelope under the limit, the batch over it
-        batch = [self._seal(pair, large) for _ in range(4)]
+        large["report"]["body"] = "x" * (limit // 2)  # each envelope under a partner's limit, the batch over it
+        batch = [self._seal(pair, large) for _ in range(8)]
+        assert sum(envelope_size(one) for one in batch) > request_limit(limit)
         response = self._post(pair, {"envelopes": batch})
         assert response.status_code == 413
         assert response.json()["error"]["status"] == 413
