@@ -14,7 +14,8 @@ BATCH_PATH = "/federation/v1/envelopes/batch"
 TIMEOUT = httpx.Timeout(15.0, connect=2.0)
 URGENT_HEADERS = priority_header("flash")
 FEDERATION_PATHS = "/federation/"
-# What one envelope adds around the largest report it may carry, and what a request adds around its envelopes.
+# JSON punctuation per envelope field, with room to spare; and room for a request's own wrapper (the bound is
+# three times max_body_bytes and this).
 _ENVELOPE_FIELD = 16
 _REQUEST_SLACK = 65_536
 
