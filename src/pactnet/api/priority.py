@@ -17,22 +17,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pactnet.federation.outbox import RANKS, URGENT_RANK, is_urgent
+
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from pactnet.urgency import Urgency
 
 HEADER = "priority"
-# RFC 9218 urgencies: 0 (most urgent) to 7; 3 when absent. Flash and immediate traffic is 0 and 1.
-URGENT = {"flash": 0, "immediate": 1}
-DEFAULT_URGENCY = 3
+# RFC 9218 urgencies: 0 (most urgent) to 7; 3 when absent. The outbox's ranks of the precedences are exactly those
+# (flash 0, immediate 1, priority 2, routine 3), so a request is urgent work when its urgency is an urgent rank.
+DEFAULT_URGENCY = RANKS["routine"]
 LAST_URGENCY = 7
 
 
 def priority_header(precedence: str) -> dict[str, str]:
     """The request header a client sends with a report or envelope of this precedence (none for the others)."""
-    urgency = URGENT.get(precedence)
-    return {} if urgency is None else {HEADER: f"u={urgency}"}
+    return {HEADER: f"u={RANKS[precedence]}"} if is_urgent(precedence) else {}
 
 
 def urgency_of(value: str) -> int:
@@ -69,5 +70,5 @@ class UrgentFirst:
 def _is_urgent(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
         if name == b"priority":
-            return urgency_of(value.decode("latin-1")) <= max(URGENT.values())
+            return urgency_of(value.decode("latin-1")) <= URGENT_RANK
     return False
