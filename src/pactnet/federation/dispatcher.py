@@ -192,12 +192,11 @@ class Dispatcher:
         try:
             with in_hand:
                 outcomes = self._attempt(rows, world, carried, urgent=urgent)
-                settled = 0
-                while settled < len(outcomes):
+                for start in range(0, len(outcomes), SETTLE_CHUNK):
                     if not urgent:
                         self.node.urgency.give_way()
-                    chunk = outcomes[settled : settled + SETTLE_CHUNK]
-                    settled += self.node.write(partial(self._settle, outcomes=chunk), urgent=urgent)
+                    chunk = outcomes[start : start + SETTLE_CHUNK]
+                    self.node.write(partial(self._settle, outcomes=chunk), urgent=urgent)
         finally:
             self._release(rows)
         return len(rows)
@@ -323,19 +322,18 @@ class Dispatcher:
         # The partner takes requests up to request_limit of its max_body_bytes, taken to be ours: a batch of
         # large reports goes in as many requests as it takes.
         answers: list[dict[str, Any]] = []
-        unreachable: str | None = None
+        unreachable = ""  # why the requests after the last answered one were not (none, if all were)
         for part in requests_within(envelopes, request_limit(node.config.max_body_bytes)):
             try:
                 answers += self.client.post(partner.url, part, urgent=urgent)
             except PartnerUnreachableError as error:
                 unreachable = str(error)
                 break
-        if not answers:
-            return self._retry(partner.party, [(row, unreachable or "no answer") for row in rows])
-        with self._lock:
-            self._backoff.pop(partner.party, None)
+        if answers:
+            with self._lock:
+                self._backoff.pop(partner.party, None)
         outcomes: list[Outcome] = []
-        failed = [(row, unreachable or "no answer") for row in rows[len(answers) :]]
+        failed = [(row, unreachable) for row in rows[len(answers) :]]
         for row, answer in zip(rows[: len(answers)], answers, strict=True):
             if not urgent:
                 node.urgency.give_way()
@@ -383,8 +381,8 @@ class Dispatcher:
         retry_at = instant_text(self.node.now() + timedelta(milliseconds=delay))
         return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row, why in failed]
 
-    def _settle(self, connection: Connection, outcomes: list[Outcome]) -> int:
-        """Write what became of each row, and audit every delivery, refusal and cancellation; how many it wrote.
+    def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
+        """Write what became of each row, and audit every delivery, refusal and cancellation.
 
         One statement per kind of update for the whole chunk: a statement per row cost more in SQLAlchemy than
         in SQLite. A row settled already (by an earlier round that was not told) is left as it is, unaudited.
@@ -430,7 +428,6 @@ class Dispatcher:
                 connection.execute(statement, values)
         if audit:
             node.audit.append(connection, when, audit)
-        return len(outcomes)
 
     def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
         """Send an item this node holds along the route the core finds now, as a new decision."""
