@@ -10,7 +10,7 @@ import pytest
 
 from pactnet.api.priority import priority_header, urgency_of
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError
-from pactnet.urgency import Urgency
+from pactnet.urgency import GIVE_WAY_LONGEST, Urgency
 from tests.integration.conftest import LoopbackServer
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class CountingUrgency(Urgency):
         self.marked = 0
         self.gave_way = 0
 
-    def give_way(self, longest: float = 0.2) -> None:
+    def give_way(self, longest: float = GIVE_WAY_LONGEST) -> None:
         if self.pressing and not self.urgent_here:
             self.gave_way += 1
         super().give_way(longest)

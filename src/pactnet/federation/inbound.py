@@ -82,10 +82,9 @@ _STORED = select(reports.c.origin_id, reports.c.id, reports.c.level).where(
 )
 # In the order a chunk writes them: a report before its categories and decisions, which name it.
 _INSERT_REPORT = insert(reports)
-_INSERT_CATEGORIES = INSERT_CATEGORIES
 _INSERT_DECISION = insert(decisions)
 _INSERT_ENVELOPE = insert(envelopes)
-_INSERTS = (_INSERT_REPORT, _INSERT_CATEGORIES, _INSERT_DECISION, _INSERT_ENVELOPE)
+_INSERTS = (_INSERT_REPORT, INSERT_CATEGORIES, _INSERT_DECISION, _INSERT_ENVELOPE)
 
 
 class EnvelopeRefusedError(ServiceError):
@@ -552,7 +551,7 @@ def _accepted(
     if stored is None:
         report_id, level = uuid.uuid4().hex, decision.legs[hop - 1].level
         write.rows[_INSERT_REPORT].append(_report_row(node, opened, transfer, level, report_id))
-        write.rows[_INSERT_CATEGORIES] += category_rows(report_id, item.categories)
+        write.rows[INSERT_CATEGORIES] += category_rows(report_id, item.categories)
         write.stored[(item.originator, item.id)] = (report_id, level)
     else:
         # The same item again under a new envelope id (a sender that lost our receipt, or a second route to
