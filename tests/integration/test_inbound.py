@@ -251,6 +251,18 @@ class TestOneBatch:
         assert pair.audit_kinds()[-5:] == ["receive", "decide", "lifecycle", "receive", "decide"]
         assert audit.verify(pair.jpn).intact
 
+    def test_a_transfer_after_an_act_in_its_batch_is_decided_with_the_act(self, pair: Pair) -> None:
+        # Every transfer is worked out before the transaction with the world as it stood; the act in between
+        # changes it (a notice in 2023 ended the pact at the term's end, 2023-11-23), so the last one is refused.
+        pair.clock.at = datetime.fromisoformat("2024-01-10T10:00:00+09:00")
+        notice = {"at": "2023-08-01T10:00:00+09:00", "type": "notify_termination", "agreement": GSOMIA, "by": "ROK"}
+        batch = [pair.envelope(transfer()), pair.envelope({"act": notice}, kind="act"), pair.envelope(transfer())]
+        answers = [pair.open_answer(answer) for answer in receive_batch(pair.jpn, batch)]  # type: ignore[arg-type]
+        assert [answer["kind"] for answer in answers] == ["receipt", "receipt", "refusal"]
+        assert "ended at 2023-11-23T00:00:00+09:00" in answers[2]["reasons"][0]["message"]
+        assert pair.stored() == 1
+        assert audit.verify(pair.jpn).intact
+
 
 class TestUnverifiableEnvelopes:
     """An envelope that cannot be verified is refused without an answer, audited, and its id not recorded."""

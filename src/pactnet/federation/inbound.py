@@ -261,6 +261,27 @@ def _claimed(envelope: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+@dataclass(slots=True)
+class _Acceptance:
+    """An accepted transfer's rows, audit records and signed receipt, before they are written.
+
+    Worked out before the write transaction for the usual transfer (for this party, the item new here, no
+    consents carried): deciding and sealing the receipt are most of the work of receiving, and done inside the
+    transaction they held the node's one writer, which a flash arriving meanwhile waited for. The transaction
+    takes it as it is only if it finds what it was worked out against: the same world and the item not held yet.
+    """
+
+    world: World
+    item: tuple[str, str]
+    report_id: str
+    level: str
+    report: dict[str, Any] | None  # the report row, if this envelope stores the item
+    decision: dict[str, Any]
+    receipt: dict[str, Any]
+    audit: list[Audit]
+    answer: dict[str, Any] | None = None  # sealed once the receipt is complete
+
+
 @dataclass(frozen=True, slots=True)
 class _Checked:
     """An envelope after verification: who sent it and what it carries, or why it is refused unopened."""
@@ -269,6 +290,7 @@ class _Checked:
     opened: Opened | None = None
     refusal: ServiceError | None = None
     claimed: tuple[str, str] = ("?", "?")
+    accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is the usual transfer
 
     @property
     def urgent(self) -> bool:
@@ -289,7 +311,30 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
         return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
     except ServiceError as error:
         return _Checked(refusal=error, claimed=claimed)
-    return _Checked(partner, opened)
+    return _Checked(partner, opened, accepted=_accept_ahead(node, partner, opened))
+
+
+def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance | None:
+    """The acceptance of a transfer for this party, worked out before its transaction; None if it is not that.
+
+    With the world as this node last read it: the transaction reads it again and works the transfer out anew
+    if it changed meanwhile. Anything else (a refusal, a relay, consents to record first) is worked out there.
+    """
+    if opened.kind != TRANSFER:
+        return None
+    try:
+        transfer = read_transfer(node, opened.payload)
+    except PayloadError:
+        return None
+    if transfer.consents or transfer.final != node.party:
+        return None
+    world = node.world
+    decision = decide(world, transfer.item, transfer.route[0], transfer.final, opened.sent_at)
+    if _disagreements(node, opened, transfer, decision):
+        return None
+    accepted = _acceptance(node, opened, transfer, decision, world, None)
+    accepted.answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **accepted.receipt})
+    return accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +388,23 @@ class _ChunkWrite:
 
     def forget_world(self) -> None:
         self._world = None
+
+    def take_item(self, accepted: _Acceptance) -> None:
+        """Hold back the rows that store an accepted item (if new here) and its decision."""
+        if accepted.report is not None:
+            self.rows[_INSERT_REPORT].append(accepted.report)
+            self.rows[INSERT_CATEGORIES] += category_rows(accepted.report_id, accepted.report["categories"])
+            self.stored[accepted.item] = (accepted.report_id, accepted.level)
+        self.rows[_INSERT_DECISION].append(accepted.decision)
+
+    def take_answer(self, opened: Opened, accepted: _Acceptance) -> dict[str, Any]:
+        """Hold back the envelope's row and the audit records of an accepted transfer; its signed receipt."""
+        answer = accepted.answer
+        if answer is None:
+            raise RuntimeError("an acceptance is taken once its receipt is sealed")
+        self.rows[_INSERT_ENVELOPE].append(envelope_row(self.node, opened, "accepted", accepted.report_id, [], answer))
+        self.records += accepted.audit
+        return answer
 
     def write(self) -> None:
         """Insert the rows held back, then append the audit records, in the envelopes' order."""
@@ -426,7 +488,7 @@ def _write_chunk(
             write.records.append(("refused-envelope", claimed, envelope_id, data))
             answers.append(refusal)
         else:
-            answers.append(_answer_once(write, one.partner, one.opened))
+            answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
     write.write()
     return answers
 
@@ -442,15 +504,17 @@ def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _answer_once(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
+def _answer_once(
+    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+) -> dict[str, Any] | ServiceError:
     if write.connection.dialect.name == "sqlite":
         # Every SQLite write transaction holds the database's one write lock from its start (BEGIN IMMEDIATE),
         # so no other writer can record the same id between our look-up and our insert: no savepoint needed.
-        return _answer(write, partner, opened)
+        return _answer(write, partner, opened, ahead)
     write.write()  # the earlier envelopes' rows stay out of this envelope's savepoint
     savepoint = write.connection.begin_nested()
     try:
-        answer = _answer(write, partner, opened)
+        answer = _answer(write, partner, opened, ahead)
         write.write()
     except IntegrityError:
         # Another worker recorded the same envelope id, or stored the same item, after our look-up: read again
@@ -458,12 +522,14 @@ def _answer_once(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[s
         savepoint.rollback()
         write.drop()
         write.look_up([opened])
-        return _answer(write, partner, opened)
+        return _answer(write, partner, opened, ahead)
     savepoint.commit()
     return answer
 
 
-def _answer(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any] | ServiceError:
+def _answer(
+    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+) -> dict[str, Any] | ServiceError:
     """The answer to a verified envelope, or the error to refuse it with.
 
     The error is returned, not raised: raising would roll back its audit entry with the rest of the write.
@@ -477,7 +543,7 @@ def _answer(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, A
         write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
     if opened.kind == TRANSFER:
-        answer = _receive_transfer(write, partner, opened)
+        answer = _receive_transfer(write, partner, opened, ahead)
     else:
         handler = HANDLERS.get(opened.kind)
         if handler is None:
@@ -498,7 +564,12 @@ def _refused(write: _ChunkWrite, partner: Partner, opened: Opened, reasons: list
     return refused.answer
 
 
-def _receive_transfer(write: _ChunkWrite, partner: Partner, opened: Opened) -> dict[str, Any]:
+def _receive_transfer(
+    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+) -> dict[str, Any]:
+    if ahead is not None and ahead.item not in write.stored and write.world() is ahead.world:
+        write.take_item(ahead)
+        return write.take_answer(opened, ahead)
     node = write.node
     try:
         transfer = read_transfer(node, opened.payload)
@@ -546,20 +617,50 @@ def _accepted(
     """Store the item once (marked in this party's scheme) and, at a hub, queue it for the next leg."""
     node = write.node
     item = transfer.item
+    accepted = _acceptance(
+        node, opened, transfer, decision, write.world(), write.stored.get((item.originator, item.id))
+    )
+    write.take_item(accepted)
+    if transfer.final != node.party:
+        write.write()  # the outbox row names the stored report
+        onward = enqueue_transfer(
+            write.connection,
+            opened.payload["report"],
+            decision,
+            [*transfer.route, node.party],
+            accepted.report_id,
+            node.now(),
+        )
+        accepted.receipt["relayed_as"] = onward
+        hop = len(transfer.route)
+        accepted.audit.append(
+            ("relay", node.party, accepted.report_id, {"envelope": onward, "to": decision.route[hop + 1]})
+        )
+    accepted.answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **accepted.receipt})
+    return write.take_answer(opened, accepted)
+
+
+def _acceptance(
+    node: Node,
+    opened: Opened,
+    transfer: Transfer,
+    decision: Decision,
+    world: World,
+    stored: tuple[str, str] | None,
+) -> _Acceptance:
+    """What accepting a transfer writes and answers; the caller seals the receipt once it is complete.
+
+    `stored`: the id and level of the item if this node holds it already.
+    """
+    item = transfer.item
     hop = len(transfer.route)
-    stored = write.stored.get((item.originator, item.id))
     if stored is None:
         report_id, level = uuid.uuid4().hex, decision.legs[hop - 1].level
-        write.rows[_INSERT_REPORT].append(_report_row(node, opened, transfer, level, report_id))
-        write.rows[INSERT_CATEGORIES] += category_rows(report_id, item.categories)
-        write.stored[(item.originator, item.id)] = (report_id, level)
+        report: dict[str, Any] | None = _report_row(node, opened, transfer, level, report_id)
     else:
         # The same item again under a new envelope id (a sender that lost our receipt, or a second route to
         # this hub): acknowledged, not stored twice.
-        report_id, level = stored
-    write.rows[_INSERT_DECISION].append(
-        decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision)
-    )
+        (report_id, level), report = stored, None
     received = {
         "envelope": opened.id,
         "originator": item.originator,
@@ -569,32 +670,24 @@ def _accepted(
         "route": [*transfer.route, node.party],
         "duplicate": stored is not None,
     }
-    audit: list[Audit] = [
-        ("receive", opened.sender, report_id, received),
-        ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}),
-    ]
-    receipt: dict[str, Any] = {
-        "report": item.id,
-        "stored_as": report_id,
-        "marking": {"originator": item.originator, "level": level},
-        "decision": decision.as_dict(),
-    }
-    if transfer.final != node.party:
-        write.write()  # the outbox row names the stored report
-        onward = enqueue_transfer(
-            write.connection,
-            opened.payload["report"],
-            decision,
-            [*transfer.route, node.party],
-            report_id,
-            node.now(),
-        )
-        receipt["relayed_as"] = onward
-        audit.append(("relay", node.party, report_id, {"envelope": onward, "to": decision.route[hop + 1]}))
-    answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **receipt})
-    write.rows[_INSERT_ENVELOPE].append(envelope_row(node, opened, "accepted", report_id, [], answer))
-    write.records += audit
-    return answer
+    return _Acceptance(
+        world=world,
+        item=(item.originator, item.id),
+        report_id=report_id,
+        level=level,
+        report=report,
+        decision=decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision),
+        receipt={
+            "report": item.id,
+            "stored_as": report_id,
+            "marking": {"originator": item.originator, "level": level},
+            "decision": decision.as_dict(),
+        },
+        audit=[
+            ("receive", opened.sender, report_id, received),
+            ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}),
+        ],
+    )
 
 
 def _report_row(node: Node, opened: Opened, transfer: Transfer, level: str, report_id: str) -> dict[str, Any]:
