@@ -29,6 +29,7 @@ from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, consents, lifecycle_acts
 from pactnet.store.writer import GroupCommitter
 from pactnet.urgency import Urgency
+from pactnet.wakeups import LaneWaker, LaneWakers
 from pactnet.world import BUNDLED, load_document, read_document
 
 if TYPE_CHECKING:
@@ -83,9 +84,11 @@ class Node:
     acts: list[dict[str, Any]] = field(default_factory=list)
     granted: list[Consent] = field(default_factory=list)
     writer: GroupCommitter = field(init=False)
-    # Set when something was written to the outbox, so that a dispatcher in this process sends it at once: the
-    # urgent lanes' events (True) and the others' (False).
-    outbox_wakers: dict[bool, list[threading.Event]] = field(default_factory=lambda: {True: [], False: []})
+    # Rung when something was written to the outbox, so that a dispatcher in this process sends it at once: the
+    # urgent lanes (True), one idle lane per write, and the others (False), all of them.
+    outbox_wakers: dict[bool, LaneWakers] = field(
+        default_factory=lambda: {True: LaneWakers(one_at_a_time=True), False: LaneWakers(one_at_a_time=False)}
+    )
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Flash and immediate work in hand in this process, which routine work gives way to (pactnet.urgency).
     urgency: Urgency = field(default_factory=Urgency)
@@ -157,21 +160,18 @@ class Node:
             self.acts = [*self.acts, event]
             self.world = world
 
-    def outbox_waker(self, *, urgent: bool) -> threading.Event:
-        """An event set whenever this process queues rows for a dispatcher lane (urgent or not) that waits on it."""
-        waker = threading.Event()
-        self.outbox_wakers[urgent].append(waker)
-        return waker
+    def outbox_waker(self, *, urgent: bool) -> LaneWaker:
+        """What a dispatcher lane (urgent or not) waits on: woken when this process queues rows for its class."""
+        return self.outbox_wakers[urgent].add()
 
     def outbox_changed(self, lanes: Iterable[bool]) -> None:
         """Wake this process's dispatcher lanes that have something new: urgent (True), the others (False).
 
-        Only those: every lane woken reads the outbox, and those reads take turns on the interpreter lock with the
-        flash being sent or received (waking every lane after each write cost a flash milliseconds per step).
+        Only those, and one urgent lane per write (pactnet.wakeups): every lane woken reads the outbox, and those
+        reads take turns on the interpreter lock with the flash being sent or received.
         """
         for urgent in set(lanes):
-            for waker in self.outbox_wakers[urgent]:
-                waker.set()
+            self.outbox_wakers[urgent].ring()
 
     def close(self) -> None:
         """Finish the writes handed over, then release the database connections."""

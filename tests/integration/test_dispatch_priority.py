@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -18,9 +20,10 @@ from pactnet.store.tables import envelopes
 from tests.integration.test_inbound import Pair, _pair, transfer
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from pactnet.wakeups import LaneWaker
     from tests.integration.conftest import Clock
 
 
@@ -28,6 +31,19 @@ if TYPE_CHECKING:
 def pair(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Pair]:
     """ROK and JPN on the GSOMIA world on 25 July 2019, ROK on each kind of database, JPN on SQLite."""
     yield from _pair(tmp_path, database_url, None, "gsomia-2019", clock)
+
+
+def _sleep(lane: LaneWaker, woken: queue.Queue[LaneWaker]) -> None:
+    """A lane with nothing to do: it sleeps until woken (or a long poll runs out) and says so."""
+    lane.wait(30)
+    woken.put(lane)
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
 
 
 def _reports(precedence: str, count: int) -> list[Publication]:
@@ -54,6 +70,34 @@ class TestWakeUps:
         general.clear()
         publish_many(pair.rok, user, _reports("immediate", 1) + _reports("priority", 1))
         assert (urgent.is_set(), general.is_set()) == (True, True)
+
+    def test_each_flash_wakes_one_idle_urgent_lane(self, pair: Pair) -> None:
+        user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
+        lanes = [pair.rok.outbox_waker(urgent=True) for _ in range(2)]
+        woken: queue.Queue[LaneWaker] = queue.Queue()
+        sleepers = [threading.Thread(target=_sleep, args=(lane, woken)) for lane in lanes]
+        for sleeper in sleepers:
+            sleeper.start()
+        try:
+            _until(lambda: pair.rok.outbox_wakers[True].idle_count == len(lanes))
+            publish_many(pair.rok, user, _reports("flash", 1))
+            first = woken.get(timeout=10)
+            time.sleep(0.2)  # time for a second lane to wake, were it woken too
+            assert woken.empty()
+            publish_many(pair.rok, user, _reports("flash", 1))  # the next flash: the lane still idle
+            assert woken.get(timeout=10) is not first
+        finally:
+            for lane in lanes:
+                lane.set()
+            for sleeper in sleepers:
+                sleeper.join()
+
+    def test_a_flash_wakes_every_urgent_lane_when_none_is_idle(self, pair: Pair) -> None:
+        # A lane that read the outbox just before the flash was committed must look again before it sleeps.
+        user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
+        lanes = [pair.rok.outbox_waker(urgent=True) for _ in range(2)]
+        publish_many(pair.rok, user, _reports("flash", 1))
+        assert [lane.is_set() for lane in lanes] == [True, True]
 
     def test_a_report_with_no_allowed_transfer_wakes_no_lane(self, pair: Pair) -> None:
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from pactnet.node import Node
     from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
+    from pactnet.wakeups import LaneWaker
 
 log = logging.getLogger(__name__)
 # How long an idle lane sleeps before looking again (rows written by another process wake nobody here).
@@ -128,7 +129,7 @@ class Dispatcher:
         self._inflight: dict[bool, set[int]] = {True: set(), False: set()}
         self._backoff: dict[str, _Backoff] = {}
         self._threads: list[threading.Thread] = []
-        self._wakers: list[threading.Event] = []
+        self._wakers: list[LaneWaker] = []
 
     def start(self) -> None:
         """Run the lanes in the background."""
@@ -151,7 +152,7 @@ class Dispatcher:
             thread.join()
         self.client.close()
 
-    def _lane(self, urgent: bool, waker: threading.Event) -> None:
+    def _lane(self, urgent: bool, waker: LaneWaker) -> None:
         while not self._stop.is_set():
             try:
                 # Beside an urgent lane, the others leave it the urgent rows: a flash taken into a batch of
@@ -165,7 +166,6 @@ class Dispatcher:
                 self._stop.wait(1.0)
             if handled == 0:
                 waker.wait(IDLE_POLL)
-                waker.clear()
 
     def run_once(self, *, urgent: bool = False, skip_urgent: bool = False) -> int:
         """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
