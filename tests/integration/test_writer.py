@@ -12,6 +12,7 @@ from pactnet.services import audit
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store.tables import lifecycle_acts, reports
+from pactnet.store.writer import MAX_GIVE_WAY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,6 +148,66 @@ class TestUrgentWrites:
             thread.join(10)
         assert order == ["busy", "r1", "flash", "r2", "r3"]
         assert sorted(self._stored(node)) == sorted(order)
+
+    def test_a_routine_write_that_gives_way_is_rolled_back_and_runs_again_after_the_urgent_one(
+        self, node: Node
+    ) -> None:
+        order: list[str] = []
+        flashes: list[threading.Thread] = []
+
+        def routine(connection: Connection) -> str:
+            self._recording(order, "routine")(connection)
+            if not flashes:  # a flash comes in while the first run is writing
+                flashes.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
+                self._wait_queued(node, 1)
+            node.writer.give_way_to_urgent()
+            return "done"
+
+        assert node.write(routine) == "done"
+        flashes[0].join(10)
+        assert order == ["routine", "flash", "routine"]
+        assert sorted(self._stored(node)) == ["flash", "routine"]  # the first run left nothing behind
+
+    def test_a_routine_write_gives_way_a_bounded_number_of_times(self, node: Node) -> None:
+        order: list[str] = []
+        flashes: list[threading.Thread] = []
+
+        def routine(connection: Connection) -> str:
+            name = f"flash {len(flashes)}"
+            flashes.append(self._run_in_thread(node, self._recording(order, name), urgent=True))
+            self._wait_queued(node, 1)
+            node.writer.give_way_to_urgent()  # an urgent write is always waiting
+            return self._recording(order, "routine")(connection)
+
+        assert node.write(routine) == "routine"
+        for flash in flashes:
+            flash.join(10)
+        assert len(flashes) == MAX_GIVE_WAY + 1  # it gave way MAX_GIVE_WAY times, then went through
+        assert order[:MAX_GIVE_WAY] == [f"flash {number}" for number in range(MAX_GIVE_WAY)]
+        assert sorted(self._stored(node)) == sorted(order)
+        assert len(order) == MAX_GIVE_WAY + 2
+
+    def test_only_a_routine_write_in_the_writer_gives_way(self, node: Node) -> None:
+        hold, started = threading.Event(), threading.Event()
+        busy = self._run_in_thread(node, self._recording([], "busy", hold, started), urgent=False)
+        assert started.wait(10)
+        flash = self._run_in_thread(node, self._recording([], "flash"), urgent=True)
+        self._wait_queued(node, 1)
+        node.writer.give_way_to_urgent()  # this thread is not the writer's: nothing to roll back
+        urgent_ran: list[str] = []
+
+        def urgent(connection: Connection) -> str:
+            node.writer.give_way_to_urgent()  # an urgent write never gives way
+            return self._recording(urgent_ran, "urgent")(connection)
+
+        second = threading.Thread(target=node.write, args=(urgent,), kwargs={"urgent": True})
+        second.start()
+        self._wait_queued(node, 2)
+        hold.set()
+        for thread in (busy, flash, second):
+            thread.join(10)
+        assert urgent_ran == ["urgent"]
+        assert sorted(self._stored(node)) == ["busy", "flash", "urgent"]
 
     def test_writes_handed_over_before_close_are_done_and_the_writer_starts_again_after(self, node: Node) -> None:
         order: list[str] = []

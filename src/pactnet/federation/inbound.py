@@ -406,13 +406,23 @@ class _ChunkWrite:
         self.records += accepted.audit
         return answer
 
-    def write(self) -> None:
-        """Insert the rows held back, then append the audit records, in the envelopes' order."""
+    def write(self, *, give_way: bool = False) -> None:
+        """Insert the rows held back, then append the audit records, in the envelopes' order.
+
+        With `give_way` (the last write of a routine chunk, most of its transaction), an urgent write waiting
+        for the writer is let through between two statements: this transaction is rolled back, and the chunk
+        written anew after it (GroupCommitter.give_way_to_urgent).
+        """
+        writer = self.node.writer
         for statement, rows in self.rows.items():
             if rows:
+                if give_way:
+                    writer.give_way_to_urgent()
                 self.connection.execute(statement, rows)
                 rows.clear()
         if self.records:
+            if give_way:
+                writer.give_way_to_urgent()
             self.node.audit.append(self.connection, instant_text(self.node.now()), self.records)
             self.records = []
 
@@ -473,7 +483,9 @@ def _write_chunk(
     """Record verified envelopes and their answers, in one transaction.
 
     A routine chunk stops after the envelope in hand when an urgent write is waiting for the writer (a flash
-    arriving meanwhile waits for one envelope, not the whole chunk); the caller writes the rest next.
+    arriving meanwhile waits for one envelope, not the whole chunk); the caller writes the rest next. Once its
+    envelopes are answered, it gives way to an urgent write between two statements of its last write: it is
+    rolled back and runs again after it (nothing of it was committed, its answers are worked out anew).
     """
     answers: list[dict[str, Any] | ServiceError] = []
     write = _ChunkWrite(node, connection)
@@ -489,7 +501,7 @@ def _write_chunk(
             answers.append(refusal)
         else:
             answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
-    write.write()
+    write.write(give_way=stop_for_urgent)
     return answers
 
 

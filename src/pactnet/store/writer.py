@@ -8,7 +8,8 @@ alone and its caller gets its exception), commits once, then answers them all. A
 
 Urgent writes (a flash report published, received, settled) have a queue of their own, served first; a routine
 batch being written is committed early, before its next write, when an urgent one comes in, and routine jobs that
-loop over many items can stop part-way (`urgent_waiting`).
+loop over many items can stop part-way (`urgent_waiting`) or give way outright (`give_way_to_urgent`): rolled
+back, and run again after the urgent writes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_BATCH = 128
+# How many times one routine write gives way to urgent ones before it is let through: a stream of flashes slows
+# routine traffic down but never stops it.
+MAX_GIVE_WAY = 3
+
+
+class GiveWayError(Exception):
+    """Raised by `give_way_to_urgent` inside a routine write: the writer rolls it back and runs it again later."""
 
 
 @dataclass(eq=False)
@@ -34,6 +42,7 @@ class _Write(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
     error: BaseException | None = None
+    given_way: int = 0  # times rolled back for urgent writes
 
 
 class GroupCommitter:
@@ -47,6 +56,7 @@ class GroupCommitter:
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()  # the running thread's: it ends once nothing is left to write
+        self._running: _Write[Any] | None = None  # the routine write in the writer thread now, if any
 
     def run(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
         """Run `job` in a transaction shared with other writers; return once it is committed.
@@ -75,6 +85,24 @@ class GroupCommitter:
         """Whether an urgent write is waiting: a long routine write that can stop part-way should stop now."""
         return bool(self._urgent)
 
+    def give_way_to_urgent(self) -> None:
+        """Inside a routine write: raise GiveWayError if an urgent write is waiting, to be run again after it.
+
+        For a routine write that has more left to do than an urgent one should wait for (receiving a batch
+        spends most of its transaction inserting rows and appending to the audit log). Everything it wrote is
+        rolled back, so it must be a job that can run again from the start. Not after MAX_GIVE_WAY times, and a
+        no-op outside the writer thread's routine writes.
+        """
+        running = self._running
+        if (
+            running is not None
+            and self._urgent
+            and running.given_way < MAX_GIVE_WAY
+            and threading.current_thread() is self._thread
+        ):
+            running.given_way += 1
+            raise GiveWayError
+
     def close(self) -> None:
         """Stop the writer thread after the writes already handed over."""
         with self._ready:
@@ -98,25 +126,19 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Write[Any]], *, urgent: bool) -> None:
         if len(batch) == 1:
-            self._commit_alone(batch[0])
+            self._commit_alone(batch[0], urgent=urgent)
             return
         try:
             with self.engine.begin() as connection:
                 for number, write in enumerate(batch):
-                    if not urgent and self._urgent and number:
-                        # An urgent write came in: commit what is done, and the rest waits for it.
+                    # An urgent write came in, or the write in hand gave way to one: commit what is done, and
+                    # the rest waits for it.
+                    cut_short = not urgent and self._urgent and number
+                    if cut_short or not self._in_savepoint(write, connection, urgent=urgent):
                         batch, rest = batch[:number], batch[number:]
                         with self._ready:
                             self._routine.extendleft(reversed(rest))
                         break
-                    savepoint = connection.begin_nested()
-                    try:
-                        write.result = write.job(connection)
-                    except BaseException as error:  # noqa: BLE001 - handed to the caller, who re-raises it
-                        savepoint.rollback()
-                        write.error = error
-                    else:
-                        savepoint.commit()
         except BaseException as error:  # noqa: BLE001 - the commit failed: no write of the batch happened
             for write in batch:
                 if write.error is None:
@@ -125,12 +147,37 @@ class GroupCommitter:
             for write in batch:
                 write.done.set()
 
-    def _commit_alone(self, write: _Write[Any]) -> None:
+    def _in_savepoint(self, write: _Write[Any], connection: Connection, *, urgent: bool) -> bool:
+        """Run one write of a batch in a savepoint of its own; False if it gave way (rolled back, to run again)."""
+        savepoint = connection.begin_nested()
+        try:
+            write.result = self._run(write, connection, urgent=urgent)
+        except GiveWayError:
+            savepoint.rollback()
+            return False
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, who re-raises it
+            savepoint.rollback()
+            write.error = error
+        else:
+            savepoint.commit()
+        return True
+
+    def _commit_alone(self, write: _Write[Any], *, urgent: bool) -> None:
         """A write with nobody to share with needs no savepoint: its transaction is its own."""
         try:
             with self.engine.begin() as connection:
-                write.result = write.job(connection)
+                write.result = self._run(write, connection, urgent=urgent)
+        except GiveWayError:
+            with self._ready:
+                self._routine.appendleft(write)  # rolled back: it runs again after the urgent writes
+            return
         except BaseException as error:  # noqa: BLE001 - handed to the caller, who re-raises it
             write.error = error
+        write.done.set()
+
+    def _run(self, write: _Write[T], connection: Connection, *, urgent: bool) -> T:
+        self._running = None if urgent else write
+        try:
+            return write.job(connection)
         finally:
-            write.done.set()
+            self._running = None
