@@ -265,10 +265,11 @@ def _claimed(envelope: dict[str, Any]) -> tuple[str, str]:
 class _Acceptance:
     """An accepted transfer's rows, audit records and signed receipt, before they are written.
 
-    Worked out before the write transaction for the usual transfer (for this party, the item new here, no
-    consents carried): deciding and sealing the receipt are most of the work of receiving, and done inside the
-    transaction they held the node's one writer, which a flash arriving meanwhile waited for. The transaction
-    takes it as it is only if it finds what it was worked out against: the same world and the item not held yet.
+    Worked out before the write transaction for an urgent transfer (flash or immediate, for this party, the item
+    new here, no consents carried): deciding and sealing the receipt are most of the work of receiving, and the
+    flash's write then holds the node's one writer for its inserts only. The transaction takes it as it is only
+    if it finds what it was worked out against: the same world and the item not held yet. (Routine transfers
+    are worked out in their transaction: done ahead for them too, the delivery rate fell by about 7 %.)
     """
 
     world: World
@@ -290,7 +291,7 @@ class _Checked:
     opened: Opened | None = None
     refusal: ServiceError | None = None
     claimed: tuple[str, str] = ("?", "?")
-    accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is the usual transfer
+    accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is an urgent transfer
 
     @property
     def urgent(self) -> bool:
@@ -311,11 +312,14 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
         return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
     except ServiceError as error:
         return _Checked(refusal=error, claimed=claimed)
+    checked = _Checked(partner, opened)
+    if not checked.urgent:
+        return checked
     return _Checked(partner, opened, accepted=_accept_ahead(node, partner, opened))
 
 
 def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance | None:
-    """The acceptance of a transfer for this party, worked out before its transaction; None if it is not that.
+    """The acceptance of a transfer for this party, worked out before its transaction; None if it is not one.
 
     With the world as this node last read it: the transaction reads it again and works the transfer out anew
     if it changed meanwhile. Anything else (a refusal, a relay, consents to record first) is worked out there.
@@ -483,15 +487,18 @@ def _write_chunk(
     """Record verified envelopes and their answers, in one transaction.
 
     A routine chunk stops after the envelope in hand when an urgent write is waiting for the writer (a flash
-    arriving meanwhile waits for one envelope, not the whole chunk); the caller writes the rest next. Once its
-    envelopes are answered, it gives way to an urgent write between two statements of its last write: it is
-    rolled back and runs again after it (nothing of it was committed, its answers are worked out anew).
+    arriving meanwhile waits for one envelope, not the whole chunk); the caller writes the rest next. One that
+    comes in once the envelopes are answered, while their rows are inserted, is let through between two
+    statements: the chunk is rolled back and runs again after it (nothing of it was committed, its answers are
+    worked out anew).
     """
     answers: list[dict[str, Any] | ServiceError] = []
     write = _ChunkWrite(node, connection)
     write.look_up([one.opened for one in chunk if one.opened is not None])
+    cut_short = False
     for one in chunk:
         if answers and stop_for_urgent and node.writer.urgent_waiting:
+            cut_short = True  # what is done is written now, not thrown away
             break
         if one.partner is None or one.opened is None:
             refusal = one.refusal or _refuse("malformed", "not an envelope")
@@ -501,7 +508,7 @@ def _write_chunk(
             answers.append(refusal)
         else:
             answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
-    write.write(give_way=stop_for_urgent)
+    write.write(give_way=stop_for_urgent and not cut_short)
     return answers
 
 
