@@ -29,6 +29,7 @@ HEADER = "priority"
 # (flash 0, immediate 1, priority 2, routine 3), so a request is urgent work when its urgency is an urgent rank.
 DEFAULT_URGENCY = RANKS["routine"]
 LAST_URGENCY = 7
+MAX_INTEGER_DIGITS = 15
 
 
 def priority_header(precedence: str) -> dict[str, str]:
@@ -45,7 +46,9 @@ def urgency_of(value: str) -> int:
         key, _, given = member.strip().partition("=")
         if key.strip() == "u":
             given = given.strip()
-            if given.isascii() and given.isdigit() and int(given) <= LAST_URGENCY:
+            # An sf-integer has at most 15 digits (RFC 8941): a longer run is no urgency, and int() of thousands
+            # of digits would raise.
+            if given.isascii() and given.isdigit() and len(given) <= MAX_INTEGER_DIGITS and int(given) <= LAST_URGENCY:
                 return int(given)
             return DEFAULT_URGENCY
     return DEFAULT_URGENCY
