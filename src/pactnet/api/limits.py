@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from pactnet.api.errors import error_body
-from pactnet.federation.client import FEDERATION_PATHS
+from pactnet.federation.client import FEDERATION_PREFIX
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,7 +29,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.federation_limit if scope["path"].startswith(FEDERATION_PATHS) else self.api_limit
+        limit = self.federation_limit if scope["path"].startswith(FEDERATION_PREFIX) else self.api_limit
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send, limit)

@@ -13,7 +13,8 @@ BATCH_PATH = "/federation/v1/envelopes/batch"
 # A partner that does not accept a connection within this is treated as down; the rest bounds a batch.
 TIMEOUT = httpx.Timeout(15.0, connect=2.0)
 URGENT_HEADERS = priority_header("flash")
-FEDERATION_PATHS = "/federation/"
+# What every partner-to-partner route starts with (their body limit is request_limit, not max_body_bytes).
+FEDERATION_PREFIX = "/federation/"
 # JSON punctuation per envelope field, with room to spare; and room for a request's own wrapper (the bound is
 # three times max_body_bytes and this).
 _ENVELOPE_FIELD = 16

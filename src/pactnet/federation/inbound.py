@@ -295,13 +295,16 @@ class _Checked:
 
     @property
     def urgent(self) -> bool:
-        """A flash or immediate report, or a notice (an act, a consent, a compromise): its write goes first."""
-        if self.opened is None:
-            return False
-        if self.opened.kind != TRANSFER:
-            return True
-        report = self.opened.payload.get("report")
-        return isinstance(report, dict) and is_urgent(str(report.get("precedence")))
+        """Whether its write goes first (`_is_urgent`)."""
+        return self.opened is not None and _is_urgent(self.opened)
+
+
+def _is_urgent(opened: Opened) -> bool:
+    """A flash or immediate report, or a notice (an act, a consent, a compromise)."""
+    if opened.kind != TRANSFER:
+        return True
+    report = opened.payload.get("report")
+    return isinstance(report, dict) and is_urgent(str(report.get("precedence")))
 
 
 def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checked:
@@ -312,10 +315,8 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
         return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
     except ServiceError as error:
         return _Checked(refusal=error, claimed=claimed)
-    checked = _Checked(partner, opened)
-    if not checked.urgent:
-        return checked
-    return _Checked(partner, opened, accepted=_accept_ahead(node, partner, opened))
+    ahead = _accept_ahead(node, partner, opened) if _is_urgent(opened) else None
+    return _Checked(partner, opened, accepted=ahead)
 
 
 def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance | None:
