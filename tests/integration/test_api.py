@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from pactnet.services.users import add_user
 
@@ -221,6 +224,19 @@ class TestErrors:
     ) -> None:
         response = client.post("/api/v1/reports", json=LAUNCH | {"level": "SECRET"}, headers=officer)
         assert "군사III급비밀" in _assert_error(response, 422)["error"]["message"]
+
+    @pytest.mark.parametrize("blank", ["   ", "\x1c", "\n\t"])
+    def test_a_description_of_spaces_only_is_a_422_naming_it(
+        self, client: TestClient, officer: dict[str, str], blank: str
+    ) -> None:
+        # The published schema says what the service refuses: not only spaces (the Unicode and the ASCII ones).
+        path = f"/api/v1/reports/{_publish(client, officer)['id']}/compromise"
+        response = client.post(path, json={"description": blank}, headers=officer)
+        assert "description" in _assert_error(response, 422)["error"]["message"]
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        pattern = schemas["CompromiseIn"]["properties"]["description"]["pattern"]
+        assert re.search(pattern, blank) is None  # what a client generating from the schema would not send
+        assert re.search(pattern, f"lost{blank}in transit") is not None
 
     def test_a_body_over_the_limit_is_a_413(self, client: TestClient, officer: dict[str, str]) -> None:
         response = client.post("/api/v1/reports", json=LAUNCH | {"body": "x" * 2_000_000}, headers=officer)

@@ -347,7 +347,9 @@ class ConsentOut(BaseModel):
     signature: str
 
 
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=NO_NUL)]
+# Free text a user writes (a purpose, a reason, a description): not only spaces, which the services refuse (a
+# character that is neither NUL nor a space, between any others but NUL).
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
 
 
 class ConsentAsk(Strict):

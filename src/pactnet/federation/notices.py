@@ -48,7 +48,7 @@ def text(payload: dict[str, Any], name: str, limit: int) -> str:
 def given_text(value: str | None, name: str) -> None:
     """Check a text a user gives (a purpose, a reason, a description), if given: 1 to MAX_TEXT characters, no NUL."""
     if value is not None and (not value.strip() or len(value) > MAX_TEXT or "\x00" in value):
-        raise InvalidInputError(f"{name}: expected a text of 1 to {MAX_TEXT} characters")
+        raise InvalidInputError(f"{name}: expected a text of 1 to {MAX_TEXT} characters, not only spaces, without NUL")
 
 
 def instant(payload: dict[str, Any], name: str) -> datetime:
