@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from pactnet.audit.chain import KEY_ROTATED
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
@@ -49,6 +49,8 @@ _COUNT_ACTS = select(
 RETIRED_KEYS_FILE = "retired_keys.toml"
 # Where a connection's info holds the dispatcher lanes its writes queued outbox rows for (see take_queued).
 QUEUED_LANES = "pactnet.outbox.queued"
+# Noted on a connection whose transaction read the acts and consents into the node's world (Node.refresh).
+WORLD_READ = "pactnet.world.read"
 
 
 def system_clock() -> datetime:
@@ -94,10 +96,16 @@ class Node:
     urgency: Urgency = field(default_factory=Urgency)
 
     reader: Engine = field(init=False)
+    # Set when a transaction that read the acts and consents into `world` was rolled back: what it read may
+    # have included its own rows, which are gone now, so the next refresh reads them again whatever their count.
+    world_stale: bool = False
 
     def __post_init__(self) -> None:
         self.writer = GroupCommitter(self.engine)
         self.reader = database.reader(self.engine)
+        event.listen(self.engine, "commit", _world_read_kept)
+        event.listen(self.engine, "rollback", self._world_read_undone)
+        event.listen(self.engine, "rollback_savepoint", self._world_read_undone)
 
     def write(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
         """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync.
@@ -146,13 +154,24 @@ class Node:
         Called inside the transaction that decides, so a decision never rests on a world older than its
         own transaction.
         """
-        count = connection.execute(_COUNT_ACTS).scalar_one()  # acts and consents: rows are never removed
+        count = connection.execute(_COUNT_ACTS).scalar_one()  # acts and consents: committed rows stay
         with self.lock:  # API threads and dispatcher lanes refresh alike: acts, consents and world change together
-            if count != len(self.acts) + len(self.granted):
+            if self.world_stale or count != len(self.acts) + len(self.granted):
                 acts, granted = recorded_acts(connection), recorded_consents(connection)
                 world = self.world_with_acts(acts, granted=granted)
                 self.acts, self.granted, self.world = acts, granted, world
+                self.world_stale = False
+                if not database.is_reader(connection):  # a reader's transaction holds no rows of its own
+                    connection.info[WORLD_READ] = True
             return self.world
+
+    def _world_read_undone(self, connection: Connection, *_savepoint: object) -> None:
+        # A rolled-back write (one that failed, or gave way to an urgent one) may have refreshed the world with
+        # an act or consent of its own: without this, a row committed later would bring the count back to what
+        # the world holds, and the rolled-back one would stay in it in place of the committed one.
+        if connection.info.pop(WORLD_READ, False):
+            with self.lock:
+                self.world_stale = True
 
     def adopt(self, event: dict[str, Any], world: World) -> None:
         """Take a recorded act into the node's world (after its transaction committed)."""
@@ -177,6 +196,10 @@ class Node:
         """Finish the writes handed over, then release the database connections."""
         self.writer.close()
         self.engine.dispose()
+
+
+def _world_read_kept(connection: Connection) -> None:
+    connection.info.pop(WORLD_READ, None)
 
 
 def take_queued(connection: Connection) -> set[bool]:

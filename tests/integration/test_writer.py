@@ -24,6 +24,24 @@ if TYPE_CHECKING:
 LAUNCH = Publication(title="launch", level="군사III급비밀", categories=["dprk-missile"])
 
 
+def run_in_thread(node: Node, job: Callable[[Connection], str], *, urgent: bool) -> threading.Thread:
+    thread = threading.Thread(target=node.write, args=(job,), kwargs={"urgent": urgent})
+    thread.start()
+    return thread
+
+
+def wait_queued(node: Node, count: int) -> None:
+    for _ in range(1000):
+        if len(node.writer._routine) + len(node.writer._urgent) >= count:  # noqa: SLF001 - what is queued
+            return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"{count} writes were never queued")
+
+
+# Two notices that make sense together: of two agreements, each by a party of it.
+AGREEMENT_NOTIFIED_BY = {"ROK": "USA-ROK-GSOMIA-1987", "USA": "USA-JPN-GSOMIA-2007"}
+
+
 class TestGroupCommit:
     """Writes handed to the node's writer are durable when the call returns, and isolated from each other."""
 
@@ -91,20 +109,6 @@ class TestUrgentWrites:
 
         return job
 
-    @staticmethod
-    def _run_in_thread(node: Node, job: Callable[[Connection], str], *, urgent: bool) -> threading.Thread:
-        thread = threading.Thread(target=node.write, args=(job,), kwargs={"urgent": urgent})
-        thread.start()
-        return thread
-
-    @staticmethod
-    def _wait_queued(node: Node, count: int) -> None:
-        for _ in range(1000):
-            if len(node.writer._routine) + len(node.writer._urgent) >= count:  # noqa: SLF001 - what is queued
-                return
-            threading.Event().wait(0.005)
-        raise AssertionError(f"{count} writes were never queued")
-
     def _stored(self, node: Node) -> list[str]:
         with node.engine.connect() as connection:
             return list(connection.execute(select(lifecycle_acts.c.agreement).order_by(lifecycle_acts.c.seq)).scalars())
@@ -112,13 +116,13 @@ class TestUrgentWrites:
     def test_an_urgent_write_goes_before_routine_writes_queued_ahead_of_it(self, node: Node) -> None:
         order: list[str] = []
         hold, started = threading.Event(), threading.Event()
-        threads = [self._run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
+        threads = [run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
         assert started.wait(10)  # the writer is busy: what follows waits in its queues
         for queued, name in enumerate(("r1", "r2"), start=1):  # one after the other, so that r1 is ahead of r2
-            threads.append(self._run_in_thread(node, self._recording(order, name), urgent=False))
-            self._wait_queued(node, queued)
-        threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
-        self._wait_queued(node, 3)
+            threads.append(run_in_thread(node, self._recording(order, name), urgent=False))
+            wait_queued(node, queued)
+        threads.append(run_in_thread(node, self._recording(order, "flash"), urgent=True))
+        wait_queued(node, 3)
         assert node.writer.urgent_waiting
         hold.set()
         for thread in threads:
@@ -131,18 +135,18 @@ class TestUrgentWrites:
         order: list[str] = []
         busy, first_held, first_started = threading.Event(), threading.Event(), threading.Event()
         busy_started = threading.Event()
-        threads = [self._run_in_thread(node, self._recording(order, "busy", busy, busy_started), urgent=False)]
+        threads = [run_in_thread(node, self._recording(order, "busy", busy, busy_started), urgent=False)]
         assert busy_started.wait(10)
         # Three routine writes queue up together: the writer takes them as one batch, one transaction.
-        threads.append(self._run_in_thread(node, self._recording(order, "r1", first_held, first_started), urgent=False))
-        self._wait_queued(node, 1)
+        threads.append(run_in_thread(node, self._recording(order, "r1", first_held, first_started), urgent=False))
+        wait_queued(node, 1)
         for queued, name in enumerate(("r2", "r3"), start=2):
-            threads.append(self._run_in_thread(node, self._recording(order, name), urgent=False))
-            self._wait_queued(node, queued)
+            threads.append(run_in_thread(node, self._recording(order, name), urgent=False))
+            wait_queued(node, queued)
         busy.set()
         assert first_started.wait(10)  # the batch r1, r2, r3 is being written
-        threads.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
-        self._wait_queued(node, 1)
+        threads.append(run_in_thread(node, self._recording(order, "flash"), urgent=True))
+        wait_queued(node, 1)
         first_held.set()
         for thread in threads:
             thread.join(10)
@@ -158,8 +162,8 @@ class TestUrgentWrites:
         def routine(connection: Connection) -> str:
             self._recording(order, "routine")(connection)
             if not flashes:  # a flash comes in while the first run is writing
-                flashes.append(self._run_in_thread(node, self._recording(order, "flash"), urgent=True))
-                self._wait_queued(node, 1)
+                flashes.append(run_in_thread(node, self._recording(order, "flash"), urgent=True))
+                wait_queued(node, 1)
             node.writer.give_way_to_urgent()
             return "done"
 
@@ -174,8 +178,8 @@ class TestUrgentWrites:
 
         def routine(connection: Connection) -> str:
             name = f"flash {len(flashes)}"
-            flashes.append(self._run_in_thread(node, self._recording(order, name), urgent=True))
-            self._wait_queued(node, 1)
+            flashes.append(run_in_thread(node, self._recording(order, name), urgent=True))
+            wait_queued(node, 1)
             node.writer.give_way_to_urgent()  # an urgent write is always waiting
             return self._recording(order, "routine")(connection)
 
@@ -189,10 +193,10 @@ class TestUrgentWrites:
 
     def test_only_a_routine_write_in_the_writer_gives_way(self, node: Node) -> None:
         hold, started = threading.Event(), threading.Event()
-        busy = self._run_in_thread(node, self._recording([], "busy", hold, started), urgent=False)
+        busy = run_in_thread(node, self._recording([], "busy", hold, started), urgent=False)
         assert started.wait(10)
-        flash = self._run_in_thread(node, self._recording([], "flash"), urgent=True)
-        self._wait_queued(node, 1)
+        flash = run_in_thread(node, self._recording([], "flash"), urgent=True)
+        wait_queued(node, 1)
         node.writer.give_way_to_urgent()  # this thread is not the writer's: nothing to roll back
         urgent_ran: list[str] = []
 
@@ -202,7 +206,7 @@ class TestUrgentWrites:
 
         second = threading.Thread(target=node.write, args=(urgent,), kwargs={"urgent": True})
         second.start()
-        self._wait_queued(node, 2)
+        wait_queued(node, 2)
         hold.set()
         for thread in (busy, flash, second):
             thread.join(10)
@@ -212,10 +216,10 @@ class TestUrgentWrites:
     def test_writes_handed_over_before_close_are_done_and_the_writer_starts_again_after(self, node: Node) -> None:
         order: list[str] = []
         hold, started = threading.Event(), threading.Event()
-        threads = [self._run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
+        threads = [run_in_thread(node, self._recording(order, "busy", hold, started), urgent=False)]
         assert started.wait(10)
-        threads += [self._run_in_thread(node, self._recording(order, "queued"), urgent=True)]
-        self._wait_queued(node, 1)
+        threads += [run_in_thread(node, self._recording(order, "queued"), urgent=True)]
+        wait_queued(node, 1)
         closing = threading.Thread(target=node.writer.close)
         closing.start()
         hold.set()
@@ -226,3 +230,64 @@ class TestUrgentWrites:
         assert order == ["busy", "queued"]
         assert node.write(self._recording(order, "after")) == "after"  # a new writer thread takes it
         assert sorted(self._stored(node)) == ["after", "busy", "queued"]
+
+
+class TestWorldAfterRollback:
+    """The world a node decides with holds the acts and consents committed, never those of a write rolled back."""
+
+    @staticmethod
+    def _notice(connection: Connection, by: str) -> None:
+        connection.execute(
+            insert(lifecycle_acts).values(
+                agreement=AGREEMENT_NOTIFIED_BY[by],
+                type="notify_termination",
+                by=by,
+                at="2019-07-26T00:00:00.000000Z",
+                recorded_by="u",
+            )
+        )
+
+    @staticmethod
+    def _acts_by(node: Node, connection: Connection) -> list[str]:
+        node.refresh(connection)
+        return [act["by"] for act in node.acts]
+
+    def test_a_failed_write_takes_its_act_out_of_the_world_though_a_later_one_brings_the_count_back(
+        self, node: Node
+    ) -> None:
+        def failing(connection: Connection) -> None:
+            self._notice(connection, "ROK")
+            assert self._acts_by(node, connection) == ["ROK"]  # the world read with its own act
+            raise RuntimeError("refused after reading the world")
+
+        with pytest.raises(RuntimeError, match="after reading"):
+            node.write(failing)
+        node.write(lambda connection: self._notice(connection, "USA"))  # as many acts as the world held
+        with node.reader.connect() as connection:
+            assert self._acts_by(node, connection) == ["USA"]
+
+    def test_an_urgent_write_after_a_routine_one_gave_way_decides_without_the_routine_ones_act(
+        self, node: Node
+    ) -> None:
+        seen_by_flash: list[list[str]] = []
+        flashes: list[threading.Thread] = []
+
+        def flash(connection: Connection) -> str:
+            self._notice(connection, "USA")
+            seen_by_flash.append(self._acts_by(node, connection))
+            return "flash"
+
+        def routine(connection: Connection) -> str:
+            self._notice(connection, "ROK")
+            node.refresh(connection)  # as a relay does once it has stored the consents an item carries
+            if not flashes:
+                flashes.append(run_in_thread(node, flash, urgent=True))
+                wait_queued(node, 1)
+                node.writer.give_way_to_urgent()
+            return "routine"
+
+        assert node.write(routine) == "routine"
+        flashes[0].join(10)
+        assert seen_by_flash == [["USA"]]  # its own act, not the one rolled back
+        with node.reader.connect() as connection:
+            assert sorted(self._acts_by(node, connection)) == ["ROK", "USA"]

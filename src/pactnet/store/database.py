@@ -60,13 +60,17 @@ READ_ONLY = "pactnet_read_only"
 def _sqlite_begin(connection: Connection) -> None:
     # Writers take the lock up front (IMMEDIATE), so two never deadlock upgrading a read lock; connections
     # marked read-only (see `reader`) begin DEFERRED and read beside a writer, as WAL allows.
-    read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN" if is_reader(connection) else "BEGIN IMMEDIATE")
 
 
 def reader(engine: Engine) -> Engine:
     """The same engine and pool, for transactions that only read."""
     return engine.execution_options(**{READ_ONLY: True})
+
+
+def is_reader(connection: Connection) -> bool:
+    """Whether the connection comes from `reader`: its transactions only read."""
+    return bool(connection.get_execution_options().get(READ_ONLY, False))
 
 
 def create(url: str, *, pool_size: int = 5) -> Engine:
