@@ -20,7 +20,18 @@ from tests.databases import fresh_postgres_database
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-OFFICER = ("--clearance", "군사II급비밀", "--compartment", "sigint")
+OFFICER = (
+    "--clearance",
+    "군사II급비밀",
+    "--compartment",
+    "sigint",
+    "--role",
+    "analyst",
+    "--role",
+    "officer",
+    "--role",
+    "auditor",
+)
 # A node starts in about a second; a stopped one must be gone within a few.
 START_SECONDS = 20.0
 STOP_SECONDS = 5.0

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+# The roles of a user who publishes, records the party's acts and reads the audit log: the fixtures' officer.
+WORKING_ROLES = ("analyst", "officer", "auditor")
+
+
 class Clock:
     """A clock the test moves by hand; nodes take their time from it."""
 
@@ -99,8 +103,8 @@ def client(node: Node) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def officer(node: Node) -> dict[str, str]:
-    """Authorization headers of a user cleared to 군사II급비밀 with the compartment 'sigint'."""
-    _, token = add_user(node, "officer", "군사II급비밀", ["sigint"])
+    """Authorization headers of a user cleared to 군사II급비밀 with the compartment 'sigint', in every working role."""
+    _, token = add_user(node, "officer", "군사II급비밀", ["sigint"], roles=WORKING_ROLES)
     return {"Authorization": f"Bearer {token}"}
 
 

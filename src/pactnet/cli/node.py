@@ -32,6 +32,21 @@ def init(
     out.print(f"node for {config.party} created in {folder} (database {config.database_url()})", markup=False)
 
 
+@app.command("migrate")
+def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> None:
+    """Bring the node's database to the schema this version of pactnet needs (after an upgrade)."""
+    from pactnet.node import migrate_node  # noqa: PLC0415 - keep `pactnet --help` fast
+
+    try:
+        before, after = migrate_node(folder)
+    except PactnetError as error:
+        fail(str(error))
+    if before == after:
+        out.print(f"the database of {folder} is at schema revision {after} already", markup=False)
+        return
+    out.print(f"the database of {folder} migrated from schema revision {before} to {after}", markup=False)
+
+
 @app.command("serve")
 def serve(
     folder: Path = typer.Argument(..., help="The node's folder."),
