@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from pactnet.api.priority import priority_header
+from pactnet.crypto.tls import PartnerTls
 from pactnet.errors import PactnetError
 
 BATCH_PATH = "/federation/v1/envelopes/batch"
@@ -56,20 +57,31 @@ class PartnerUnreachableError(PactnetError):
 
 
 class PartnerClient:
-    """One keep-alive HTTP client for every partner."""
+    """Keep-alive HTTP clients for the partners: one for each way of verifying a partner's certificate."""
 
     def __init__(self) -> None:
-        self._http = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"})
+        self._clients: dict[PartnerTls, httpx.Client] = {}
 
-    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
+    def _http(self, tls: PartnerTls) -> httpx.Client:
+        client = self._clients.get(tls)
+        if client is None:
+            client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
+            self._clients[tls] = client
+        return client
+
+    def post(
+        self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
+    ) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
         `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.api.priority), so
-        that the partner's node takes it ahead of its routine work from the moment it arrives.
+        that the partner's node takes it ahead of its routine work from the moment it arrives. `tls` says how an
+        https:// partner's certificate is verified (the system's trust store by default).
         """
         headers = URGENT_HEADERS if urgent else None
+        http = self._http(tls or PartnerTls())
         try:
-            response = self._http.post(url.rstrip("/") + BATCH_PATH, json={"envelopes": envelopes}, headers=headers)
+            response = http.post(url.rstrip("/") + BATCH_PATH, json={"envelopes": envelopes}, headers=headers)
         except httpx.HTTPError as error:
             raise PartnerUnreachableError(f"{url}: {type(error).__name__}: {error}") from error
         if response.status_code != httpx.codes.OK:
@@ -84,7 +96,9 @@ class PartnerClient:
 
     def close(self) -> None:
         """Close the connections."""
-        self._http.close()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
 
 def _error_text(response: httpx.Response) -> str:
