@@ -9,6 +9,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
 from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.policy.model import Consent
+from pactnet.serving import served_url, stopped
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.tables import audit_entries, consents, lifecycle_acts
@@ -406,9 +408,20 @@ def _config(folder: Path) -> NodeConfig:
 
 
 def default_url(config: NodeConfig) -> str:
-    """Where the node's API is reached when nothing else is said: its `host` and `port` over http."""
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    return f"http://{host}:{config.port}"
+    """Where the node's API is reached when nothing else is said.
+
+    That is where `node serve` last served it, else its `host` and `port`, over https when it has a certificate.
+    """
+    noted = served_url(config.folder)
+    if noted is not None:
+        return noted
+    return listening_url(config.host, config.port, tls=config.tls_files() is not None)
+
+
+def listening_url(host: str, port: int, *, tls: bool) -> str:
+    """The URL of a node listening on `host` and `port`."""
+    bracketed = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{bracketed}:{port}"
 
 
 def identity_document(folder: Path, url: str | None, at: datetime) -> dict[str, Any]:
@@ -429,21 +442,37 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
 
     The rotation is recorded in the audit log first (the head signed by the old key), so that the log still
     verifies with the new key; then the key files are replaced and the old public keys added to
-    `retired_keys.toml`. Run it while the node is stopped: a running node keeps signing with the old key.
+    `retired_keys.toml`. It refuses while the node is being served (pactnet.serving): a running node would go on
+    signing with the old key, and its audit log's head would no longer verify.
     """
-    node = open_node(folder, clock)
-    try:
-        at = node.now()
-        old = node.keys
-        new = NodeKeys.generate()
-        statement = build_rotation(old, new, node.party, at)
-        with node.engine.begin() as connection:
-            node.audit.append(connection, instant_text(at), [(KEY_ROTATED, "cli", node.party, {"rotation": statement})])
-    finally:
-        node.close()
-    _replace_keys(folder, new)
-    _record_retired(folder, old, statement)
+    with stopped(folder):
+        node = open_node(folder, clock)
+        try:
+            at = node.now()
+            old = node.keys
+            new = NodeKeys.generate()
+            statement = build_rotation(old, new, node.party, at)
+            with node.engine.begin() as connection:
+                entry = (KEY_ROTATED, "cli", node.party, {"rotation": statement})
+                node.audit.append(connection, instant_text(at), [entry])
+        finally:
+            node.close()
+        _replace_keys(folder, new)
+        _record_retired(folder, old, statement)
     return statement
+
+
+def rotation_statements(folder: Path) -> list[dict[str, Any]]:
+    """Every rotation statement of this node, oldest first, as `retired_keys.toml` keeps them."""
+    _config(folder)  # a folder that is no node is refused with the config's message
+    path = folder / RETIRED_KEYS_FILE
+    if not path.exists():
+        return []
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return [json.loads(item["rotation"]) for item in document.get("retired_keys", [])]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError, TypeError) as error:
+        raise NodeError(f"{path}: cannot be read ({error})") from error
 
 
 def _replace_keys(folder: Path, keys: NodeKeys) -> None:
