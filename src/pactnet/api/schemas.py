@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, create_model
 
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -37,6 +37,28 @@ class StixBundle(BaseModel):
     objects: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
 
 
+def _body_kind(value: object) -> str | None:
+    """Which kind of body a value is meant to be, so that it is checked as that kind alone."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict | StixBundle):
+        return "stix-bundle"
+    return None
+
+
+# A report's body: text, or a STIX 2.1 bundle. Chosen by the value's JSON type, so that a bundle with a mistake
+# is told what is wrong with it as a bundle, not also that it is not text.
+Body = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[StixBundle, Tag("stix-bundle")],
+    Discriminator(
+        _body_kind,
+        custom_error_type="body_kind",
+        custom_error_message='expected text, or a STIX 2.1 bundle (an object with "type": "bundle")',
+    ),
+]
+UNION_TAGS = frozenset({"text", "stix-bundle"})
+
+
 class PublishRequest(Strict):
     """A report this party originates."""
 
@@ -46,7 +68,7 @@ class PublishRequest(Strict):
     rel_to: list[Code] | None = Field(default=None, max_length=200)
     precedence: Literal["flash", "immediate", "priority", "routine"] = "routine"
     compartments: list[Name] = Field(default_factory=list, max_length=50)
-    body: Text | StixBundle = Field(default="", description="Text, or a STIX 2.1 bundle.")
+    body: Body = Field(default="", description="Text, or a STIX 2.1 bundle.")
     recipients: list[Code] | None = Field(default=None, max_length=200, description="Default: every other party.")
 
 
