@@ -408,6 +408,7 @@ class ConsentRequestOut(BaseModel):
     id: str
     direction: Literal["incoming", "outgoing"]
     report_id: str
+    report_title: str
     originator: str
     origin_id: str
     holder: str
@@ -435,6 +436,7 @@ class CompromiseOut(BaseModel):
     id: str
     direction: Literal["incoming", "outgoing"]
     report_id: str
+    report_title: str
     originator: str
     origin_id: str
     reporter: str

@@ -58,11 +58,21 @@ def list_(
     table = Table(title=f"consent requests of {folder}")
     for column in ("id", "report"):
         table.add_column(column, no_wrap=True)
-    for column in ("direction", "asked", "to", "state", "sent"):
+    for column in ("title", "purpose", "direction", "asked", "to", "state", "sent"):
         table.add_column(column)
     for one in found:
         asked = f"{one['holder']} → {one['originator']}"
-        table.add_row(one["id"], one["report_id"], one["direction"], asked, one["to"], one["state"], _delivery(one))
+        table.add_row(
+            one["id"],
+            one["report_id"],
+            one["report_title"],
+            one["purpose"],
+            one["direction"],
+            asked,
+            one["to"],
+            one["state"],
+            _delivery(one),
+        )
     out.print(table)
 
 

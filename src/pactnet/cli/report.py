@@ -54,13 +54,14 @@ def compromises(
     table = Table(title=f"losses and compromises at {folder}")
     for column in ("id", "report"):
         table.add_column(column, no_wrap=True)
-    for column in ("direction", "reported", "at", "description", "sent"):
+    for column in ("title", "direction", "reported", "at", "description", "sent"):
         table.add_column(column)
     for one in found:
         delivery = one["delivery"]
         table.add_row(
             one["id"],
             one["report_id"],
+            one["report_title"],
             one["direction"],
             f"{one['reporter']} ({one['reported_by']}) → {one['originator']}",
             one["at"],

@@ -68,9 +68,9 @@ _VIEW = (
 )
 
 
-def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A request as the API shows it, with what became of the envelope this node sent about it."""
-    return {name: data[name] for name in _VIEW} | {"delivery": sent.get(data["envelope"] or "")}
+def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]], title: str) -> dict[str, Any]:
+    """A request as the API shows it, with its report's title, and what became of the envelope sent about it."""
+    return {name: data[name] for name in _VIEW} | {"report_title": title, "delivery": sent.get(data["envelope"] or "")}
 
 
 def request_consent(node: Node, user: User | None, report_id: str, to: str, purpose: str) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
                 ("decide", node.party, report_id, decision_summary(to, decision)),
             ],
         )
-        return _view(values, notices.deliveries(connection, [envelope]))
+        return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
     return node.write(write)
 
@@ -228,7 +228,7 @@ def answer_request(
         entry[3]["envelope"] = envelope
         node.audit.append(connection, when, [entry])
         answered = found._asdict() | values | {"envelope": envelope}
-        return _view(answered, notices.deliveries(connection, [envelope]))
+        return _view(answered, notices.deliveries(connection, [envelope]), report.title)
 
     return node.write(write)
 
@@ -242,7 +242,7 @@ def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[
         sent = notices.deliveries(connection, [row.envelope for row in rows])
         returned = {"returned": [row.id for row in rows]}
         node.audit.append(connection, when, [("list", notices.actor(user), "consent-requests", returned)])
-        return [_view(row._asdict(), sent) for row in rows]
+        return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.write(write)
 
