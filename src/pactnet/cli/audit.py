@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from pactnet.cli.terminal import fail, node_at, out, print_json
+
+if TYPE_CHECKING:
+    from pactnet.audit.chain import Verification
 
 app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
@@ -15,12 +19,30 @@ EXIT_TAMPERED = 1
 
 
 @app.command("verify")
-def verify(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def verify(
+    folder: Path = FOLDER,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    expect_key: str | None = typer.Option(
+        None,
+        "--expect-key",
+        help="The fingerprint of the node's first signing key, as its partners trusted it; the log must begin "
+        "with it (default: the first key the node's folder records).",
+    ),
+) -> None:
     """Check the whole chain, the checkpoints and the signed head; exit 0 only when intact."""
+    from pactnet.audit.trust import AuditTrustError, read_fingerprint  # noqa: PLC0415
     from pactnet.services import audit  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        result = audit.verify(node)
+    try:
+        expected = None if expect_key is None else read_fingerprint(expect_key)
+    except AuditTrustError as error:
+        fail(f"--expect-key: {error}")
+    with node_at(folder, record_settings=False) as node:
+        result = audit.verify(node, expect_key=expected)
+    _show(result, as_json=as_json)
+
+
+def _show(result: Verification, *, as_json: bool) -> None:
     if as_json:
         print_json(result.as_dict())
     elif result.intact:
