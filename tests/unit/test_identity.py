@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pactnet.audit.chain import KEY_ROTATED, Entry, chain_entry, key_line, node_signing_keys
+from pactnet.audit.chain import KEY_ROTATED, Entry, chain_entry
+from pactnet.audit.keyline import key_line, node_signing_keys
 from pactnet.crypto.identity import (
     IDENTITY_FORMAT,
     ROTATION_FORMAT,

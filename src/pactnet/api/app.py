@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
+from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view, witness
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
@@ -218,6 +218,15 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         """
         answers = inbound.receive_batch(node, [one.model_dump(by_alias=True) for one in body.envelopes])
         return {"answers": [_batch_answer(answer) for answer in answers]}
+
+    @app.post(
+        witness.HEADS_PATH,
+        tags=["federation"],
+        responses={400: {"model": schemas.ErrorOut, "description": "Not an envelope this node can read"}},
+    )
+    def witness_head(envelope: schemas.EnvelopeIn) -> dict[str, Any]:
+        """A partner's signed audit head to keep as its witness; the answer says, signed, what this node holds."""
+        return witness.receive_head(node, envelope.model_dump(by_alias=True))
 
     @app.get("/api/v1/reports/{report_id}/deliveries", response_model=list[schemas.DeliveryOut], tags=["reports"])
     def deliveries(report_id: ReportId, who: User) -> list[dict[str, Any]]:

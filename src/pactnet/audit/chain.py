@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pactnet.crypto.identity import IdentityError, read_rotation
+from pactnet.audit.keyline import KeyLine, fingerprint_of, is_signed_by_node, key_line
 from pactnet.crypto.keys import b64, fingerprint, unb64, verify
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from pactnet.crypto.identity import Rotation
     from pactnet.crypto.keys import NodeKeys
 
 GENESIS = "0" * 64
@@ -132,6 +131,22 @@ class Checkpoint:
     def as_dict(self) -> dict[str, Any]:
         """The checkpoint as exported."""
         return {"seq": self.seq, "hash": self.hash, "at": self.at, "key": self.key, "signature": self.signature}
+
+
+_CHECKPOINT_TEXTS = {"hash": 64, "at": 27, "key": 64, "signature": 128}  # the columns' widths (store.tables)
+
+
+def checkpoint_from(data: object) -> Checkpoint:
+    """A checkpoint or head read from JSON (as exported, or sent to a witness); ValueError says what is wrong."""
+    if not isinstance(data, dict) or set(data) != {"seq", *_CHECKPOINT_TEXTS}:
+        raise ValueError(f"a signed head is an object with exactly seq, {', '.join(_CHECKPOINT_TEXTS)}")
+    seq = data["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
+        raise ValueError("seq: expected an entry number from 0 to 2^63 - 1")
+    for name, width in _CHECKPOINT_TEXTS.items():
+        if not isinstance(data[name], str) or not 0 < len(data[name]) <= width or not data[name].isascii():
+            raise ValueError(f"{name}: expected ASCII text of 1 to {width} characters")
+    return Checkpoint(seq, data["hash"], data["at"], data["key"], data["signature"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,62 +282,6 @@ def verify_chain(
     return result(bad, line, seen)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyLine:
-    """The node's signing keys that the log admits, each with the last entry it may sign (None: the current key).
-
-    `first` is the key the line begins with, retired at entry `first_retired` (0: never retired); `anchored`
-    says whether that is the key the log must begin with (always, when none is given).
-    """
-
-    signers: dict[str, int | None]
-    first: bytes
-    first_retired: int
-    anchored: bool
-    # Keys a recorded rotation leads from into the line, not admitted (they come before the first key): the
-    # rotation's entry, to name in the report.
-    refused: dict[str, int] = field(default_factory=dict)
-
-
-def _rotation_in(entry: Entry) -> Rotation | None:
-    try:
-        statement = entry.data["rotation"]
-        return read_rotation(statement) if isinstance(statement, dict) else None
-    except (KeyError, ValueError, IdentityError):
-        return None
-
-
-def key_line(public_key: bytes, rotations: Iterable[Entry], first_key: str | None = None) -> KeyLine:
-    """Walk back from the current key through the recorded rotations, stopping at `first_key` (a fingerprint).
-
-    Each rotation whose new key is the one reached retires its old key at the rotation's entry; a rotation
-    outside that line (recorded, then never completed) grants nothing. The walk stops at the key the log must
-    begin with: a rotation leading to it from another key (one an attacker made with a key of his own) would
-    otherwise admit that key for everything before it.
-    """
-    keys: dict[str, int | None] = {b64(public_key): None}
-    current, retired = public_key, 0
-    read = [(entry.seq, _rotation_in(entry)) for entry in sorted(rotations, key=lambda one: one.seq, reverse=True)]
-    for seq, rotation in read:
-        if first_key is not None and fingerprint(current) == first_key:
-            break
-        if rotation is not None and rotation.signing_key == current:
-            current, retired = rotation.old_signing_key, seq
-            keys.setdefault(b64(current), seq)
-    anchored = first_key is None or fingerprint(current) == first_key
-    refused = {
-        b64(rotation.old_signing_key): seq
-        for seq, rotation in read
-        if rotation is not None and b64(rotation.signing_key) in keys and b64(rotation.old_signing_key) not in keys
-    }
-    return KeyLine(keys, current, retired, anchored, refused)
-
-
-def node_signing_keys(public_key: bytes, rotations: Iterable[Entry]) -> dict[str, int | None]:
-    """The node's signing keys (base64url), each with the last entry it may sign (None: the current key)."""
-    return key_line(public_key, rotations).signers
-
-
 def _unanchored(line: KeyLine, first_key: str | None) -> tuple[int, str] | None:
     if line.anchored:
         return None
@@ -340,7 +299,7 @@ def _unanchored(line: KeyLine, first_key: str | None) -> tuple[int, str] | None:
 
 def _marks_problem(marks: list[Checkpoint], line: KeyLine, last: int) -> tuple[int, str] | None:
     for mark in marks:
-        if not _is_signed_by_node(mark, line.signers):
+        if not is_signed_by_node(mark, line.signers):
             return mark.seq, _not_the_nodes(f"the checkpoint at entry {mark.seq}", mark, line)
         if mark.seq > last:
             return last + 1, f"entries {last + 1}..{mark.seq} were removed (a checkpoint signed entry {mark.seq})"
@@ -353,24 +312,17 @@ def _not_the_nodes(what: str, mark: Checkpoint, line: KeyLine) -> str:
     if seq is None:
         return f"{what} is not signed by this node's key"
     return (
-        f"{what} is signed by the key {_fingerprint_of(mark.key)}, which is not the node's: the rotation at entry "
+        f"{what} is signed by the key {fingerprint_of(mark.key)}, which is not the node's: the rotation at entry "
         f"{seq} leads from it to a key of the node, but the node's first key is {fingerprint(line.first)} (the "
         "log was rewritten and signed by another key)"
     )
-
-
-def _fingerprint_of(key: str) -> str:
-    try:
-        return fingerprint(unb64(key))
-    except ValueError:
-        return repr(key[:64])
 
 
 def _head_problem(head: Checkpoint | None, line: KeyLine, walk: _Walk) -> tuple[int, str] | None:
     last = walk.last
     if head is None:
         return None
-    if not _is_signed_by_node(head, line.signers):
+    if not is_signed_by_node(head, line.signers):
         return head.seq, _not_the_nodes("the signed head of the log", head, line)
     if head.seq > last:
         return last + 1, f"the tail was cut: the signed head is entry {head.seq}, the log ends at {last}"
@@ -387,14 +339,21 @@ def _compare(witnessed: Witnessed, walk: _Walk, line: KeyLine) -> dict[str, Any]
     seq = None if head is None else head.seq
 
     def disagrees(first_bad: int, problem: str) -> dict[str, Any]:
-        return {"party": party, "seq": seq, "agrees": False, "first_bad_seq": first_bad, "problem": problem}
+        return {
+            "party": party,
+            "reached": True,
+            "seq": seq,
+            "agrees": False,
+            "first_bad_seq": first_bad,
+            "problem": problem,
+        }
 
     ours = {fingerprint(unb64(key)) for key in line.signers}
     strange = [key for key in witnessed.keys if key not in ours]
     if strange:
         return disagrees(1, f"witness {party} trusts the key {strange[0]} for this node, which the log never reaches")
     if head is not None:
-        if not _is_signed_by_node(head, line.signers):
+        if not is_signed_by_node(head, line.signers):
             return disagrees(head.seq, f"the head witness {party} holds is not signed by a key of this log")
         if head.seq > walk.last:
             return disagrees(
@@ -407,17 +366,4 @@ def _compare(witnessed: Witnessed, walk: _Walk, line: KeyLine) -> dict[str, Any]
                 head.seq,
                 f"entry {head.seq} is not the one witness {party} holds a signed head of: the log was rewritten",
             )
-    return {"party": party, "seq": seq, "agrees": True, "first_bad_seq": None, "problem": None}
-
-
-def _is_signed_by_node(mark: Checkpoint, signers: dict[str, int | None]) -> bool:
-    if mark.key not in signers:
-        return False
-    last = signers[mark.key]
-    if last is not None and mark.seq > last:
-        return False
-    try:
-        key = unb64(mark.key)
-    except ValueError:
-        return False
-    return mark.is_signed_by(key)
+    return {"party": party, "reached": True, "seq": seq, "agrees": True, "first_bad_seq": None, "problem": None}
