@@ -91,9 +91,12 @@ def forge_rewrite(
     return entries
 
 
-def cut_back_to_checkpoint(connection: Connection) -> int | None:
-    """Delete every entry after the last checkpoint and copy that checkpoint into the head; its seq, or None."""
-    mark = connection.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc()).limit(1)).first()
+def cut_back_to_checkpoint(connection: Connection, seq: int | None = None) -> int | None:
+    """Delete every entry after a checkpoint (the last, or the one at `seq`) and copy it into the head; its seq."""
+    marks = select(audit_checkpoints).order_by(audit_checkpoints.c.seq.desc()).limit(1)
+    if seq is not None:
+        marks = select(audit_checkpoints).where(audit_checkpoints.c.seq == seq)
+    mark = connection.execute(marks).first()
     if mark is None:
         return None
     connection.execute(delete(audit_entries).where(audit_entries.c.seq > mark.seq))
