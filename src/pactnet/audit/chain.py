@@ -7,7 +7,9 @@ can check an exported log without trusting the node; a signed head, renewed with
 entry so that cutting the tail is detected too.
 
 A key rotation is recorded in the chain itself (a `key-rotated` entry holding the statement signed by the old
-key), so that checkpoints signed before it still verify once the node holds its new key.
+key), so that checkpoints signed before it still verify once the node holds its new key; verification walks
+back from the current key to the node's first key and no further (pactnet.audit.keyline), and compares the log
+with the heads its witnesses hold (docs/audit.md, "What verification trusts").
 """
 
 from __future__ import annotations
