@@ -222,7 +222,11 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     @app.post(
         witness.HEADS_PATH,
         tags=["federation"],
-        responses={400: {"model": schemas.ErrorOut, "description": "Not an envelope this node can read"}},
+        responses={
+            403: {"model": schemas.ErrorOut, "description": "Not from a partner this node trusts, or not for it"},
+            409: {"model": schemas.ErrorOut, "description": "Sent too long ago (stale)"},
+            422: {"model": schemas.ErrorOut, "description": "Not an audit-head envelope this node can read"},
+        },
     )
     def witness_head(envelope: schemas.EnvelopeIn) -> dict[str, Any]:
         """A partner's signed audit head to keep as its witness; the answer says, signed, what this node holds."""
