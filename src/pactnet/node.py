@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import event, func, select
 
 from pactnet.audit.chain import KEY_ROTATED
+from pactnet.audit.trust import RETIRED_KEYS_FILE
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
 from pactnet.crypto.identity import build_identity, build_rotation
 from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
@@ -48,7 +49,6 @@ _COUNT_ACTS = select(
     select(func.count()).select_from(lifecycle_acts).scalar_subquery()
     + select(func.count()).select_from(consents).scalar_subquery()
 )
-RETIRED_KEYS_FILE = "retired_keys.toml"
 # Where a connection's info holds the dispatcher lanes its writes queued outbox rows for (see take_queued).
 QUEUED_LANES = "pactnet.outbox.queued"
 # Noted on a connection whose transaction read the acts and consents into the node's world (Node.refresh).
@@ -317,8 +317,12 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Node:
-    """Build a node from its folder; refuses with a clear NodeError on anything that is not right."""
+def open_node(folder: Path, clock: Callable[[], datetime] = system_clock, *, record_settings: bool = True) -> Node:
+    """Build a node from its folder; refuses with a clear NodeError on anything that is not right.
+
+    `record_settings=False` opens it without recording a change of its settings in the audit log: verifying
+    the log must not write to it.
+    """
     config = _config(folder)
     keys = NodeKeys.load(folder)
     document, world = _world(config)
@@ -332,7 +336,8 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
         engine.dispose()
         raise
     node = Node(config, keys, engine, SqlAuditLog(keys, config.checkpoint_every), document, world, clock)
-    _audit_configuration(node)
+    if record_settings:
+        _audit_configuration(node)
     if acts or granted:
         node.acts, node.granted = acts, granted
         try:
@@ -441,9 +446,10 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
     """Replace the node's keys with new ones; the rotation statement, signed by the old key, for its partners.
 
     The rotation is recorded in the audit log first (the head signed by the old key), so that the log still
-    verifies with the new key; then the key files are replaced and the old public keys added to
-    `retired_keys.toml`. It refuses while the node is being served (pactnet.serving): a running node would go on
-    signing with the old key, and its audit log's head would no longer verify.
+    verifies with the new key; then the old public keys are added to `retired_keys.toml`, whose oldest key
+    anchors the log's line of keys (pactnet.audit.trust), and only then are the key files replaced. It refuses
+    while the node is being served (pactnet.serving): a running node would go on signing with the old key, and
+    its audit log's head would no longer verify.
     """
     with stopped(folder):
         node = open_node(folder, clock)
@@ -457,8 +463,8 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
                 node.audit.append(connection, instant_text(at), [entry])
         finally:
             node.close()
-        _replace_keys(folder, new)
         _record_retired(folder, old, statement)
+        _replace_keys(folder, new)
     return statement
 
 

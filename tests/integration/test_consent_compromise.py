@@ -436,7 +436,9 @@ class TestCommandLine:
         reported = runner.invoke(cli, ["report", "compromise", jpn, jpn_id, "--description", "lost in transit"])
         assert reported.exit_code == 0, reported.output
         table = runner.invoke(cli, ["report", "compromises", jpn])
-        assert all(word in table.stdout for word in ["Two", "SRBMs", "from", "Hodo", "peninsula", "lost", "in", "transit"])
+        assert all(
+            word in table.stdout for word in ["Two", "SRBMs", "from", "Hodo", "peninsula", "lost", "in", "transit"]
+        )
 
     def test_request_answer_list_and_compromise_from_the_command_line(self, trio_now: Trio) -> None:
         trio = trio_now

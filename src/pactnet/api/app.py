@@ -27,7 +27,7 @@ from pactnet.api.auth import (
 )
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
+from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view, witness
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
@@ -209,6 +209,19 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         """
         answers = inbound.receive_batch(node, [one.model_dump(by_alias=True) for one in body.envelopes])
         return {"answers": [_batch_answer(answer) for answer in answers]}
+
+    @app.post(
+        witness.HEADS_PATH,
+        tags=["federation"],
+        responses={
+            403: {"model": schemas.ErrorOut, "description": "Not from a partner this node trusts, or not for it"},
+            409: {"model": schemas.ErrorOut, "description": "Sent too long ago (stale)"},
+            422: {"model": schemas.ErrorOut, "description": "Not an audit-head envelope this node can read"},
+        },
+    )
+    def witness_head(envelope: schemas.EnvelopeIn) -> dict[str, Any]:
+        """A partner's signed audit head to keep as its witness; the answer says, signed, what this node holds."""
+        return witness.receive_head(node, envelope.model_dump(by_alias=True))
 
     @app.get("/api/v1/reports/{report_id}/deliveries", response_model=list[schemas.DeliveryOut], tags=["reports"])
     def deliveries(report_id: ReportId, who: Reader) -> list[dict[str, Any]]:

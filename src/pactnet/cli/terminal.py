@@ -49,12 +49,15 @@ def _error(message: str) -> None:
 
 
 @contextmanager
-def node_at(folder: Path) -> Iterator[Node]:
-    """The node in `folder`, closed afterwards; a PactnetError, opening it or using it, exits 2 with its message."""
+def node_at(folder: Path, *, record_settings: bool = True) -> Iterator[Node]:
+    """The node in `folder`, closed afterwards; a PactnetError, opening it or using it, exits 2 with its message.
+
+    `record_settings=False`: a command that only reads (`audit verify`) records no change of settings.
+    """
     from pactnet.node import open_node  # noqa: PLC0415 - keeps `pactnet --help` free of the database stack
 
     try:
-        node = open_node(folder)
+        node = open_node(folder, record_settings=record_settings)
     except PactnetError as error:
         fail(str(error))
     try:

@@ -257,3 +257,17 @@ audit_head = Table(
     Column("key", String(64), nullable=False),
     Column("signature", String(128), nullable=False),
 )
+
+# As a witness of its partners' audit logs: the last signed head of each partner's log it was given, which the
+# partner's `pactnet audit verify --witnesses` compares its log with (docs/audit.md, "Witnesses").
+audit_witnessed = Table(
+    "audit_witnessed",
+    metadata,
+    Column("party", String(64), primary_key=True, autoincrement=False),
+    Column("seq", SEQ, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("received_at", INSTANT, nullable=False),
+)
