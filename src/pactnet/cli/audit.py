@@ -21,7 +21,7 @@ EXIT_TAMPERED = 1
 
 @app.command("verify")
 def verify(
-    folder: Path = FOLDER,
+    folder: Path = typer.Argument(..., help="The node's folder, or a log exported by `pactnet audit export`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     expect_key: str | None = typer.Option(
         None,
@@ -42,12 +42,41 @@ def verify(
         expected = None if expect_key is None else read_fingerprint(expect_key)
     except AuditTrustError as error:
         fail(f"--expect-key: {error}")
+    if folder.is_file():
+        if witnesses:
+            fail("--witnesses: a partner's witnesses are asked by the node itself; verify its folder, not a file")
+        _verify_export(folder, expected, as_json=as_json)
+        return
     with node_at(folder, record_settings=False) as node:
         answers = exchange(node, None) if witnesses else []
         witnessed = [answer.witnessed for answer in answers if answer.witnessed is not None]
         result = audit.verify(node, expect_key=expected, witnessed=witnessed)
     unreached = tuple(answer.as_dict() for answer in answers if answer.witnessed is None)
     _show(replace(result, witnesses=result.witnesses + unreached), as_json=as_json)
+
+
+def _verify_export(path: Path, expected: str | None, *, as_json: bool) -> None:
+    """Verify an exported log as a partner does: no node, only the file and the key it should begin with."""
+    from pactnet.audit.export import read_export  # noqa: PLC0415
+    from pactnet.crypto.keys import fingerprint  # noqa: PLC0415
+    from pactnet.errors import PactnetError  # noqa: PLC0415
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            export = read_export(lines)
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{path}: cannot be read ({error})")
+    except PactnetError as error:
+        fail(f"{path}: not an audit export: {error}")
+    result = export.verify(expected)
+    if expected is None and not as_json:
+        named = fingerprint(export.key)
+        out.print(
+            f"{export.party}'s log, checked against the key its header names ({named}); to be sure it is the "
+            "node's, say --expect-key with the fingerprint you trusted",
+            markup=False,
+        )
+    _show(result, as_json=as_json)
 
 
 def _show(result: Verification, *, as_json: bool) -> None:

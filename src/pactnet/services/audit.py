@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pactnet.audit.export import EXPORT_FORMAT
 from pactnet.audit.trust import first_key_on_record
 from pactnet.node import instant_text
 from pactnet.services import redaction
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
     from pactnet.audit.chain import Checkpoint, Verification, Witnessed
     from pactnet.node import Node
     from pactnet.services.users import User
-
-EXPORT_FORMAT = "pactnet.audit-export/1"
 
 
 def verify(node: Node, *, expect_key: str | None = None, witnessed: Sequence[Witnessed] = ()) -> Verification:
