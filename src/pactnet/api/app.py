@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
+from pactnet.federation import compromises, consent_requests, inbound, outbox_view, releases
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
@@ -232,11 +232,12 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
-        Transfers of the report refused for want of that consent are decided again and sent if now allowed.
+        Transfers to the recipients the publisher named that were refused for want of that consent are decided
+        again and sent if now allowed; no other party gets the report.
         """
         to = body.to if isinstance(body, schemas.ReleaseConsent) else None
         arrangement = body.arrangement if isinstance(body, schemas.RelayConsent) else None
-        return consents.grant_consent(node, who, report_id, to, arrangement, body.until)
+        return releases.grant_consent(node, who, report_id, to, arrangement, body.until)
 
     request_path = Annotated[str, Path(min_length=1, max_length=64, pattern=schemas.IDENTIFIER)]
     listing_limit = Annotated[int, Query(ge=1, le=1000)]
