@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
+from pactnet.api import releases as release_routes
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
 from pactnet.federation import compromises, consent_requests, inbound, outbox_view, releases
@@ -279,6 +280,8 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: User) -> dict[str, Any]:
         """Report the loss or compromise of a received item: recorded, and sent to its originator at flash."""
         return compromises.report_compromise(node, who, report_id, body.description)
+
+    release_routes.add_routes(app, node, current_user)
 
     @app.get("/api/v1/compromises", response_model=list[schemas.CompromiseOut], tags=["reports"])
     def list_compromises(who: User, limit: listing_limit = 100) -> list[dict[str, Any]]:
