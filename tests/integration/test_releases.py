@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from pactnet.cli.main import app as cli
+from pactnet.store import database
 from pactnet.store.audit_log import read_entries
-from pactnet.store.tables import consent_requests, outbox, reports
+from pactnet.store.tables import consent_requests, decisions, outbox, reports
 from tests.integration.test_consent_compromise import PURPOSE, Trio, _trio
 
 if TYPE_CHECKING:
@@ -263,3 +265,34 @@ class TestRequestedConsent:
         inbox = trio.get("JPN", "/api/v1/consents")
         assert {one["request"] for one in inbox} == {asked["id"], None}  # the first answered it; the second came late
         trio.intact()
+
+
+class TestMigration:
+    """Migration 0006 marks every decision and transfer stored before it as asked for by the recipients."""
+
+    def test_rows_stored_before_asked_by_existed_become_recipients(self, database_url: str) -> None:
+        engine = database.create(database_url)
+        try:
+            command.upgrade(database._alembic_config(engine), "0005")  # noqa: SLF001 - the migrations' own config
+            with engine.begin() as connection:
+                connection.execute(text(OLD_REPORT))
+                connection.execute(text(OLD_DECISION))
+                for envelope, kind in (("e1", "transfer"), ("e2", "act")):
+                    connection.execute(text(OLD_OUTBOX), {"envelope": envelope, "kind": kind})
+            database.migrate(engine)
+            with engine.connect() as connection:
+                assert connection.execute(select(decisions.c.asked_by)).scalars().all() == ["recipients"]
+                found = connection.execute(select(outbox.c.envelope_id, outbox.c.asked_by).order_by(outbox.c.seq))
+                assert [tuple(row) for row in found] == [("e1", "recipients"), ("e2", None)]
+        finally:
+            engine.dispose()
+
+
+OLD_REPORT = """INSERT INTO reports (id, originator, origin_id, title, level, level_rank, precedence, compartments,
+categories, body_type, body, created_at) VALUES ('r1', 'ROK', 'r1', 't', '군사II급비밀', 1, 'routine', '[]', '[]',
+'text', 'b', '2019-07-25T00:00:00.000000Z')"""
+OLD_DECISION = """INSERT INTO decisions (report_id, holder, recipient, at, allowed, route, legs, reasons)
+VALUES ('r1', 'ROK', 'JPN', '2019-07-25T00:00:00.000000Z', true, '[]', '[]', '[]')"""
+OLD_OUTBOX = """INSERT INTO outbox (envelope_id, kind, recipient, final, report_id, rank, payload, state, attempts,
+next_at, created_at) VALUES (:envelope, :kind, 'JPN', 'JPN', 'r1', 3, '{}', 'pending', 0,
+'2019-07-25T00:00:00.000000Z', '2019-07-25T00:00:00.000000Z')"""
