@@ -100,14 +100,14 @@ class Trio:
             assert audit.verify(node).intact, party
 
 
-def _trio(tmp_path: Path, kind: str, start: datetime = JULY) -> Iterator[Trio]:
+def _trio(tmp_path: Path, kind: str, start: datetime = JULY, world: str = "gsomia-2019") -> Iterator[Trio]:
     clock = Clock(start)
     with ExitStack() as stack:
         folders: dict[str, Path] = {}
         for party in PARTIES:
             url = stack.enter_context(fresh_postgres_database()) if kind == "postgresql" else None
             folders[party] = tmp_path / party.lower()
-            init_node(folders[party], "gsomia-2019", party, url)
+            init_node(folders[party], world, party, url)
         nodes: dict[str, Node] = {}
         for party in PARTIES:
             nodes[party] = open_node(folders[party], clock)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Path, Query, Request
 from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
+from pactnet.api import releases as release_routes
 from pactnet.api.auth import (
     ActRecorder,
     AgreementViewer,
@@ -27,7 +28,7 @@ from pactnet.api.auth import (
 )
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view, witness
+from pactnet.federation import compromises, consent_requests, inbound, outbox_view, releases, witness
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
@@ -236,11 +237,12 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
-        Transfers of the report refused for want of that consent are decided again and sent if now allowed.
+        Transfers to the recipients the publisher named that were refused for want of that consent are decided
+        again and sent if now allowed; no other party gets the report.
         """
         to = body.to if isinstance(body, schemas.ReleaseConsent) else None
         arrangement = body.arrangement if isinstance(body, schemas.RelayConsent) else None
-        return consents.grant_consent(node, who, report_id, to, arrangement, body.until)
+        return releases.grant_consent(node, who, report_id, to, arrangement, body.until)
 
     request_path = Annotated[str, Path(min_length=1, max_length=64, pattern=schemas.IDENTIFIER)]
     listing_limit = Annotated[int, Query(ge=1, le=1000)]
@@ -284,6 +286,8 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: CompromiseReporter) -> dict[str, Any]:
         """Report the loss or compromise of a received item: recorded, and sent to its originator at flash."""
         return compromises.report_compromise(node, who, report_id, body.description)
+
+    release_routes.add_routes(app, node)
 
     @app.get("/api/v1/compromises", response_model=list[schemas.CompromiseOut], tags=["reports"])
     def list_compromises(who: InboxViewer, limit: listing_limit = 100) -> list[dict[str, Any]]:

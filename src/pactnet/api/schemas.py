@@ -190,6 +190,7 @@ class TrailEntry(BaseModel):
     legs: list[Leg]
     marking: Marking | None
     reasons: list[Reason]
+    asked_by: Literal["recipients", "consent-request", "release"]
 
 
 class Status(BaseModel):
@@ -336,6 +337,9 @@ class DeliveryOut(BaseModel):
     level: str | None
     stored_as: str | None
     reasons: list[dict[str, Any]]
+    asked_by: Literal["recipients", "consent-request", "release"] | None = Field(
+        description="Who asked for a transfer: the publisher's recipients, a consent request, a release; null else."
+    )
 
 
 class ReleaseConsent(Strict):

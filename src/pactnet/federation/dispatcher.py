@@ -35,7 +35,16 @@ from pactnet.federation.answers import RECEIPT, REFUSAL
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.consents import statements_for
 from pactnet.federation.inbound import PayloadError, read_transfer
-from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
+from pactnet.federation.outbox import (
+    BY_RECIPIENTS,
+    CANCELLED,
+    DELIVERED,
+    PENDING,
+    REFUSED,
+    TRANSFER,
+    URGENT_RANK,
+    enqueue_transfer,
+)
 from pactnet.federation.partners import PartnerError, load_partners
 from pactnet.node import instant_text, parse_instant_text, take_queued
 from pactnet.policy.decisions import decide
@@ -430,13 +439,12 @@ class Dispatcher:
             node.audit.append(connection, when, audit)
 
     def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
-        """Send an item this node holds along the route the core finds now, as a new decision."""
-        report_id = row.report_id or ""
-        connection.execute(
-            decisions.insert(), decision_row(report_id, self.node.party, row.final, instant_text(now), decision)
-        )
-        enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
-        return [("decide", self.node.party, report_id, decision_summary(row.final, decision))]
+        """Send an item this node holds along the route the core finds now, as a new decision, asked as before."""
+        report_id, asked_by = row.report_id or "", row.asked_by or BY_RECIPIENTS
+        when, party = instant_text(now), self.node.party
+        connection.execute(decisions.insert(), decision_row(report_id, party, row.final, when, decision, asked_by))
+        enqueue_transfer(connection, row.payload["report"], decision, [party], report_id, now, asked_by)
+        return [("decide", party, report_id, decision_summary(row.final, decision, asked_by))]
 
 
 def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
@@ -458,7 +466,12 @@ def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
     subject = row.report_id or row.envelope_id
     data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
     if row.kind == TRANSFER:
-        data |= {"final": row.final, "under": row.under, "route": row.payload.get("route", [])}
+        data |= {
+            "final": row.final,
+            "under": row.under,
+            "route": row.payload.get("route", []),
+            "asked_by": row.asked_by,
+        }
     if outcome.state == DELIVERED:
         marking = outcome.detail.get("marking") or {}
         data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfers, is_urgent, report_payload, transfer_row
+from pactnet.federation.outbox import BY_RECIPIENTS, enqueue_transfers, is_urgent, report_payload, transfer_row
 from pactnet.node import instant_text
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
@@ -142,13 +142,21 @@ def _store(
     item, when = prepared.item, prepared.row["created_at"]
     rows.reports.append(prepared.row)
     rows.categories += category_rows(item.id, item.categories)
-    rows.decisions += [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided]
+    # The publisher's recipients ask for these transfers; no other party gets the item unless someone asks.
+    rows.decisions += [
+        decision_row(item.id, node.party, recipient, when, decision, BY_RECIPIENTS) for recipient, decision in decided
+    ]
     payload = report_payload(prepared.row, prepared.row["level"])
-    rows.transfers += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
+    rows.transfers += [
+        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS) for _, d in decided if d.allowed
+    ]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         ("publish", user.name, item.id, published),
-        *(("decide", node.party, item.id, decision_summary(recipient, decision)) for recipient, decision in decided),
+        *(
+            ("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
+            for recipient, decision in decided
+        ),
     ]
 
 
@@ -351,6 +359,7 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
             "legs": row.legs,
             "marking": row.marking,
             "reasons": row.reasons,
+            "asked_by": row.asked_by,
         }
         for row in found
     ]

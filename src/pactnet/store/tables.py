@@ -81,6 +81,9 @@ decisions = Table(
     Column("legs", JSON, nullable=False),
     Column("marking", JSON),
     Column("reasons", JSON, nullable=False),
+    # Who asked for the transfer at the holder: the publisher's `recipients`, a `consent-request`, or a user's
+    # `release` (a consent permits a transfer, it never asks for one: docs/federation.md, "Who asks").
+    Column("asked_by", String(32), nullable=False, server_default="recipients"),
     Index("ix_decisions_report_id", "report_id", "seq"),
 )
 
@@ -169,6 +172,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("outcome", JSON),
     Column("answer", JSON),
+    # Who asked for a transfer (as in `decisions`); None for envelopes that are not transfers.
+    Column("asked_by", String(32)),
     Index("ix_outbox_due", "state", "rank", "seq"),
     Index("ix_outbox_report_id", "report_id"),
 )
