@@ -66,3 +66,11 @@ def parse_instant(text: str) -> datetime:
     except ValueError as error:
         msg = f"a real RFC 3339 instant with an offset, such as {example}, not {text!r} ({error})"
         raise ValueError(msg) from error
+
+
+def show_instant(instant: datetime, zone: tzinfo) -> str:
+    """RFC 3339 in `zone`; in UTC where the local time would fall outside the years 1 to 9999 (fine print)."""
+    try:
+        return instant.astimezone(zone).isoformat()
+    except OverflowError:
+        return instant.astimezone(UTC).isoformat()
