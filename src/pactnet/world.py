@@ -88,15 +88,18 @@ def _strings(value: object) -> frozenset[str] | None:
 
 def _instant(value: object) -> datetime | None:
     """An RFC 3339 instant in UTC, or None when it is not one (the reader then says why)."""
-    if isinstance(value, str):
-        if RFC3339.fullmatch(value) is None:
-            return None
-        try:
-            return datetime.fromisoformat(value.upper()).astimezone(UTC)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo is not None else None
+    try:
+        if isinstance(value, str):
+            if RFC3339.fullmatch(value) is None:
+                return None
+            try:
+                return datetime.fromisoformat(value.upper()).astimezone(UTC)
+            except (ValueError, OverflowError):
+                return parse_instant(value).astimezone(UTC)  # the year 0 of an offset, or an error
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
     return None
 
 
@@ -226,7 +229,11 @@ class _Reader:
 
     def instant(self, value: object, path: str) -> datetime | None:
         if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.astimezone(UTC)
+            try:
+                return value.astimezone(UTC)
+            except OverflowError:
+                self.issue(path, show(value), "an instant from the year 1 to the year 9999 in UTC")
+                return None
         if isinstance(value, str):
             try:
                 return parse_instant(value).astimezone(UTC)
@@ -396,7 +403,7 @@ class _Reader:
             return None
         before = len(self.issues)
         rows: list[EquivalenceRow] = []
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], tuple[int, str]] = {}
         for index, raw in enumerate(value):
             row_path = f"{path}[{index}]"
             row = self.table(raw, row_path, f"a table with the keys {pair[0]} and {pair[1]}")
@@ -414,15 +421,16 @@ class _Reader:
         return tuple(rows) if len(self.issues) == before else None
 
     def side(
-        self, value: object, path: str, code: str, index: int, seen: dict[tuple[str, str], int]
+        self, value: object, path: str, code: str, index: int, seen: dict[tuple[str, str], tuple[int, str]]
     ) -> tuple[str, ...] | None:
+        """One side of an equivalence row: labels of one level of `code`, a level named in no other row."""
         labels = [value] if isinstance(value, str) else value
         if not isinstance(labels, list) or not labels:
             self.issue(path, show(value), f"a level of {code}, or a non-empty array of its labels")
             return None
         party = self.parties[code]
         good = True
-        row_levels: set[str] = set()
+        row_levels: dict[str, str] = {}  # level -> the first label naming it on this side
         for position, label in enumerate(labels):
             where = path if isinstance(value, str) else f"{path}[{position}]"
             level = party.level_of(label) if isinstance(label, str) else None
@@ -431,12 +439,19 @@ class _Reader:
                 self.issue(where, show(label), f"a level or alias of {code} ({scheme})")
                 good = False
             elif (code, level) in seen and level not in row_levels:
-                other = seen[(code, level)]
-                self.issue(where, f"{show(label)}, already named in row {other}", "each level in one row only")
+                other, named = seen[(code, level)]
+                also = "" if named == label else f" as {show(named)}, which ranks as the same level {show(level)}"
+                self.issue(where, f"{show(label)}, already named in row {other}{also}", "each level in one row only")
+                good = False
+            elif row_levels and level not in row_levels:
+                # Fine print: one side of a row names labels of one level only.
+                first = next(iter(row_levels.values()))
+                found = f"{show(label)}, of the level {show(level)}, beside {show(first)} of another level"
+                self.issue(where, found, f"labels of one level of {code} on one side of a row")
                 good = False
             else:
-                seen[(code, level)] = index
-                row_levels.add(level)
+                seen.setdefault((code, level), (index, label))
+                row_levels.setdefault(level, label)
         return tuple(labels) if good else None
 
     def read_arrangements(self, arrangements: dict[str, Any]) -> None:
@@ -459,57 +474,76 @@ class _Reader:
                 self.arrangements[pact_id] = _StaticArrangement(pact_id, title, hub, tuple(members), scope, consent)
 
     def read_reports(self, reports: list[Any]) -> None:
-        parties = self.parties
         known = self.reports
-        fullmatch = _ID.fullmatch
         # Reports share a few combinations of categories: each is checked once, and its tuple and set are shared.
         seen_categories: dict[tuple[Any, ...], tuple[tuple[str, ...], frozenset[str] | None]] = {}
         for index, raw in enumerate(reports):
-            # The common case first and cheaply; anything unusual goes to report_issues, which says what.
-            if isinstance(raw, dict) and raw.keys() <= _REPORT_KEYS:
-                report_id = raw.get("id")
-                originator = raw.get("originator")
-                label = raw.get("level")
-                categories = raw.get("categories", [])
-                rel_to = raw.get("rel_to")
-                created = raw.get("created")
-                party = parties.get(originator) if isinstance(originator, str) else None
-                level = party.canonical.get(label) if party is not None and isinstance(label, str) else None
-                category_tuple: tuple[str, ...] = ()
-                category_set = None
-                if isinstance(categories, list) and all(type(category) is str for category in categories):
-                    key = tuple(categories)
-                    known_categories = seen_categories.get(key)
-                    if known_categories is None:
-                        known_categories = seen_categories.setdefault(key, (key, _strings(categories)))
-                    category_tuple, category_set = known_categories
-                rel_set = None if rel_to is None else _strings(rel_to)
-                moment = None if created is None else _instant(created)
-                if (
-                    level is not None
-                    and party is not None
-                    and isinstance(report_id, str)
-                    and report_id not in known
-                    and fullmatch(report_id) is not None
-                    and category_set is not None
-                    and (rel_to is None or (rel_set is not None and rel_set <= parties.keys()))
-                    and (created is None or moment is not None)
-                ):
-                    known[report_id] = Report(
-                        report_id,
-                        party.code,
-                        label,  # type: ignore[arg-type]  # a str: it resolved to a level
-                        level,
-                        category_tuple,
-                        category_set,
-                        rel_set,
-                        moment,
-                    )
-                    continue
-            before = len(self.issues)
-            self.report_issues(raw, f"reports[{index}]")
-            if len(self.issues) == before:  # never drop a report silently
-                self.issue(f"reports[{index}]", "a report that cannot be read", "a valid report")
+            # The common case first and cheaply; anything unusual goes to the plain reader, which says what.
+            report = self.fast_report(raw, seen_categories)
+            if report is None:
+                report = self.plain_report(raw, f"reports[{index}]")
+            if report is not None:
+                known[report.id] = report
+
+    def fast_report(
+        self, raw: object, seen_categories: dict[tuple[Any, ...], tuple[tuple[str, ...], frozenset[str] | None]]
+    ) -> Report | None:
+        """A plainly valid report, read without a word; None for anything else (plain_report then decides).
+
+        It accepts exactly what plain_report accepts and builds the same Report (a property test holds them equal).
+        """
+        if not isinstance(raw, dict) or not raw.keys() <= _REPORT_KEYS:
+            return None
+        report_id, originator, label = raw.get("id"), raw.get("originator"), raw.get("level")
+        categories, rel_to, created = raw.get("categories", []), raw.get("rel_to"), raw.get("created")
+        party = self.parties.get(originator) if isinstance(originator, str) else None
+        level = party.canonical.get(label) if party is not None and isinstance(label, str) else None
+        if level is None or party is None or not isinstance(report_id, str) or report_id in self.reports:
+            return None
+        if not isinstance(categories, list) or not all(type(category) is str for category in categories):
+            return None
+        key = tuple(categories)
+        known_categories = seen_categories.get(key)
+        if known_categories is None:
+            known_categories = seen_categories.setdefault(key, (key, _strings(categories)))
+        category_tuple, category_set = known_categories
+        rel_set = None if rel_to is None else _strings(rel_to)
+        moment = None if created is None else _instant(created)
+        if (
+            _ID.fullmatch(report_id) is None
+            or category_set is None
+            or (
+                rel_to is not None
+                and (rel_set is None or len(rel_set) != len(rel_to) or not rel_set <= self.parties.keys())
+            )
+            or (created is not None and moment is None)
+        ):
+            return None
+        return Report(report_id, party.code, label, level, category_tuple, category_set, rel_set, moment)  # type: ignore[arg-type]  # label: a str, it resolved to a level
+
+    def plain_report(self, raw: object, path: str) -> Report | None:
+        """The report a table describes, checked rule by rule; None with every issue recorded when it is invalid."""
+        before = len(self.issues)
+        self.report_issues(raw, path)
+        if len(self.issues) > before:
+            return None
+        if not isinstance(raw, dict):  # report_issues said so; this tells the type checker
+            return None
+        party = self.parties[raw["originator"]]
+        categories = tuple(raw.get("categories", []))
+        rel_to = raw.get("rel_to")
+        created = raw.get("created")
+        moment = None if created is None else self.instant(created, f"{path}.created")
+        return Report(
+            raw["id"],
+            party.code,
+            raw["level"],
+            party.canonical[raw["level"]],
+            categories,
+            frozenset(categories),
+            None if rel_to is None else frozenset(rel_to),
+            moment,
+        )
 
     def report_issues(self, raw: object, path: str) -> None:
         """The slow path: say precisely what is wrong with a report."""
@@ -542,10 +576,20 @@ class _Reader:
             table = self.table(raw, path, "a table ([[events]])")
             if table is None:
                 continue
+            before = len(self.issues)
             event = self.read_event(index, table, path, ids)
             if event is not None:
                 events.append(event)
+            event_id = table.get("id")
+            if isinstance(event_id, str) and _ID.fullmatch(event_id):
+                self.name_event(before, event_id)
         return in_order(events)
+
+    def name_event(self, since: int, event_id: str) -> None:
+        """Issues about an event name it by its id too, not only by its place in the file."""
+        for position in range(since, len(self.issues)):
+            issue = self.issues[position]
+            self.issues[position] = replace(issue, found=f"{issue.found} (in the event {event_id!r})")
 
     def read_event(self, index: int, table: dict[str, Any], path: str, ids: dict[str, int]) -> Event | None:
         before = len(self.issues)
@@ -722,7 +766,8 @@ class _Reader:
 
     def event_problems(self, problems: list[Any]) -> None:
         for problem in problems:
-            self.issue(problem.event.path, problem.found, problem.expected)
+            named = f" (in the event {problem.event.id!r})" if problem.event.id else ""
+            self.issue(problem.event.path, problem.found + named, problem.expected)
 
     def read_consents(self, events: list[Event]) -> list[Consent]:
         consents: list[Consent] = []
@@ -749,6 +794,7 @@ class _Reader:
         if not revoked:
             target = f"to {event.to}" if event.to else f"under {event.arrangement}"
             found = f"revoke_consent of {event.report} {target}, which is not in effect at {event.at.isoformat()}"
+            found += f" (in the event {event.id!r})" if event.id else ""
             self.issue(event.path, found, "a consent granted earlier and still in effect")
 
 

@@ -14,13 +14,22 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pactnet.errors import PolicyError
-from pactnet.policy.clock import local_date, local_midnight, local_time, to_instant
+from pactnet.policy.clock import (
+    NEVER_ON_TIME as _NEVER_ON_TIME,
+)
+from pactnet.policy.clock import (
+    local_date,
+    local_midnight_or_never,
+    local_time,
+    show_instant,
+    to_instant,
+)
 from pactnet.policy.durations import Duration, add_to_date, add_to_local, subtract_from_date
 from pactnet.policy.events import NOTICE_ACTS, Event, EventType
 from pactnet.policy.model import LateNotice, ResumedNotice
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 
 class State(StrEnum):
@@ -76,7 +85,7 @@ class Status:
         """JSON-ready, every instant in RFC 3339 with the agreement's offset at that instant."""
 
         def show(instant: datetime | None) -> str | None:
-            return None if instant is None else instant.astimezone(zone).isoformat()
+            return None if instant is None else show_instant(instant, zone)
 
         return {
             "agreement": self.agreement,
@@ -116,51 +125,91 @@ class EventProblem:
     expected: str
 
 
+# A day of each kind, on average over the Gregorian 400-year cycle: only to guess a term index, never to count.
+_DAYS_A_YEAR = 365.2425
+_DAYS_A_MONTH = _DAYS_A_YEAR / 12
+
+
+def _approximate_days(duration: Duration) -> float:
+    return duration.years * _DAYS_A_YEAR + duration.months * _DAYS_A_MONTH + duration.days
+
+
+@dataclass(frozen=True, slots=True)
 class TermSchedule:
-    """The term ends of an agreement with a term, computed on demand up to any horizon and kept."""
+    """The term ends of an agreement with a term, computed from their index: immutable, so safe across threads.
 
-    def __init__(self, start: date, term: Duration, renewal: Duration | None, zone: tzinfo) -> None:
-        self._start = start
-        self._term = term
-        self._renewal = renewal
-        self._zone = zone
-        self._dates: list[date] = []
-        self._ends: list[datetime] = []
+    Fine print: the end of the term after k renewals is start + term + k x renewal, added to the local date once
+    and clamped once; so any term end is a few date sums away, and the index of the one after an instant is
+    guessed from the average length of a term and then corrected by one step at a time (a few at most). A term
+    end past the year 9999 is None: "never".
+    """
 
-    def _extend(self) -> None:
-        k = len(self._ends)
-        # Fine print: start + term + k x renewal, added to the local date once and clamped once.
-        total = self._term if k == 0 or self._renewal is None else self._term.plus(self._renewal.times(k))
-        day = add_to_date(self._start, total)
-        self._dates.append(day)
-        self._ends.append(local_midnight(day, self._zone))
+    start: date
+    term: Duration
+    renewal: Duration | None
+    zone: tzinfo
 
-    def end(self, k: int) -> datetime:
-        """The end of term k (0 is the first term)."""
-        while len(self._ends) <= k:
-            self._extend()
-        return self._ends[k]
+    def day(self, k: int) -> date | None:
+        """The local date on which term k ends (0 is the first term), or None past the year 9999."""
+        total = self.term if k == 0 or self.renewal is None else self.term.plus(self.renewal.times(k))
+        try:
+            return add_to_date(self.start, total)
+        except (OverflowError, ValueError):
+            return None
+
+    def end(self, k: int) -> datetime | None:
+        """The end of term k (0 is the first term), or None when it falls past the year 9999 (never)."""
+        day = self.day(k)
+        return None if day is None else local_midnight_or_never(day, self.zone)
+
+    def _ends_after(self, k: int, at: datetime) -> bool:
+        end = self.end(k)
+        return end is None or end > at
+
+    def _guess(self, at: datetime, extra_days: float = 0.0) -> int:
+        """The index of the term end about `extra_days` after `at`, from the average lengths."""
+        assert self.renewal is not None  # noqa: S101 - only renewing agreements have more than one term
+        elapsed = (at.date() - self.start).days + extra_days - _approximate_days(self.term)
+        return max(0, int(elapsed // _approximate_days(self.renewal)))
 
     def first_end_after(self, at: datetime) -> int | None:
         """The index of the first term end strictly after `at`, or None once a fixed term is over."""
-        if self._renewal is None:
-            return 0 if at < self.end(0) else None
-        while not self._ends or self._ends[-1] <= at:
-            self._extend()
-        return bisect_right(self._ends, at)
+        if self.renewal is None:
+            return 0 if self._ends_after(0, at) else None
+        return _first(self._guess(at), 0, lambda k: self._ends_after(k, at))
 
-    def deadline(self, k: int, notice_period: Duration) -> datetime:
-        """The instant before which a notice must be received to count for term end k."""
-        self.end(k)
-        return local_midnight(subtract_from_date(self._dates[k], notice_period), self._zone)
+    def deadline(self, k: int, notice_period: Duration) -> datetime | None:
+        """The instant before which a notice must be received to count for term end k; None: never too late."""
+        day = self.day(k)
+        if day is None:
+            return None
+        try:
+            before = subtract_from_date(day, notice_period)
+        except (OverflowError, ValueError):
+            return _NEVER_ON_TIME  # a deadline before the year 1: no instant meets it
+        return local_midnight_or_never(before, self.zone)
 
     def first_end_whose_deadline_is_after(self, at: datetime, notice_period: Duration) -> int:
         """The first term end T with `at` < T - notice period (strictly)."""
-        k = self.first_end_after(at)
-        assert k is not None  # noqa: S101 - only renewing agreements reach here, and they always have a next term
-        while not at < self.deadline(k, notice_period):
-            k += 1
-        return k
+        first = self.first_end_after(at)
+        assert first is not None  # noqa: S101 - only renewing agreements reach here, and they always have a next term
+
+        def meets(k: int) -> bool:
+            deadline = self.deadline(k, notice_period)
+            return deadline is None or at < deadline
+
+        guess = self._guess(at, _approximate_days(notice_period)) if self.renewal is not None else first
+        return _first(guess, first, meets)
+
+
+def _first(guess: int, low: int, holds: Callable[[int], bool]) -> int:
+    """The smallest index >= low at which the monotone `holds` is true, searched from a close guess."""
+    k = max(guess, low)
+    while k > low and holds(k - 1):
+        k -= 1
+    while not holds(k):
+        k += 1
+    return k
 
 
 @dataclass(slots=True)
@@ -230,7 +279,7 @@ class History:
         k = self.schedule.first_end_after(start)
         while k is not None:
             end = self.schedule.end(k)
-            if end >= stop or (self.fixed_term and k > 0):
+            if end is None or end >= stop or (self.fixed_term and k > 0):
                 break
             ends.append(end)
             k = k + 1 if not self.fixed_term else None
@@ -255,7 +304,7 @@ class _Replay:
         self.notice: NoticeSpan = NoticeSpan(datetime.min.replace(tzinfo=UTC), Notice.NONE)
 
     def show(self, instant: datetime) -> str:
-        return instant.astimezone(self.terms.zone).isoformat()
+        return show_instant(instant, self.terms.zone)
 
     def problem(self, event: Event, found: str, expected: str) -> None:
         self.problems.append(EventProblem(event, found, expected))
@@ -376,12 +425,12 @@ class _Replay:
             found = f"a second notice while one by {self.notice.by} is {self.notice.notice}"
             self.problem(event, found, "one notice at a time")
             return
-        end = self.notice_end(event.at, late_notice=terms.late_notice)
-        if end is None:
+        lapses, end = self.notice_end(event.at, late_notice=terms.late_notice)
+        if lapses:
             self.note(event.at, f"notice by {event.by} received too late for this term: it lapses")
             return
         self.set_notice(NoticeSpan(event.at, Notice.PENDING, end, event.by), end)
-        self.note(event.at, f"notice of termination by {event.by}: ends at {self.show(end)}")
+        self.note(event.at, f"notice of termination by {event.by}: ends at {self.show(end) if end else 'never'}")
 
     def resume(self, event: Event) -> None:
         terms = self.terms
@@ -390,26 +439,33 @@ class _Replay:
             self.end_cause = f"notice resumed by {event.by} with immediate effect"
             self.reach(event.at)
             return
-        end = self.notice_end(event.at, late_notice=None)
+        _, end = self.notice_end(event.at, late_notice=None)
         self.set_notice(NoticeSpan(event.at, Notice.PENDING, end, event.by), end)
         self.note(event.at, f"notice resumed by {event.by}: ends at {self.show(end) if end else 'never'}")
 
-    def notice_end(self, at: datetime, late_notice: LateNotice | None) -> datetime | None:
-        """When a notice received (or resumed) at `at` ends the agreement; None if it lapses."""
+    def notice_end(self, at: datetime, late_notice: LateNotice | None) -> tuple[bool, datetime | None]:
+        """Whether a notice received (or resumed) at `at` lapses, and else when it ends the agreement.
+
+        An end past the year 9999 is None: the notice is pending, and ends nothing (fine print, "never").
+        """
         terms = self.terms
         period = terms.notice_period
         assert period is not None  # noqa: S101 - the loader requires notice_period wherever a notice is possible
         schedule = self.history.schedule
         if schedule is None:
             # Indefinite: n + notice_period on n's local date and time.
-            return to_instant(add_to_local(local_time(at, terms.zone), period), terms.zone)
+            try:
+                return False, to_instant(add_to_local(local_time(at, terms.zone), period), terms.zone)
+            except (OverflowError, ValueError):
+                return False, None
         current = schedule.first_end_after(at)
         assert current is not None  # noqa: S101 - renewing agreements always have a next term end
-        on_time = at < schedule.deadline(current, period)
+        deadline = schedule.deadline(current, period)
+        on_time = deadline is None or at < deadline
         if not on_time and late_notice is LateNotice.LAPSE:
-            return None
+            return True, None
         # On time: the current term end. Late with "next-term", or resumed: the first later one it meets.
-        return schedule.end(schedule.first_end_whose_deadline_is_after(at, period))
+        return False, schedule.end(schedule.first_end_whose_deadline_is_after(at, period))
 
     def set_notice(self, span: NoticeSpan, scheduled_end: datetime | None) -> None:
         self.notice = span
