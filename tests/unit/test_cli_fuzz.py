@@ -1,0 +1,141 @@
+"""Damaged and extreme worlds and instants at `world check`, `agreement status` and `decide`: exit 0 or 2, no crash.
+
+A few hundred examples run in CI; `PACTNET_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/unit/test_cli_fuzz.py`
+runs thousands by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pactnet.cli.main import app
+from tests.unit.builders import reference, toml
+from tests.unit.test_world_fuzz import _paths, _replace, values
+
+EXAMPLES = int(os.environ.get("PACTNET_FUZZ_EXAMPLES", "150"))
+EDGE_INSTANTS = [
+    "0000-12-31T23:00:00-01:00",
+    "0000-12-31T23:59:59.999999999-00:01",
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+09:00",
+    "0001-01-01T08:59:59+09:00",
+    "0001-01-01T09:00:00+09:00",
+    "1969-12-31T23:59:59.5-00:30",
+    "2019-11-23T00:00:00.123456789+09:00",
+    "2019-08-24T23:59:59+09:00",
+    "9998-06-15T12:00:00Z",
+    "9999-12-31T14:59:59+09:00",
+    "9999-12-31T23:59:59.9999999Z",
+    "9999-12-31T23:59:59-00:01",
+    "9999-12-31T19:00:00-05:00",
+    "2019-11-23T00:00:00",
+    "2019-02-30T00:00:00Z",
+    "2019-11-23T24:00:00Z",
+    "2019-11-23T00:00:00+24:00",
+    "tomorrow",
+    "",
+]
+TOML_INSTANTS = [
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=9))),
+    datetime(1, 1, 1, 9, tzinfo=timezone(timedelta(hours=9))),
+    datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5))),
+    datetime(9999, 12, 31, 23, tzinfo=UTC),
+]
+DURATIONS = ["P1D", "P1W", "P1M", "P1Y", "P1000Y", "P12000M", "P12001M", "P365242D", "P99999Y", "P5000Y", "P9999Y"]
+ZONES = ["America", "America/", "Europe/Paris", "Etc/GMT+12", "Pacific/Kiritimati", "+23:59", "-23:59", "../etc", "Z"]
+instants = st.sampled_from(EDGE_INSTANTS) | st.sampled_from(TOML_INSTANTS)
+words = st.text(max_size=6) | st.sampled_from(["JPN", "ROK", "USA", "JPN-ROK-GSOMIA-2016", "TISA-2014"])
+
+
+@st.composite
+def edge_worlds(draw: st.DrawFn) -> dict[str, Any]:
+    """The GSOMIA world with its agreements' terms, clocks and events moved to the calendar's edges."""
+    document = reference()
+    for text in document["agreements"].values():
+        for key in ("term", "renewal", "notice_period", "timezone"):
+            if draw(st.booleans()):
+                choices = ZONES if key == "timezone" else DURATIONS
+                text[key] = draw(st.sampled_from(choices)) if draw(st.booleans()) else text.get(key, "P1Y")
+            if draw(st.integers(0, 6)) == 0:
+                text.pop(key, None)
+    events = document["events"]
+    moved = sorted(draw(st.lists(st.sampled_from(EDGE_INSTANTS[:14]), min_size=len(events), max_size=len(events))))
+    for item, at in zip(events, moved, strict=True):
+        if draw(st.booleans()):
+            item["at"] = at
+    for report in document["reports"]:
+        if draw(st.integers(0, 3)) == 0:
+            report["created"] = draw(instants)
+    return document
+
+
+@st.composite
+def damaged_worlds(draw: st.DrawFn) -> dict[str, Any]:
+    document = reference()
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(document)))
+        document = _replace(document, path, draw(values | instants | st.sampled_from(DURATIONS + ZONES)))
+    return document
+
+
+@st.composite
+def world_texts(draw: st.DrawFn) -> str:
+    """TOML text: a world at the edges, a damaged world, or either cut and spliced."""
+    document = draw(st.one_of(edge_worlds(), damaged_worlds()))
+    try:
+        text = toml(document)
+    except TypeError:  # a value with no TOML form, drawn into a damaged world
+        text = toml(reference())
+    if draw(st.integers(0, 5)) == 0:
+        start = draw(st.integers(0, len(text)))
+        text = text[:start] + draw(st.text(max_size=20)) + text[start + draw(st.integers(0, 40)) :]
+    return text
+
+
+@st.composite
+def invocations(draw: st.DrawFn, path: str) -> list[list[str]]:
+    """One to four of the three commands, with ids from the world or not, and instants at the edges."""
+    made = []
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.sampled_from(EDGE_INSTANTS) | st.text(max_size=8))
+        json_flag = ["--json"] if draw(st.booleans()) else []
+        command = draw(st.sampled_from(["check", "status", "decide"]))
+        if command == "check":
+            made.append(["world", "check", path])
+        elif command == "status":
+            pact = draw(st.sampled_from(["JPN-ROK-GSOMIA-2016", "TISA-2014", "USA-ROK-GSOMIA-1987"]) | words)
+            made.append(["agreement", "status", path, pact, "--at", at, *json_flag])
+        else:
+            reports = st.sampled_from(["rok-launch-2019-07-25", "jpn-impact-track-2019-07-25", "jpn-kimitsu"])
+            report, holder, recipient = draw(reports | words), draw(words), draw(words)
+            made.append(["decide", path, "--report", report, "--holder", holder, "--to", recipient, "--at", at])
+            made[-1] += json_flag
+    return made
+
+
+class TestTheCommandsAnswerOrSayWhy:
+    """Whatever the world and the instant, the commands answer (exit 0) or give a clear error (exit 2)."""
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(text=world_texts(), data=st.data())
+    def test_world_check_agreement_status_and_decide_exit_0_or_2_never_with_an_internal_error(
+        self, text: str, data: st.DataObject
+    ) -> None:
+        runner = CliRunner()
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "world.toml"
+            path.write_text(text, encoding="utf-8")
+            for args in data.draw(invocations(str(path))):
+                result = runner.invoke(app, args)
+                crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+                assert not crashed, f"{args}: {result.exception!r}\n{result.output}"
+                assert result.exit_code in (0, 2), f"{args}: exit {result.exit_code}\n{result.output}"
+                assert "internal error" not in result.output
