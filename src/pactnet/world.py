@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
@@ -44,7 +45,20 @@ _E = TypeVar("_E", bound=StrEnum)
 FORMAT = "pactnet.world/1"
 BUNDLED = ("gsomia-2019", "gsomia-2019-no-suspension")
 
-_ID = re.compile(r"[\w.-]+")
+_ASCII_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_ID_SYMBOLS = frozenset("_.-")
+
+
+def is_identifier(text: str) -> bool:
+    """Fine print: ids and codes are letters and marks of any script, decimal digits, '-', '_' and '.'."""
+    if _ASCII_ID.fullmatch(text) is not None:
+        return True  # the common case, at the cost of one match
+    return bool(text) and all(
+        char in _ID_SYMBOLS or unicodedata.category(char)[0] in "LM" or unicodedata.category(char) == "Nd"
+        for char in text
+    )
+
+
 _TOP_KEYS = frozenset({"format", "parties", "agreements", "arrangements", "events", "reports"})
 _PARTY_KEYS = frozenset({"name", "levels", "aliases"})
 _AGREEMENT_KEYS = frozenset(
@@ -190,7 +204,7 @@ class _Reader:
         return None
 
     def identifier(self, value: object, path: str) -> str | None:
-        if isinstance(value, str) and _ID.fullmatch(value):
+        if isinstance(value, str) and is_identifier(value):
             return value
         self.issue(path, show(value), "an id of letters, digits, '-', '_' and '.'")
         return None
@@ -510,7 +524,7 @@ class _Reader:
         rel_set = None if rel_to is None else _strings(rel_to)
         moment = None if created is None else _instant(created)
         if (
-            _ID.fullmatch(report_id) is None
+            not is_identifier(report_id)
             or category_set is None
             or (
                 rel_to is not None
@@ -581,7 +595,7 @@ class _Reader:
             if event is not None:
                 events.append(event)
             event_id = table.get("id")
-            if isinstance(event_id, str) and _ID.fullmatch(event_id):
+            if isinstance(event_id, str) and is_identifier(event_id):
                 self.name_event(before, event_id)
         return in_order(events)
 

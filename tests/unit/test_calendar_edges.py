@@ -161,3 +161,21 @@ class TestEventErrors:
         ]
         assert f"agreements.{PACT}.colour" in paths
         assert "events[1]" in paths
+
+
+class TestIds:
+    """Fine print: ids and codes are letters and marks of any script and decimal digits, compared as written."""
+
+    def parties(self, *codes: str) -> str:
+        tables = "".join(f'[parties."{code}"]\nlevels = ["low"]\n' for code in codes)
+        return f'format = "pactnet.world/1"\n{tables}'
+
+    def test_a_code_written_with_a_combining_accent_is_another_party_than_the_precomposed_one(self) -> None:
+        loaded = parse_world(self.parties("Caf\u00e9", "Cafe\u0301"), "test")
+        assert list(loaded.parties) == ["Caf\u00e9", "Cafe\u0301"]
+
+    @pytest.mark.parametrize("code", ["x\u00b2", "a b", "a\u200bb"])
+    def test_a_code_with_a_digit_that_is_not_decimal_a_space_or_an_invisible_character_is_an_error(
+        self, code: str
+    ) -> None:
+        assert [issue.path for issue in issues_of(self.parties(code))] == [f"parties.{code}"]
