@@ -25,6 +25,7 @@ from pactnet.policy.durations import Duration
 from pactnet.policy.events import CONSENT_ACTS, NOTICE_ACTS, Event, EventType, in_order
 from pactnet.policy.lifecycle import Terms, replay
 from pactnet.policy.model import (
+    ALL_CATEGORIES,
     Agreement,
     AgreementText,
     Arrangement,
@@ -402,9 +403,12 @@ class _Reader:
             OnwardRelease.ORIGINATOR_CONSENT,
         )
         # Other issues are already reported; the agreement is still replayed, so that its events are checked
-        # too, whenever what the replay needs is sound.
-        if pair is None or equivalence is None or scope is None or zone is None:
+        # too, whenever what the replay needs (parties, clock, durations) is sound. A broken equivalence or
+        # scope does not stop the replay: the world is not built anyway, as an issue is already recorded.
+        if pair is None or zone is None:
             return None
+        equivalence = equivalence if equivalence is not None else ()
+        scope = scope if scope is not None else Scope((ALL_CATEGORIES,))
         unreadable = any(table.get(key) is not None and value is None for key, value in durations.items())
         if unreadable or (renewal is not None and term is None) or (notice_period is None and not fixed_term):
             return None

@@ -10,7 +10,7 @@ from pactnet.errors import WorldError, WorldIssue
 from pactnet.policy import Notice, State
 from pactnet.policy.clock import parse_instant
 from pactnet.world import parse_world
-from tests.unit.worlds import GSOMIA, PACT, event, in_force, issues, notice, resume, shown, status, world
+from tests.unit.worlds import GSOMIA, PACT, event, in_force, issues, notice, resume, shown, status, world, world_text
 
 DAILY = {"timezone": "+00:00", "term": "P1M", "renewal": "P1D", "notice_period": "P2W"}
 INDEFINITE = {"timezone": "+09:00", "notice_period": "P1Y"}
@@ -179,3 +179,17 @@ class TestIds:
         self, code: str
     ) -> None:
         assert [issue.path for issue in issues_of(self.parties(code))] == [f"parties.{code}"]
+
+
+class TestOneRun:
+    """Structural and semantic errors come out together wherever the world can still be read."""
+
+    def test_a_broken_equivalence_row_does_not_hide_a_misplaced_event_of_that_agreement(self) -> None:
+        misplaced = event("2017-01-01T00:00:00+09:00", "resume_notice", "BBB")
+        text = world_text(in_force("2016-11-23T10:00:00+09:00"), misplaced, **GSOMIA)
+        text = text.replace(
+            'equivalence = [{ AAA = "LOW", BBB = "low" }]', 'equivalence = [{ AAA = "NONE", BBB = "low" }]'
+        )
+        paths = [issue.path for issue in issues_of(text)]
+        assert f"agreements.{PACT}.equivalence[0].AAA" in paths
+        assert "events[1]" in paths
