@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -139,3 +139,4 @@ class TestTheCommandsAnswerOrSayWhy:
                 assert not crashed, f"{args}: {result.exception!r}\n{result.output}"
                 assert result.exit_code in (0, 2), f"{args}: exit {result.exit_code}\n{result.output}"
                 assert "internal error" not in result.output
+                event(f"{args[0]} {args[1] if args[0] != 'decide' else ''}: exit {result.exit_code}")

@@ -50,7 +50,9 @@ def decide(
     allows it (agreements.md §4, routing order). Deny by default: every path that is not proven allowed is
     refused. `assume_consent` and `ignore_created` serve impact analysis, which asks about routes, not items.
     """
-    at, asked = _utc(at, "decide")
+    asked = at.tzinfo
+    if asked is not UTC:  # inline for the common case; _utc says what is wrong with any other
+        at, asked = _utc(at, "decide")
     originator = report.originator
     if (
         holder == originator

@@ -130,6 +130,11 @@ _DAYS_A_YEAR = 365.2425
 _DAYS_A_MONTH = _DAYS_A_YEAR / 12
 
 
+# The most term ends a schedule keeps (a few hundred kB): a scan over millions of daily terms is not kept whole.
+_MEMO_SIZE = 4096
+_UNKNOWN = object()
+
+
 def _approximate_days(duration: Duration) -> float:
     return duration.years * _DAYS_A_YEAR + duration.months * _DAYS_A_MONTH + duration.days
 
@@ -148,6 +153,9 @@ class TermSchedule:
     term: Duration
     renewal: Duration | None
     zone: tzinfo
+    # Term ends already computed, by index: a memo, not state. Each value depends on its index alone, and a
+    # dict's get and set are atomic, so threads that fill it at once store the same value (bounded in size).
+    _memo: dict[int, datetime | None] = field(default_factory=dict, compare=False, repr=False)
 
     def day(self, k: int) -> date | None:
         """The local date on which term k ends (0 is the first term), or None past the year 9999."""
@@ -159,8 +167,14 @@ class TermSchedule:
 
     def end(self, k: int) -> datetime | None:
         """The end of term k (0 is the first term), or None when it falls past the year 9999 (never)."""
-        day = self.day(k)
-        return None if day is None else local_midnight_or_never(day, self.zone)
+        memo = self._memo
+        end = memo.get(k, _UNKNOWN)
+        if end is _UNKNOWN:
+            day = self.day(k)
+            end = None if day is None else local_midnight_or_never(day, self.zone)
+            if len(memo) < _MEMO_SIZE:
+                memo[k] = end
+        return end  # type: ignore[return-value]  # _UNKNOWN was replaced
 
     def _ends_after(self, k: int, at: datetime) -> bool:
         end = self.end(k)
