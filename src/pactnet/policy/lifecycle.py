@@ -156,6 +156,14 @@ class TermSchedule:
     # Term ends already computed, by index: a memo, not state. Each value depends on its index alone, and a
     # dict's get and set are atomic, so threads that fill it at once store the same value (bounded in size).
     _memo: dict[int, datetime | None] = field(default_factory=dict, compare=False, repr=False)
+    # For guessing only: the ordinal of the first term's end on average, and the average days of a renewal.
+    _first_days: float = field(init=False, compare=False, repr=False)
+    _renewal_days: float = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        renewal = 0.0 if self.renewal is None else _approximate_days(self.renewal)
+        object.__setattr__(self, "_first_days", self.start.toordinal() + _approximate_days(self.term))
+        object.__setattr__(self, "_renewal_days", renewal)
 
     def day(self, k: int) -> date | None:
         """The local date on which term k ends (0 is the first term), or None past the year 9999."""
@@ -181,16 +189,31 @@ class TermSchedule:
         return end is None or end > at
 
     def _guess(self, at: datetime, extra_days: float = 0.0) -> int:
-        """The index of the term end about `extra_days` after `at`, from the average lengths."""
-        assert self.renewal is not None  # noqa: S101 - only renewing agreements have more than one term
-        elapsed = (at.date() - self.start).days + extra_days - _approximate_days(self.term)
-        return max(0, int(elapsed // _approximate_days(self.renewal)))
+        """The index of the term end about `extra_days` after `at`, from the average lengths (renewing only)."""
+        guess = int((at.toordinal() + extra_days - self._first_days) // self._renewal_days)
+        return max(0, guess)
 
     def first_end_after(self, at: datetime) -> int | None:
         """The index of the first term end strictly after `at`, or None once a fixed term is over."""
         if self.renewal is None:
             return 0 if self._ends_after(0, at) else None
-        return _first(self._guess(at), 0, lambda k: self._ends_after(k, at))
+        return self.next_end(at)[0]
+
+    def next_end(self, at: datetime) -> tuple[int, datetime | None]:
+        """The index and the instant of the first term end strictly after `at` (renewing agreements)."""
+        # _first(guess, 0, ends after `at`), written out: it runs on every status lookup.
+        end = self.end
+        k = self._guess(at)
+        while k > 0:
+            previous = end(k - 1)
+            if previous is not None and previous <= at:
+                break
+            k -= 1
+        while True:
+            current = end(k)
+            if current is None or current > at:
+                return k, current
+            k += 1
 
     def deadline(self, k: int, notice_period: Duration) -> datetime | None:
         """The instant before which a notice must be received to count for term end k; None: never too late."""
@@ -262,9 +285,12 @@ class History:
             return Status(self.id, at, State.TERMINATED, Notice.NONE, None, None, self.ended_at)
         span = self.spans[bisect_right(self._span_starts, at) - 1]
         term_ends: datetime | None = None
-        if self.schedule is not None:
-            k = self.schedule.first_end_after(at)
-            term_ends = None if k is None else self.schedule.end(k)
+        schedule = self.schedule
+        if schedule is not None:
+            if schedule.renewal is not None:
+                term_ends = schedule.next_end(at)[1]
+            else:
+                term_ends = schedule.end(0) if schedule.first_end_after(at) is not None else None
         ends_at = span.ends_at if span.notice is Notice.PENDING else None
         if self.fixed_term:
             ends_at = term_ends
