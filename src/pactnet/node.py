@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys,
 from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
 from pactnet.federation.tomlfile import toml_string, write_atomically
+from pactnet.logs import note
 from pactnet.policy.model import Consent
 from pactnet.serving import served_url, stopped
 from pactnet.store import database
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _COUNT_ACTS = select(
     select(func.count()).select_from(lifecycle_acts).scalar_subquery()
     + select(func.count()).select_from(consents).scalar_subquery()
@@ -465,6 +468,13 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
             node.close()
         _record_retired(folder, old, statement)
         _replace_keys(folder, new)
+    note(
+        log,
+        "key-rotated",
+        party=statement["party"],
+        retired=statement["old_fingerprint"],
+        fingerprint=statement["fingerprint"],
+    )
     return statement
 
 

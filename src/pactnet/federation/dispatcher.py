@@ -46,6 +46,7 @@ from pactnet.federation.outbox import (
     enqueue_transfer,
 )
 from pactnet.federation.partners import PartnerError, load_partners
+from pactnet.logs import note
 from pactnet.node import instant_text, parse_instant_text, take_queued
 from pactnet.policy.decisions import decide
 from pactnet.services.records import decision_row, decision_summary
@@ -417,6 +418,8 @@ class Dispatcher:
                         "row_last_error": outcome.error,
                     }
                 )
+                note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
+                     attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
                 continue
             settled.append(
                 {
@@ -430,6 +433,7 @@ class Dispatcher:
                 }
             )
             audit.append(_settled_entry(node.party, row, outcome))
+            _note_settled(row, outcome)
             if outcome.reroute is not None:
                 audit += self._reroute(connection, row, outcome.reroute, now)
         for statement, values in ((_RETRY_LATER, retries), (_SETTLE, settled)):
@@ -460,6 +464,15 @@ def _item_of(row: Row[Any]) -> tuple[str, str]:
 
 def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
     return {_item_of(row) for row in rows if row.kind == TRANSFER}
+
+
+def _note_settled(row: Row[Any], outcome: Outcome) -> None:
+    """The operator's log of a transfer a partner refused, or this node cancelled (pactnet.logs)."""
+    if outcome.state not in {REFUSED, CANCELLED}:
+        return
+    codes = [reason.get("code") for reason in outcome.detail.get("reasons", []) if isinstance(reason, dict)]
+    event = "refused-by-partner" if outcome.state == REFUSED else "transfer-cancelled"
+    note(log, event, logging.WARNING, partner=row.recipient, envelope=row.envelope_id, kind=row.kind, codes=codes)
 
 
 def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
