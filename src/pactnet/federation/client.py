@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -61,13 +62,17 @@ class PartnerClient:
 
     def __init__(self) -> None:
         self._clients: dict[PartnerTls, httpx.Client] = {}
+        # The dispatcher's lanes post from several threads: two must not both make (and one leak) a client.
+        self._lock = threading.Lock()
+        self._http(PartnerTls())  # made now, as before: loading the trust store is no flash report's to wait for
 
     def _http(self, tls: PartnerTls) -> httpx.Client:
-        client = self._clients.get(tls)
-        if client is None:
-            client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
-            self._clients[tls] = client
-        return client
+        with self._lock:
+            client = self._clients.get(tls)
+            if client is None:
+                client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
+                self._clients[tls] = client
+            return client
 
     def post(
         self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
@@ -96,9 +101,10 @@ class PartnerClient:
 
     def close(self) -> None:
         """Close the connections."""
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 def _error_text(response: httpx.Response) -> str:
