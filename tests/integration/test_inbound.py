@@ -110,7 +110,8 @@ def _trust(folder: Path, other: Path, party: str) -> None:
     save_partners(folder, registry.trust(verify_identity(document)))
 
 
-def _pair(tmp_path: Path, database_url: str, second: str | None, world: str, clock: Clock) -> Iterator[Pair]:
+def pair_of_nodes(tmp_path: Path, database_url: str, second: str | None, world: str, clock: Clock) -> Iterator[Pair]:
+    """ROK and JPN on `world`, each trusting the other; JPN on `second` (None: SQLite in its folder)."""
     rok_folder, jpn_folder = tmp_path / f"rok-{world}", tmp_path / f"jpn-{world}"
     init_node(rok_folder, world, "ROK", None if database_url.startswith("sqlite") else database_url)
     init_node(jpn_folder, world, "JPN", second)
@@ -127,13 +128,15 @@ def _pair(tmp_path: Path, database_url: str, second: str | None, world: str, clo
 @pytest.fixture
 def pair(tmp_path: Path, database_url: str, second_database_url: str | None, clock: Clock) -> Iterator[Pair]:
     """ROK and JPN on the GSOMIA world, on 25 July 2019."""
-    yield from _pair(tmp_path, database_url, second_database_url, "gsomia-2019", clock)
+    yield from pair_of_nodes(tmp_path, database_url, second_database_url, "gsomia-2019", clock)
 
 
 @pytest.fixture
 def ended(tmp_path: Path, database_url: str, second_database_url: str | None) -> Iterator[Pair]:
     """ROK and JPN in the world without the suspension, the morning after the pact ended."""
-    yield from _pair(tmp_path, database_url, second_database_url, "gsomia-2019-no-suspension", Clock(AFTER_THE_END))
+    yield from pair_of_nodes(
+        tmp_path, database_url, second_database_url, "gsomia-2019-no-suspension", Clock(AFTER_THE_END)
+    )
 
 
 def _refused_with(pair: Pair, envelope: dict[str, Any], code: str) -> ServiceError:

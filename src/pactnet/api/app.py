@@ -151,6 +151,11 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         """Reports the user is cleared for, newest first."""
         if since is not None and since.tzinfo is None:
             raise InvalidInputError("since: expected an instant with an offset, e.g. 2019-11-23T00:00:00+09:00")
+        if since is not None:
+            try:
+                schemas.in_calendar(since)
+            except ValueError as error:
+                raise InvalidInputError(f"since: expected {error}") from error
         wanted = reports.ReportFilter(originator, category, level, since)
         items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
         return {"items": items, "next": following}

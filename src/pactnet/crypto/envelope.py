@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pactnet.crypto.keys import NodeKeys, b64, unb64, verify
 from pactnet.errors import PactnetError
+from pactnet.json_bounds import JsonBoundsError, parse_bounded
 
 FORMAT = "pactnet.envelope/1"
 INFO = b"pactnet-envelope/1 aes-256-gcm"
@@ -68,6 +69,18 @@ class Opened:
     sent_at: datetime
     kind: str
     payload: dict[str, Any]
+
+
+class UnreadableEnvelopeError(EnvelopeError):
+    """An envelope its sender really signed whose content cannot be read.
+
+    A small-order ephemeral key, or plaintext that is not bounded JSON text (pactnet.json_bounds). `opened` is
+    its verified header with an empty payload, so that the receiver can answer it with a signed refusal.
+    """
+
+    def __init__(self, code: str, message: str, opened: Opened) -> None:
+        super().__init__(code, message)
+        self.opened = opened
 
 
 def seal(
@@ -138,24 +151,43 @@ def open_envelope(
     signed = _signed_bytes(header, envelope["epk"], envelope["nonce"], envelope["ciphertext"])
     if not verify(sender_signing_key, signature, signed):
         raise EnvelopeError("bad-signature", f"the signature is not {header['from']}'s")
-    try:
-        sent_at = datetime.fromisoformat(header["sent_at"])
-    except ValueError as error:
-        raise EnvelopeError("malformed", f"sent_at {header['sent_at']!r} is not an instant") from error
-    if sent_at.tzinfo is None:
-        raise EnvelopeError("malformed", "sent_at has no UTC offset")
-    if abs(now - sent_at) > max_skew:
-        raise EnvelopeError("stale", f"sent at {header['sent_at']}, more than {max_skew} from {now.isoformat()}")
+    sent_at = _sent_at(header, now, max_skew)
     if len(ephemeral) != 32 or len(nonce) != 12:  # noqa: PLR2004 - X25519 key and GCM nonce sizes
         raise EnvelopeError("malformed", "the ephemeral key or the nonce has the wrong length")
+    verified = Opened(header["id"], header["from"], header["to"], sent_at, header["kind"], {})
     recipient_public = keys.public_encryption
-    shared = keys.encryption.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    try:
+        shared = keys.encryption.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    except ValueError as error:
+        # RFC 7748 §6.1: an all-zero shared secret, from an ephemeral key of small order (all zeros among them).
+        message = "the ephemeral key is of small order: it agrees no secret"
+        raise UnreadableEnvelopeError("bad-ephemeral-key", message, verified) from error
     key = _aead_key(shared, ephemeral, recipient_public)
     try:
         plaintext = AESGCM(key).decrypt(nonce, ciphertext, _canonical(header))
     except InvalidTag as error:
         raise EnvelopeError("undecryptable", "the ciphertext was altered or not made for this node's key") from error
-    payload = json.loads(plaintext)
+    try:
+        payload = parse_bounded(plaintext)
+    except JsonBoundsError as error:
+        raise UnreadableEnvelopeError("malformed-payload", f"the payload is {error}", verified) from error
     if not isinstance(payload, dict):
-        raise EnvelopeError("malformed", "the payload is not a JSON object")
+        raise UnreadableEnvelopeError("malformed-payload", "the payload is not a JSON object", verified)
     return Opened(header["id"], header["from"], header["to"], sent_at, header["kind"], payload)
+
+
+def _sent_at(header: dict[str, Any], now: datetime, max_skew: timedelta) -> datetime:
+    """The instant of sending, if it is one and within `max_skew` of now."""
+    try:
+        sent_at = datetime.fromisoformat(header["sent_at"])
+    except ValueError as error:
+        raise EnvelopeError("malformed", f"sent_at {header['sent_at'][:64]!r} is not an instant") from error
+    if sent_at.tzinfo is None:
+        raise EnvelopeError("malformed", "sent_at has no UTC offset")
+    try:
+        skew = abs(now - sent_at)
+    except OverflowError as error:  # an offset past the calendar's first or last day
+        raise EnvelopeError("stale", f"sent at {header['sent_at'][:64]}, outside the calendar in UTC") from error
+    if skew > max_skew:
+        raise EnvelopeError("stale", f"sent at {header['sent_at'][:64]}, more than {max_skew} from {now.isoformat()}")
+    return sent_at

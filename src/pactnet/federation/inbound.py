@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
+from pactnet.crypto.envelope import EnvelopeError, Opened, UnreadableEnvelopeError, open_envelope, sender_of
 from pactnet.crypto.identity import key_valid_at
 from pactnet.federation.acts import ACT, receive_act
 from pactnet.federation.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
@@ -236,6 +236,10 @@ def _open(node: Node, envelope: dict[str, Any], partner: Partner) -> Opened:
         for old in partner.retired:
             try:
                 opened = open_envelope(node.keys, node.party, envelope, old.signing_key, now)
+            except UnreadableEnvelopeError as unreadable:
+                if key_valid_at(partner.history, old.signing_key, unreadable.opened.sent_at):
+                    raise
+                continue
             except EnvelopeError:
                 continue
             if key_valid_at(partner.history, old.signing_key, opened.sent_at):
@@ -292,6 +296,7 @@ class _Checked:
     refusal: ServiceError | None = None
     claimed: tuple[str, str] = ("?", "?")
     accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is an urgent transfer
+    unreadable: list[dict[str, str]] | None = None  # why a verified envelope's content cannot be read
 
     @property
     def urgent(self) -> bool:
@@ -311,6 +316,10 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
     claimed = _claimed(envelope)
     try:
         partner, opened = _verify(node, envelope, partners)
+    except UnreadableEnvelopeError as error:
+        # Its sender signed it: answered with a signed refusal of its own, and its batch goes on.
+        reasons = [{"code": error.code, "message": str(error)}]
+        return _Checked(partners.get(error.opened.sender), error.opened, claimed=claimed, unreadable=reasons)
     except EnvelopeError as error:
         return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
     except ServiceError as error:
@@ -508,7 +517,7 @@ def _write_chunk(
             write.records.append(("refused-envelope", claimed, envelope_id, data))
             answers.append(refusal)
         else:
-            answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
+            answers.append(_answer_once(write, one.partner, one.opened, one.accepted, one.unreadable))
     write.write(give_way=stop_for_urgent and not cut_short)
     return answers
 
@@ -525,16 +534,20 @@ def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer_once(
-    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+    write: _ChunkWrite,
+    partner: Partner,
+    opened: Opened,
+    ahead: _Acceptance | None,
+    unreadable: list[dict[str, str]] | None = None,
 ) -> dict[str, Any] | ServiceError:
     if write.connection.dialect.name == "sqlite":
         # Every SQLite write transaction holds the database's one write lock from its start (BEGIN IMMEDIATE),
         # so no other writer can record the same id between our look-up and our insert: no savepoint needed.
-        return _answer(write, partner, opened, ahead)
+        return _answer(write, partner, opened, ahead, unreadable)
     write.write()  # the earlier envelopes' rows stay out of this envelope's savepoint
     savepoint = write.connection.begin_nested()
     try:
-        answer = _answer(write, partner, opened, ahead)
+        answer = _answer(write, partner, opened, ahead, unreadable)
         write.write()
     except IntegrityError:
         # Another worker recorded the same envelope id, or stored the same item, after our look-up: read again
@@ -542,13 +555,17 @@ def _answer_once(
         savepoint.rollback()
         write.drop()
         write.look_up([opened])
-        return _answer(write, partner, opened, ahead)
+        return _answer(write, partner, opened, ahead, unreadable)
     savepoint.commit()
     return answer
 
 
 def _answer(
-    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+    write: _ChunkWrite,
+    partner: Partner,
+    opened: Opened,
+    ahead: _Acceptance | None,
+    unreadable: list[dict[str, str]] | None = None,
 ) -> dict[str, Any] | ServiceError:
     """The answer to a verified envelope, or the error to refuse it with.
 
@@ -562,7 +579,9 @@ def _answer(
             return _refuse("id-reused", message)
         write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
-    if opened.kind == TRANSFER:
+    if unreadable:
+        answer = _refused(write, partner, opened, unreadable)
+    elif opened.kind == TRANSFER:
         answer = _receive_transfer(write, partner, opened, ahead)
     else:
         handler = HANDLERS.get(opened.kind)

@@ -62,7 +62,13 @@ def parse_instant(text: str) -> datetime:
             msg = f"an RFC 3339 instant with an offset such as {example}, not {text!r}"
         raise ValueError(msg)
     try:
-        return datetime.fromisoformat(text.upper())
+        at = datetime.fromisoformat(text.upper())
     except ValueError as error:
         msg = f"a real RFC 3339 instant with an offset, such as {example}, not {text!r} ({error})"
         raise ValueError(msg) from error
+    try:
+        at.astimezone(UTC)  # RFC 3339 allows offsets that carry 0001-01-01 or 9999-12-31 past the calendar
+    except OverflowError as error:
+        msg = f"an instant between the years 1 and 9999 in UTC, not {text!r}"
+        raise ValueError(msg) from error
+    return at
