@@ -31,6 +31,7 @@ from pactnet.federation.consent_requests import (
     receive_request,
 )
 from pactnet.federation.consents import CONSENT, adopt_consents
+from pactnet.federation.handback import handback_problems
 from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent
 from pactnet.federation.partners import load_partners
 from pactnet.node import instant_text
@@ -340,8 +341,8 @@ def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance |
         transfer = read_transfer(node, opened.payload)
     except PayloadError:
         return None
-    if transfer.consents or transfer.final != node.party:
-        return None
+    if transfer.consents or transfer.final != node.party or transfer.item.originator == node.party:
+        return None  # a hand-back is checked against what this node published, in the transaction
     world = node.world
     decision = decide(world, transfer.item, transfer.route[0], transfer.final, opened.sent_at)
     if _disagreements(node, opened, transfer, decision):
@@ -614,6 +615,10 @@ def _receive_transfer(
         transfer = read_transfer(node, opened.payload)
     except PayloadError as error:
         return _refused(write, partner, opened, [{"code": error.code, "message": error.message}])
+    if transfer.item.originator == node.party:
+        problems = handback_problems(write.connection, node.party, opened.payload["report"])
+        if problems:
+            return _refused(write, partner, opened, problems)
     if transfer.consents:
         write.write()  # consents are read back with the world
         problems = adopt_consents(write.connection, node, transfer.item.originator, transfer.item.id, transfer.consents)
