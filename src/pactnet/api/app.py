@@ -20,7 +20,7 @@ from pactnet.federation import compromises, consent_requests, consents, inbound,
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
-from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
+from pactnet.services import InvalidInputError, ServiceError, agreements, audit, cursors, reports, users
 
 _bearer = HTTPBearer(auto_error=False)
 ReportId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
@@ -145,7 +145,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         category: Annotated[str | None, Query(max_length=100, pattern=schemas.IDENTIFIER)] = None,
         level: Annotated[str | None, Query()] = None,
         since: Annotated[datetime | None, Query(description="RFC 3339 with an offset")] = None,
-        cursor: Annotated[str | None, Query(pattern=r"^c[0-9]{1,18}$")] = None,
+        cursor: Annotated[str | None, Query(pattern=cursors.PATTERN, description="`next` of the page before")] = None,
         limit: Annotated[int | None, Query(ge=1, le=node.config.max_page_size)] = None,
     ) -> dict[str, Any]:
         """Reports the user is cleared for, newest first."""

@@ -36,7 +36,7 @@ _STATUS: dict[type[ServiceError], int] = {
 
 def status_of(error: ServiceError) -> int:
     """The HTTP status a refusal is answered with."""
-    return _STATUS.get(type(error), 400)
+    return next((_STATUS[kind] for kind in type(error).__mro__ if kind in _STATUS), 400)
 
 
 def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

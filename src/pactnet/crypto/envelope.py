@@ -124,6 +124,24 @@ def _header(envelope: dict[str, Any]) -> dict[str, Any]:
     return {name: envelope[name] for name in HEADER_FIELDS}
 
 
+def check_addressed(envelope: dict[str, Any], me: str) -> None:
+    """Raise EnvelopeError unless the envelope is well formed and addressed to `me`, before its sender is known.
+
+    Run before the sender is looked up among the partners, so that these answers are the same whoever claims
+    to have sent it: an answer that depended on the sender would tell anyone which parties a node trusts.
+    """
+    header = _header(envelope)
+    if header["to"] != me:
+        raise EnvelopeError("wrong-recipient", f"the envelope is for {header['to'][:64]}, not {me}")
+    try:
+        sizes = [len(unb64(envelope[name])) for name in ("epk", "nonce", "signature")]
+        unb64(envelope["ciphertext"])
+    except ValueError as error:
+        raise EnvelopeError("malformed", "a binary field of the envelope is not base64url") from error
+    if sizes != [32, 12, 64]:  # X25519 key, GCM nonce, Ed25519 signature
+        raise EnvelopeError("malformed", "the ephemeral key, the nonce or the signature has the wrong length")
+
+
 def sender_of(envelope: dict[str, Any]) -> str:
     """Who claims to have sent the envelope (not yet verified)."""
     return str(_header(envelope)["from"])

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.crypto.envelope import EnvelopeError, Opened, UnreadableEnvelopeError, open_envelope, sender_of
+from pactnet.crypto.envelope import (
+    EnvelopeError,
+    Opened,
+    UnreadableEnvelopeError,
+    check_addressed,
+    open_envelope,
+    sender_of,
+)
 from pactnet.crypto.identity import key_valid_at
 from pactnet.federation.acts import ACT, receive_act
 from pactnet.federation.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
@@ -92,9 +99,34 @@ class EnvelopeRefusedError(ServiceError):
     """An envelope that is refused without a signed answer (400 unless a subclass of `_ERRORS` says otherwise)."""
 
 
+class UnauthenticatedEnvelopeError(ForbiddenError):
+    """An envelope from no partner this node trusts, or not signed by the partner it names: 403 `unauthenticated`.
+
+    The two are one answer outwardly, so that nobody learns which parties a node trusts by trying names; `reason`
+    keeps which it was, and why, for the audit log.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        outward = "the envelope is not signed by a partner this node trusts"
+        super().__init__(outward, [{"code": UNAUTHENTICATED, "message": outward}])
+        self.reason = {"code": code, "message": message}
+
+
+UNAUTHENTICATED = "unauthenticated"
+
+
 def _refuse(code: str, message: str) -> ServiceError:
+    if code in {"unknown-sender", "bad-signature"}:
+        return UnauthenticatedEnvelopeError(code, message)
     kind = _ERRORS.get(code, EnvelopeRefusedError)
     return kind(message, [{"code": code, "message": message}])
+
+
+def refusal_reason(error: ServiceError) -> dict[str, str]:
+    """What the audit log records of an envelope refused unopened: its true code and message."""
+    if isinstance(error, UnauthenticatedEnvelopeError):
+        return error.reason
+    return {"code": str(error.details[0]["code"]) if error.details else "malformed", "message": error.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +285,7 @@ def _verify(node: Node, envelope: dict[str, Any], partners: _Partners) -> tuple[
     sender = sender_of(envelope)
     if len(envelope["id"]) > MAX_ID:
         raise EnvelopeError("malformed", f"the envelope id is longer than {MAX_ID} characters")
+    check_addressed(envelope, node.party)
     partner = partners.get(sender)
     return partner, _open(node, envelope, partner)
 
@@ -514,8 +547,7 @@ def _write_chunk(
         if one.partner is None or one.opened is None:
             refusal = one.refusal or _refuse("malformed", "not an envelope")
             claimed, envelope_id = one.claimed
-            data = {"code": refusal.details[0]["code"], "message": refusal.message}
-            write.records.append(("refused-envelope", claimed, envelope_id, data))
+            write.records.append(("refused-envelope", claimed, envelope_id, refusal_reason(refusal)))
             answers.append(refusal)
         else:
             answers.append(_answer_once(write, one.partner, one.opened, one.accepted, one.unreadable))
