@@ -24,12 +24,15 @@ def init(
 ) -> None:
     """Create a node: config file, keys (owner-only), and a migrated database with a started audit log."""
     from pactnet.node import init_node  # noqa: PLC0415 - keep `pactnet --help` fast
+    from pactnet.store.database import shown_url  # noqa: PLC0415
 
     try:
         config = init_node(folder, world, party, database_url)
     except PactnetError as error:
         fail(str(error))
-    out.print(f"node for {config.party} created in {folder} (database {config.database_url()})", markup=False)
+    out.print(
+        f"node for {config.party} created in {folder} (database {shown_url(config.database_url())})", markup=False
+    )
 
 
 @app.command("serve")
