@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from pactnet.api.app import create_app
+from pactnet.api.serving import server_settings
 from pactnet.node import Node, init_node, open_node
 from pactnet.services.users import add_user
 from tests.databases import fresh_postgres_database
@@ -71,7 +72,8 @@ class LoopbackServer:
     """The node's API served by uvicorn on a free loopback port, in a thread of the test process."""
 
     def __init__(self, node: Node) -> None:
-        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning", access_log=False)
+        settings = server_settings(node.config.request_timeout_ms)  # as `node serve` runs it
+        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=0, **settings)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

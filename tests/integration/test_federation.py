@@ -21,6 +21,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from pactnet.api.app import create_app
+from pactnet.api.serving import server_settings
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.keys import NodeKeys
@@ -68,7 +69,8 @@ class Served:
     """A node's API served by uvicorn on a given loopback port, in a thread; stopping it closes the node."""
 
     def __init__(self, node: Node, port: int) -> None:
-        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        settings = server_settings(node.config.request_timeout_ms)
+        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=port, **settings)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -80,6 +81,10 @@ def current_user(
 User = Annotated[users.User, Depends(current_user)]
 
 
+def _is_user(node: Node, token: str) -> bool:
+    return users.authenticate(node, token) is not None
+
+
 def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901, PLR0915 - one closure per route
     """The API of one node; with `dispatch`, the dispatcher sends its outbox while the API runs."""
 
@@ -104,8 +109,10 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     )
     app.state.node = node
     limit = node.config.max_body_bytes
-    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit))
-    app.add_middleware(UrgentFirst, urgency=node.urgency)  # outermost: urgent from arrival, body read included
+    # Inner first: a request is urgent work only once BodyLimit has read all of it and its token is valid.
+    app.add_middleware(UrgentFirst, urgency=node.urgency, authenticated=partial(_is_user, node))
+    timeout = node.config.request_timeout_ms / 1000
+    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit), timeout=timeout)
     errors.install(app)
 
     @app.exception_handler(UnauthorizedError)

@@ -48,6 +48,7 @@ def serve(
 
     from pactnet.api.app import create_app  # noqa: PLC0415
     from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
+    from pactnet.api.serving import server_settings  # noqa: PLC0415
     from pactnet.node import open_node, system_clock  # noqa: PLC0415
     from pactnet.scenario import ScenarioClock  # noqa: PLC0415
 
@@ -62,7 +63,7 @@ def serve(
     listen_host = host or node.config.host
     listen_port = node.config.port if port is None else port
     out.print(f"{node.party}'s node serving on http://{listen_host}:{listen_port}/api/v1 (stop with Ctrl-C)")
-    # access_log off: request lines may carry ids; the audit log records what matters.
+    settings = server_settings(node.config.request_timeout_ms)  # slow clients bounded; no access log
     if workers > 1:
         node.close()  # each worker opens the node itself
         os.environ[NODE_FOLDER] = str(folder.resolve())
@@ -72,8 +73,7 @@ def serve(
             workers=workers,
             host=listen_host,
             port=listen_port,
-            log_level="warning",
-            access_log=False,
+            **settings,
         )
         return
     from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
@@ -81,7 +81,7 @@ def serve(
     try:
         app = create_app(node, dispatch=True)
         settle_for_serving()
-        uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=listen_host, port=listen_port, **settings)
     finally:
         node.close()
 
