@@ -331,6 +331,7 @@ class _Checked:
     claimed: tuple[str, str] = ("?", "?")
     accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is an urgent transfer
     unreadable: list[dict[str, str]] | None = None  # why a verified envelope's content cannot be read
+    audit: tuple[Audit, ...] = ()  # what the audit log records of a refusal (pactnet.federation.refusal_tally)
 
     @property
     def urgent(self) -> bool:
@@ -355,11 +356,17 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
         reasons = [{"code": error.code, "message": str(error)}]
         return _Checked(partners.get(error.opened.sender), error.opened, claimed=claimed, unreadable=reasons)
     except EnvelopeError as error:
-        return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
+        return _unopened(node, _refuse(error.code, str(error)), claimed)
     except ServiceError as error:
-        return _Checked(refusal=error, claimed=claimed)
+        return _unopened(node, error, claimed)
     ahead = _accept_ahead(node, partner, opened) if _is_urgent(opened) else None
     return _Checked(partner, opened, accepted=ahead)
+
+
+def _unopened(node: Node, refusal: ServiceError, claimed: tuple[str, str]) -> _Checked:
+    """An envelope refused unopened, tallied before any transaction (a chunk written again appends the same)."""
+    record = ("refused-envelope", *claimed, refusal_reason(refusal))
+    return _Checked(refusal=refusal, claimed=claimed, audit=tuple(node.refusals.admit(node.now(), record)))
 
 
 def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance | None:
@@ -546,8 +553,7 @@ def _write_chunk(
             break
         if one.partner is None or one.opened is None:
             refusal = one.refusal or _refuse("malformed", "not an envelope")
-            claimed, envelope_id = one.claimed
-            write.records.append(("refused-envelope", claimed, envelope_id, refusal_reason(refusal)))
+            write.records += one.audit
             answers.append(refusal)
         else:
             answers.append(_answer_once(write, one.partner, one.opened, one.accepted, one.unreadable))
