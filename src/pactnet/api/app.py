@@ -29,12 +29,15 @@ PactId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENT
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorOut, "description": description}
     for status, description in (
+        (400, "Not a request this node can read (a body that is not JSON, for one)"),
         (401, "No valid bearer token"),
         (403, "Not cleared to do this"),
         (404, "Not found, or not cleared"),
         (409, "In conflict with the current state"),
+        (408, "The request's body did not arrive within the node's deadline"),
         (413, "Request body too large"),
         (422, "Invalid input"),
+        (503, "Too many requests from this client at once; retry after Retry-After"),
     )
 }
 
