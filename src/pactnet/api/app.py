@@ -21,6 +21,7 @@ from pactnet.federation import compromises, consent_requests, consents, inbound,
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
+from pactnet.policy.clock import in_calendar
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, cursors, reports, users
 
 _bearer = HTTPBearer(auto_error=False)
@@ -163,7 +164,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
             raise InvalidInputError("since: expected an instant with an offset, e.g. 2019-11-23T00:00:00+09:00")
         if since is not None:
             try:
-                schemas.in_calendar(since)
+                in_calendar(since)
             except ValueError as error:
                 raise InvalidInputError(f"since: expected {error}") from error
         wanted = reports.ReportFilter(originator, category, level, since)

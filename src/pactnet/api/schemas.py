@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,6 +16,7 @@ from pydantic import (
 )
 
 from pactnet.json_bounds import check_value
+from pactnet.policy.clock import in_calendar
 
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -27,16 +27,6 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
-
-
-def in_calendar(at: datetime) -> datetime:
-    """The instant itself, if it has a UTC form: years 1 to 9999 in UTC (RFC 3339 allows offsets past either end)."""
-    try:
-        at.astimezone(UTC)
-    except OverflowError as error:
-        msg = "an instant between the years 1 and 9999 in UTC"
-        raise ValueError(msg) from error
-    return at
 
 
 # An instant with an offset, as RFC 3339 writes it, that the node can store and compare.

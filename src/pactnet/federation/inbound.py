@@ -41,11 +41,12 @@ from pactnet.federation.consents import CONSENT, adopt_consents
 from pactnet.federation.handback import handback_problems
 from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent
 from pactnet.federation.partners import load_partners
+from pactnet.federation.unopened import refusal_reason, refuse
 from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
-from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from pactnet.services import ServiceError
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.reports import PRECEDENCES
 from pactnet.store.tables import decisions, envelopes, reports
@@ -71,15 +72,6 @@ MAX_ROUTE = 8
 # by default). Each transaction costs a commit (an fsync), a look-up and an audit head signed; chunks of 8 cost
 # the receiver a tenth to a fifth of its CPU. A flash does not wait for a long chunk: it stops at the next envelope.
 WRITE_CHUNK = 64
-# The stable codes of an envelope refused before it is opened, and the error (its HTTP status) each maps to.
-_ERRORS: dict[str, type[ServiceError]] = {
-    "unknown-sender": ForbiddenError,
-    "bad-signature": ForbiddenError,
-    "wrong-recipient": ForbiddenError,
-    "stale": ConflictError,
-    "id-reused": ConflictError,
-    "undecryptable": InvalidInputError,
-}
 # Statements built once: building them per envelope cost about as much as running them.
 _SEEN = select(envelopes.c.id, envelopes.c.sender, envelopes.c.answer).where(
     envelopes.c.id.in_(bindparam("ids", expanding=True))
@@ -93,40 +85,6 @@ _INSERT_REPORT = insert(reports)
 _INSERT_DECISION = insert(decisions)
 _INSERT_ENVELOPE = insert(envelopes)
 _INSERTS = (_INSERT_REPORT, INSERT_CATEGORIES, _INSERT_DECISION, _INSERT_ENVELOPE)
-
-
-class EnvelopeRefusedError(ServiceError):
-    """An envelope that is refused without a signed answer (400 unless a subclass of `_ERRORS` says otherwise)."""
-
-
-class UnauthenticatedEnvelopeError(ForbiddenError):
-    """An envelope from no partner this node trusts, or not signed by the partner it names: 403 `unauthenticated`.
-
-    The two are one answer outwardly, so that nobody learns which parties a node trusts by trying names; `reason`
-    keeps which it was, and why, for the audit log.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        outward = "the envelope is not signed by a partner this node trusts"
-        super().__init__(outward, [{"code": UNAUTHENTICATED, "message": outward}])
-        self.reason = {"code": code, "message": message}
-
-
-UNAUTHENTICATED = "unauthenticated"
-
-
-def _refuse(code: str, message: str) -> ServiceError:
-    if code in {"unknown-sender", "bad-signature"}:
-        return UnauthenticatedEnvelopeError(code, message)
-    kind = _ERRORS.get(code, EnvelopeRefusedError)
-    return kind(message, [{"code": code, "message": message}])
-
-
-def refusal_reason(error: ServiceError) -> dict[str, str]:
-    """What the audit log records of an envelope refused unopened: its true code and message."""
-    if isinstance(error, UnauthenticatedEnvelopeError):
-        return error.reason
-    return {"code": str(error.details[0]["code"]) if error.details else "malformed", "message": error.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +212,7 @@ class _Partners:
             self.registry = load_partners(node.config.folder, node.party, node.world.parties)
         partner = self.registry.get(claimed)
         if partner is None:
-            raise _refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")
+            raise refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")
         return partner
 
 
@@ -356,7 +314,7 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
         reasons = [{"code": error.code, "message": str(error)}]
         return _Checked(partners.get(error.opened.sender), error.opened, claimed=claimed, unreadable=reasons)
     except EnvelopeError as error:
-        return _unopened(node, _refuse(error.code, str(error)), claimed)
+        return _unopened(node, refuse(error.code, str(error)), claimed)
     except ServiceError as error:
         return _unopened(node, error, claimed)
     ahead = _accept_ahead(node, partner, opened) if _is_urgent(opened) else None
@@ -552,7 +510,7 @@ def _write_chunk(
             cut_short = True  # what is done is written now, not thrown away
             break
         if one.partner is None or one.opened is None:
-            refusal = one.refusal or _refuse("malformed", "not an envelope")
+            refusal = one.refusal or refuse("malformed", "not an envelope")
             write.records += one.audit
             answers.append(refusal)
         else:
@@ -615,7 +573,7 @@ def _answer(
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
             write.records.append(("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
-            return _refuse("id-reused", message)
+            return refuse("id-reused", message)
         write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
     if unreadable:

@@ -67,8 +67,17 @@ def parse_instant(text: str) -> datetime:
         msg = f"a real RFC 3339 instant with an offset, such as {example}, not {text!r} ({error})"
         raise ValueError(msg) from error
     try:
-        at.astimezone(UTC)  # RFC 3339 allows offsets that carry 0001-01-01 or 9999-12-31 past the calendar
+        return in_calendar(at)
+    except ValueError as error:
+        msg = f"{error}, not {text!r}"
+        raise ValueError(msg) from error
+
+
+def in_calendar(at: datetime) -> datetime:
+    """The instant itself if it has a UTC form; RFC 3339 allows offsets that carry years 1 or 9999 past the calendar."""
+    try:
+        at.astimezone(UTC)
     except OverflowError as error:
-        msg = f"an instant between the years 1 and 9999 in UTC, not {text!r}"
+        msg = "an instant between the years 1 and 9999 in UTC"
         raise ValueError(msg) from error
     return at
