@@ -71,11 +71,21 @@ class HeaderDeadline(H11Protocol):
             self.transport.close()  # nothing to answer yet: no request was made
 
 
+def use_request_timeout(request_timeout_ms: int) -> None:
+    """Set the headers' deadline of this process's connections (a worker started by uvicorn sets its own)."""
+    HeaderDeadline.deadline = request_timeout_ms / 1000
+
+
 def server_settings(request_timeout_ms: int) -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.run` and `uvicorn.Config` with the node's bounds on slow clients."""
-    protocol = type("NodeHeaderDeadline", (HeaderDeadline,), {"deadline": request_timeout_ms / 1000})
+    """Keyword arguments for `uvicorn.run` and `uvicorn.Config` with the node's bounds on slow clients.
+
+    The protocol is the class itself, not one made per node: uvicorn's workers are spawned processes, which
+    receive their configuration pickled, so each sets the deadline again from its node's configuration
+    (pactnet.api.asgi).
+    """
+    use_request_timeout(request_timeout_ms)
     return {
-        "http": protocol,
+        "http": HeaderDeadline,
         "timeout_keep_alive": KEEP_ALIVE,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "log_level": "warning",

@@ -64,8 +64,8 @@ class PartnerClient:
     def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
-        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.api.priority), so
-        that the partner's node takes it ahead of its routine work from the moment it arrives.
+        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.api.priority); the
+        partner's node takes the batch ahead of its routine work once it has verified an urgent envelope in it.
         """
         headers = URGENT_HEADERS if urgent else None
         try:
