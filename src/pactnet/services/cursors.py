@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pactnet.crypto.keys import b64, unb64
-from pactnet.services import InvalidInputError
+from pactnet.services import ConflictError
 
 if TYPE_CHECKING:
     from pactnet.crypto.keys import NodeKeys
@@ -44,10 +44,13 @@ def seal_cursor(keys: NodeKeys, position: int, holder: str) -> str:
 
 
 def open_cursor(keys: NodeKeys, cursor: str | None, holder: str) -> int | None:
-    """The position a cursor this node gave `holder` stands for; InvalidInputError for any other string."""
+    """The position a cursor this node gave `holder` stands for; ConflictError for any other string."""
     if cursor is None:
         return None
-    refused = InvalidInputError("cursor: not a cursor this node gave out (start again without one)")
+    # 409, not 422: the string is a cursor in form; it does not continue a listing this user can resume now.
+    refused = ConflictError(
+        "cursor: not one this node gave this user, or given before its keys were rotated; list again without it"
+    )
     try:
         data = unb64(cursor.removeprefix(PREFIX)) if cursor.startswith(PREFIX) else b""
         position: int = struct.unpack(">q", _key(keys).decrypt(data[:_NONCE], data[_NONCE:], holder.encode("utf-8")))[0]
