@@ -25,6 +25,7 @@ from pactnet.crypto.identity import build_identity, build_rotation
 from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
 from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
+from pactnet.federation.refusal_tally import RefusalTally
 from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.logs import note
 from pactnet.policy.model import Consent
@@ -99,6 +100,8 @@ class Node:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Flash and immediate work in hand in this process, which routine work gives way to (pactnet.urgency).
     urgency: Urgency = field(default_factory=Urgency)
+    # Refusals of unopened envelopes audited one by one, and those only counted (pactnet.federation.refusal_tally).
+    refusals: RefusalTally = field(default_factory=RefusalTally)
 
     reader: Engine = field(init=False)
     # Set when a transaction that read the acts and consents into `world` was rolled back: what it read may
@@ -271,7 +274,8 @@ def init_node(folder: Path, world: str, party: str, database_url: str | None) ->
         if embedded:
             _make_private_file(folder / "node.db", made)
         _start_database(config, folder, made)
-        (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+        write_atomically(folder / CONFIG_FILE, config.to_toml())  # 0600: it may hold the database's password
+        made.append(folder / CONFIG_FILE)
     except BaseException:
         for path in reversed(made):
             _remove(path)

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request
@@ -32,19 +33,23 @@ from pactnet.federation import compromises, consent_requests, inbound, outbox_vi
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.node import Node
-from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports
+from pactnet.policy.clock import in_calendar
+from pactnet.services import InvalidInputError, ServiceError, agreements, audit, cursors, reports, users
 
 ReportId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 PactId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorOut, "description": description}
     for status, description in (
+        (400, "Not a request this node can read (a body that is not JSON, for one)"),
         (401, "No valid bearer token"),
         (403, "None of the user's roles carries the duty this needs"),
         (404, "Not found, or not cleared"),
         (409, "In conflict with the current state"),
+        (408, "The request's body did not arrive within the node's deadline"),
         (413, "Request body too large"),
         (422, "Invalid input"),
+        (503, "Too many requests from this client at once; retry after Retry-After"),
     )
 }
 
@@ -72,6 +77,10 @@ def _publication(body: schemas.PublishRequest) -> reports.Publication:
     )
 
 
+def _is_user(node: Node, token: str) -> bool:
+    return users.authenticate(node, token) is not None
+
+
 def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901, PLR0915 - one closure per route
     """The API of one node; with `dispatch`, the dispatcher sends its outbox while the API runs."""
 
@@ -96,8 +105,10 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     )
     app.state.node = node
     limit = node.config.max_body_bytes
-    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit))
-    app.add_middleware(UrgentFirst, urgency=node.urgency)  # outermost: urgent from arrival, body read included
+    # Inner first: a request is urgent work only once BodyLimit has read all of it and its token is valid.
+    app.add_middleware(UrgentFirst, urgency=node.urgency, authenticated=partial(_is_user, node))
+    timeout = node.config.request_timeout_ms / 1000
+    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit), timeout=timeout)
     errors.install(app)
 
     @app.exception_handler(UnauthorizedError)
@@ -137,12 +148,17 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         category: Annotated[str | None, Query(max_length=100, pattern=schemas.IDENTIFIER)] = None,
         level: Annotated[str | None, Query()] = None,
         since: Annotated[datetime | None, Query(description="RFC 3339 with an offset")] = None,
-        cursor: Annotated[str | None, Query(pattern=r"^c[0-9]{1,18}$")] = None,
+        cursor: Annotated[str | None, Query(pattern=cursors.PATTERN, description="`next` of the page before")] = None,
         limit: Annotated[int | None, Query(ge=1, le=node.config.max_page_size)] = None,
     ) -> dict[str, Any]:
         """Reports the user is cleared for, newest first."""
         if since is not None and since.tzinfo is None:
             raise InvalidInputError("since: expected an instant with an offset, e.g. 2019-11-23T00:00:00+09:00")
+        if since is not None:
+            try:
+                in_calendar(since)
+            except ValueError as error:
+                raise InvalidInputError(f"since: expected {error}") from error
         wanted = reports.ReportFilter(originator, category, level, since)
         items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
         return {"items": items, "next": following}

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, create_model
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    create_model,
+    model_validator,
+)
+
+from pactnet.json_bounds import check_value
+from pactnet.policy.clock import in_calendar
 
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -15,6 +29,10 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+
+# An instant with an offset, as RFC 3339 writes it, that the node can store and compare.
+Instant = Annotated[AwareDatetime, AfterValidator(in_calendar)]
 
 
 class Strict(BaseModel):
@@ -35,6 +53,16 @@ class StixBundle(BaseModel):
         ),
     ]
     objects: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: object) -> object:
+        """What is kept as sent must be storable text, nested within bounds (pactnet.json_bounds).
+
+        Checked before the fields: a lone surrogate in a key fails inside the validation of `dict[str, Any]`.
+        """
+        check_value(data, nul=False)
+        return data
 
 
 def _body_kind(value: object) -> str | None:
@@ -346,14 +374,14 @@ class ReleaseConsent(Strict):
     """A consent to release a report to a party."""
 
     to: Code
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 class RelayConsent(Strict):
     """A consent to relay a report through the hub of an arrangement."""
 
     arrangement: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)]
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 # Exactly one of `to` and `arrangement`, said in the schema itself.
@@ -391,7 +419,7 @@ class ConsentAnswer(Strict):
 
     grant: bool
     reason: LongText | None = Field(default=None, description="Required to refuse.")
-    until: AwareDatetime | None = Field(default=None, description="When a granted consent ends (default: never).")
+    until: Instant | None = Field(default=None, description="When a granted consent ends (default: never).")
 
 
 class Delivery(BaseModel):
