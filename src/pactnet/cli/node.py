@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pactnet.node import Node
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 log = logging.getLogger("pactnet.node")
 
 
@@ -32,6 +33,7 @@ def init(
     database_url: str | None = typer.Option(
         None, "--database", help="postgresql://USER@HOST/DB (default: SQLite in the folder)."
     ),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create a node: config file, keys (owner-only), and a migrated database with a started audit log."""
     from pactnet.node import init_node  # noqa: PLC0415 - keep `pactnet --help` fast
@@ -41,13 +43,15 @@ def init(
         config = init_node(folder, world, party, database_url)
     except PactnetError as error:
         fail(str(error))
-    out.print(
-        f"node for {config.party} created in {folder} (database {shown_url(config.database_url())})", markup=False
-    )
+    database = shown_url(config.database_url())
+    if as_json:
+        print_json({"party": config.party, "folder": str(folder), "world": config.world, "database": database})
+        return
+    out.print(f"node for {config.party} created in {folder} (database {database})", markup=False)
 
 
 @app.command("migrate")
-def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> None:
+def migrate(folder: Path = typer.Argument(..., help="The node's folder."), as_json: bool = AS_JSON) -> None:
     """Bring the node's database to the schema this version of pactnet needs (after an upgrade)."""
     from pactnet.node import migrate_node  # noqa: PLC0415 - keep `pactnet --help` fast
 
@@ -55,6 +59,9 @@ def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> No
         before, after = migrate_node(folder)
     except PactnetError as error:
         fail(str(error))
+    if as_json:
+        print_json({"from": before, "to": after, "migrated": before != after})
+        return
     if before == after:
         out.print(f"the database of {folder} is at schema revision {after} already", markup=False)
         return
