@@ -43,8 +43,7 @@ def status(
 ) -> None:
     """The state of an agreement at an instant: in force or not, its notice, its term end and its end.
 
-    This reads the world file; `pactnet remote agreement status ID` asks a running node, counting the acts
-    recorded there.
+    It reads the world file; `pactnet remote agreement status ID` asks a running node, counting its acts.
     """
     moment = instant(at, "--at")
     loaded = open_world(world)

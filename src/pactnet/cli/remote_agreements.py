@@ -72,7 +72,7 @@ def act(
     ca_file: Path | None = CA_FILE,
     allow_plain_http: bool = PLAIN_HTTP,
 ) -> None:
-    """As an officer, record a lifecycle act of the node's party now; it is sent to every partner's node."""
+    """As an officer, record a lifecycle act of the node's party now, queued for every partner's node."""
     with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
         found = node.record_act(pact_id, kind.value)
     if as_json:

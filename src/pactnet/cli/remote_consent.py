@@ -10,7 +10,9 @@ from pactnet.cli import remote_tables as tables
 from pactnet.cli.remote_access import AS_JSON, CA_FILE, PLAIN_HTTP, TOKEN, TOKEN_FILE, URL, Access, connected
 from pactnet.cli.terminal import fail, instant, out, print_json
 
-app = typer.Typer(help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant.")
+app = typer.Typer(
+    help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant, inbox."
+)
 MANY = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 
