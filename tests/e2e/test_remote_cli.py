@@ -134,13 +134,17 @@ class TestAnAnalystAtARunningNode:
         from_world = json.loads(pactnet("agreement", "status", "gsomia-2019", PACT, "--at", now, "--json").stdout)
         assert from_world["notice"] == "none"
 
-    def test_consent_requests_are_listed_and_one_about_an_own_report_is_refused(self, remote: Remote) -> None:
+    def test_consent_requests_are_listed_and_only_an_officer_may_answer_one(self, remote: Remote) -> None:
         listed = remote.as_officer("consent", "list")
         assert listed.code == 0, listed.output
         assert "consent requests" in listed.stdout
         own = remote.publish("--title", "Own", "--level", "군사III급비밀")
         asked = remote.as_analyst("consent", "request", own["id"], "--to", "USA", "--purpose", "relay")
         assert _one_line_failure(asked, 2).startswith("error: 4")
+        answered = remote.as_officer("consent", "answer", "no-such-request", "--refuse", "--reason", "need to know")
+        assert _one_line_failure(answered, 2).startswith("error: 404 not_found")
+        by_analyst = remote.as_analyst("consent", "answer", "no-such-request", "--grant")
+        assert _one_line_failure(by_analyst, 2).startswith("error: 403 forbidden: ann may not answer-consent")
 
     def test_a_wrong_token_is_refused_with_401_and_never_repeated(self, remote: Remote) -> None:
         wrong = "pn_" + "x" * 40
