@@ -106,7 +106,7 @@ class NodeClient:
     """One node's user API, asked as the user whose token this is; close it, or use it as a context manager."""
 
     url: str
-    token: str
+    token: str = field(repr=False)
     ca_file: Path | None = None
     _http: httpx.Client = field(init=False, repr=False)
 
@@ -114,7 +114,7 @@ class NodeClient:
         try:
             verify: ssl.SSLContext = PartnerTls(ca_file=self.ca_file).context()
         except (OSError, ssl.SSLError) as error:
-            raise ClientError(f"--ca-file {self.ca_file}: cannot be used as a CA file ({error})") from error
+            raise ClientError(f"the CA file {self.ca_file}: cannot be used ({error})") from error
         self._http = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},

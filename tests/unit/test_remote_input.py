@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pactnet.cli.remote_publish import Draft, bundle_title, report_to_publish
-from pactnet.client import ClientError, check_token, check_url
+from pactnet.client import ClientError, NodeClient, check_token, check_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -46,6 +46,16 @@ class TestTheToken:
             with pytest.raises(ClientError) as refused:
                 check_token(wrong)
             assert "cret" not in str(refused.value)
+
+    def test_a_client_does_not_show_its_token(self) -> None:
+        with NodeClient("http://127.0.0.1:8470", "pn_secret") as client:
+            assert "pn_secret" not in repr(client)
+            assert "127.0.0.1:8470" in repr(client)
+
+    def test_a_ca_file_that_is_not_one_is_refused_naming_it(self, tmp_path: Path) -> None:
+        (tmp_path / "ca.pem").write_text("not a certificate", encoding="utf-8")
+        with pytest.raises(ClientError, match=r"ca\.pem: cannot be used"):
+            NodeClient("https://rok.example", "pn_secret", tmp_path / "ca.pem")
 
 
 class TestTheReportToPublish:
