@@ -80,7 +80,7 @@ def report(found: dict[str, Any]) -> None:
     """One report: its fields, then its body as it is."""
     keys = ["id", "title", "originator", "received_from", "level", "precedence", "categories", "rel_to"]
     fields(found["id"], found, [*keys, "compartments", "created_at", "body_type"])
-    out.print(found["body"], markup=False)
+    out.print(found["body"].rstrip("\n"), markup=False)  # print() ends the line itself
 
 
 def deliveries(report_id: str, found: list[dict[str, Any]]) -> None:
