@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,8 +24,14 @@ class Run:
         return self.stdout + self.stderr
 
 
-def pactnet(*args: str) -> Run:
+def pactnet(*args: str, env: dict[str, str] | None = None) -> Run:
+    """The command with these arguments, and these environment variables besides the test's own."""
     done = subprocess.run(
-        [sys.executable, "-m", "pactnet", *args], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "pactnet", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
     )
     return Run(done.returncode, done.stdout, done.stderr)

@@ -41,7 +41,10 @@ def status(
     at: str = typer.Option(..., "--at", help="The instant, RFC 3339 with an offset: 2019-11-23T00:00:00+09:00."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: agreement, at, state, notice, term_ends, ..."),
 ) -> None:
-    """The state of an agreement at an instant: in force or not, its notice, its term end and its end."""
+    """The state of an agreement at an instant: in force or not, its notice, its term end and its end.
+
+    It reads the world file; `pactnet remote agreement status ID` asks a running node, counting its acts.
+    """
     moment = instant(at, "--at")
     loaded = open_world(world)
     pact = _pact(loaded, pact_id)

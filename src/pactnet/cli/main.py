@@ -8,7 +8,7 @@ import sys
 import typer
 
 from pactnet import __version__
-from pactnet.cli import agreement, audit, consent, decide, demo, impact, node, report, user, world
+from pactnet.cli import agreement, audit, consent, decide, demo, impact, node, remote, report, user, world
 from pactnet.cli.terminal import EXIT_BAD_INPUT, err
 from pactnet.errors import PactnetError
 
@@ -46,6 +46,7 @@ app.add_typer(user.app, name="user")
 app.add_typer(audit.app, name="audit")
 app.add_typer(consent.app, name="consent")
 app.add_typer(report.app, name="report")
+app.add_typer(remote.app, name="remote")
 
 
 def run() -> None:

@@ -1,0 +1,197 @@
+"""`pactnet remote report`: publish, list and read reports at a running node, and follow where they went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pactnet.cli import remote_tables as tables
+from pactnet.cli.remote_access import AS_JSON, CA_FILE, PLAIN_HTTP, TOKEN, TOKEN_FILE, URL, Access, connected
+from pactnet.cli.remote_publish import Draft, report_to_publish
+from pactnet.cli.terminal import fail, instant, out, print_json
+from pactnet.client import ClientError
+
+app = typer.Typer(help="Reports at a running node: publish, list, show, trail, deliveries, release, compromise.")
+REPORT = typer.Argument(..., help="The report's id.")
+MANY = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
+
+
+@app.command("publish")
+def publish(
+    title: str | None = typer.Option(None, "--title", help="The title (with --stix: the first named object's)."),
+    level: str | None = typer.Option(None, "--level", help="A level or alias of the node's scheme."),
+    category: list[str] = typer.Option([], "--category", help="A category (repeat for several)."),
+    precedence: str | None = typer.Option(None, "--precedence", help="flash, immediate, priority or routine."),
+    to: list[str] = typer.Option([], "--to", help="A recipient party (repeat; default: every other party)."),
+    rel_to: list[str] = typer.Option([], "--rel-to", help="A party it is releasable to (repeat)."),
+    compartment: list[str] = typer.Option([], "--compartment", help="A compartment (repeat)."),
+    body: str | None = typer.Option(None, "--body", help="The body, as text."),
+    body_file: Path | None = typer.Option(None, "--body-file", help="A UTF-8 file holding the body (-: stdin)."),
+    stix: Path | None = typer.Option(None, "--stix", help="A STIX 2.1 bundle (JSON file) as the body."),
+    file: Path | None = typer.Option(None, "--file", help="The whole report as the API's JSON (POST /api/v1/reports)."),
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """Publish a report this party originates; every transfer is decided at the node, now."""
+    draft = Draft(title, level, category, precedence, to, rel_to, compartment, body, body_file, file, stix)
+    try:
+        report = report_to_publish(draft)
+    except ClientError as error:
+        fail(str(error))
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        published = node.publish(report)
+    if as_json:
+        print_json(published)
+        return
+    out.print(f"published {published['id']} at {published['created_at']}", markup=False)
+    tables.decisions(f"decisions on {published['id']}", published["decisions"])
+
+
+@app.command("list")
+def list_(
+    originator: str | None = typer.Option(None, "--originator", help="Only this party's reports."),
+    category: str | None = typer.Option(None, "--category", help="Only reports in this category."),
+    level: str | None = typer.Option(None, "--level", help="Only reports at this level."),
+    since: str | None = typer.Option(None, "--since", help="Only reports since this instant (RFC 3339)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (default: the node's page)."),
+    cursor: str | None = typer.Option(None, "--cursor", help="The page after this one (printed as `more:`)."),
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """The reports the token's user is cleared for, newest first."""
+    after = None if since is None else instant(since, "--since").isoformat()
+    filters = {"originator": originator, "category": category, "level": level, "since": after}
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        page = node.reports({**filters, "cursor": cursor, "limit": limit})
+    if as_json:
+        print_json(page)
+    else:
+        tables.reports(page)
+
+
+@app.command("show")
+def show(
+    report_id: str = REPORT,
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """One report and its body, if the token's user is cleared for it."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        found = node.report(report_id)
+    if as_json:
+        print_json(found)
+    else:
+        tables.report(found)
+
+
+@app.command("trail")
+def trail(
+    report_id: str = REPORT,
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """The decision trail of a report: every transfer decided, allowed or refused, and why."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        found = node.trail(report_id)
+    if as_json:
+        print_json(found)
+    else:
+        tables.decisions(f"decision trail of {report_id}", found, trail=True)
+
+
+@app.command("deliveries")
+def deliveries(
+    report_id: str = REPORT,
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """Where a report was sent from the node: each envelope, its route, and its receipt or refusal."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        found = node.deliveries(report_id)
+    if as_json:
+        print_json(found)
+    else:
+        tables.deliveries(report_id, found)
+
+
+@app.command("release")
+def release(
+    report_id: str = REPORT,
+    to: str = typer.Option(..., "--to", help="The party to release it to."),
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """Release a held report onward: decided at the node like any transfer, queued if allowed (exit 1 if not)."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        released = node.release(report_id, to)
+    if as_json:
+        print_json(released)
+    else:
+        tables.release(report_id, released)
+    if not released["allowed"]:
+        raise typer.Exit(1)
+
+
+@app.command("compromise")
+def compromise(
+    report_id: str = REPORT,
+    description: str = typer.Option(..., "--description", help="What happened, when, and what is being done."),
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """Report the loss or compromise of a received report: recorded, and queued for its originator at flash."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        reported = node.report_compromise(report_id, description)
+    if as_json:
+        print_json(reported)
+        return
+    originator = reported["originator"]
+    out.print(f"compromise {reported['id']} of {report_id} recorded, queued for {originator}'s node at flash")
+
+
+@app.command("compromises")
+def compromises(
+    limit: int = MANY,
+    as_json: bool = AS_JSON,
+    url: str | None = URL,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    ca_file: Path | None = CA_FILE,
+    allow_plain_http: bool = PLAIN_HTTP,
+) -> None:
+    """Losses and compromises reported at the node or to its party, newest first."""
+    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+        found = node.compromises(limit)
+    if as_json:
+        print_json(found)
+    else:
+        tables.compromises(found)
