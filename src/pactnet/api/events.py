@@ -25,9 +25,9 @@ HEARTBEAT_SECONDS = 15.0  # a comment line after this long without a frame, so t
 RETRY_MS = 1000  # the client's wait before it reconnects (HTML Living Standard §9.2, the `retry` field)
 LONGEST_SECONDS = 3600.0
 DEFAULT_SECONDS = 300.0
-# `node serve` ends what still runs this long after it is told to stop: a stream would otherwise hold the server
-# until its `max_seconds`. The client reconnects, with its Last-Event-ID, to the node when it is back.
-SHUTDOWN_GRACE_SECONDS = 5
+# `node serve` ends what still runs this long after it is told to stop: uvicorn waits for every open response,
+# and a stream would hold the server until its `max_seconds`. The client reconnects with its Last-Event-ID.
+SHUTDOWN_GRACE_SECONDS = 3
 
 _STREAM_DOC = (
     "A `text/event-stream` (HTML Living Standard §9.2). Frames: `ready` first (its `id` is where the stream "
