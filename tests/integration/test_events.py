@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 
 GSOMIA = "JPN-ROK-GSOMIA-2016"
 AFTER_THE_STORY = datetime(2024, 8, 1, tzinfo=UTC)  # a new notice is this party's to give
+NAVY: dict[str, Any] = {
+    "title": "PLA Navy transit, Tsushima Strait",
+    "level": "군사II급비밀",
+    "categories": ["pla-navy"],
+    "precedence": "routine",
+    "body": "a destroyer group heading north",
+    "recipients": ["JPN"],
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,12 @@ def bearer(node: Node, name: str, clearance: str, *roles: str) -> dict[str, str]
 def trio(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Trio]:
     """ROK, JPN and USA on loopback, on each kind of database."""
     yield from _trio(tmp_path, request.param)
+
+
+@pytest.fixture
+def ending_trio(tmp_path: Path) -> Iterator[Trio]:
+    """The three nodes on SQLite, on the world where ROK's notice stands and GSOMIA ends on 23 November 2019."""
+    yield from _trio(tmp_path, "sqlite", world="gsomia-2019-no-suspension")
 
 
 class TestReportsReceived:
@@ -175,6 +189,29 @@ class TestConsentAndCompromise:
         ]
         assert at_holder[3].data["by"] == "ROK"
         assert at_holder[3].data["request"] == asked["id"]
+
+
+class TestDeliveryFailed:
+    """A transfer cancelled because the pact ended while it waited is told to those cleared for its report."""
+
+    def test_a_cancelled_transfer_is_an_event_for_a_cleared_analyst_only(self, ending_trio: Trio) -> None:
+        trio = ending_trio
+        rok = trio.nodes["ROK"]
+        cleared = bearer(rok, "kim", "군사II급비밀", "analyst")
+        uncleared = bearer(rok, "lee", "군사III급비밀", "analyst")
+        begin = {"c": start(trio.api["ROK"], cleared), "u": start(trio.api["ROK"], uncleared)}
+        published = trio.post("ROK", "/api/v1/reports", NAVY)
+        trio.clock.at = datetime.fromisoformat("2019-11-23T00:30:00+09:00")  # GSOMIA has ended (art. 21)
+        trio.dispatch("ROK")
+
+        events = told(watch(trio.api["ROK"], cleared, after=begin["c"]))
+        assert [(one.event, one.data["report"], one.data["title"]) for one in events] == [
+            ("delivery-failed", published["id"], NAVY["title"])
+        ]
+        failed = events[0].data
+        assert (failed["outcome"], failed["kind"], failed["to"]) == ("cancelled", "transfer", "JPN")
+        assert "agreement-not-in-force" in {reason["code"] for reason in failed["reasons"]}
+        assert told(watch(trio.api["ROK"], uncleared, after=begin["u"])) == []
 
 
 class TestAgreementsAndResuming:
