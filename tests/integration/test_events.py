@@ -233,7 +233,7 @@ class TestAgreementsAndResuming:
             ("agreement-changed", "notify_termination", "ROK", GSOMIA),
             ("agreement-changed", "withdraw_notice", "ROK", GSOMIA),
         ]
-        assert both[0].data["report"] is None
+        assert (both[0].data["report"], both[0].data["title"]) == (None, None)
         resumed = told(watch(client, analyst, after=both[0].id))
         assert [one.data["act"] for one in resumed] == ["withdraw_notice"]
         assert told(watch(client, analyst, after=both[1].id)) == []

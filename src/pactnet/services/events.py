@@ -138,7 +138,7 @@ def _event(node: Node, user: User, entry: Entry, items: dict[tuple[str, str] | s
     if row is None and not _is_itemless(entry):
         return None  # deny by default: an item that cannot be found cannot be judged
     fields = _FIELDS[event_type](node, entry, row)
-    about = {"report": row.id, "title": row.title} if row is not None else {"report": None}
+    about = {"report": row.id, "title": row.title} if row is not None else {"report": None, "title": None}
     return Event(entry.seq, event_type, {"type": event_type, "at": entry.at} | about | fields)
 
 
