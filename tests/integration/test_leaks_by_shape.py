@@ -61,7 +61,7 @@ class TestOpaqueCursors:
     ) -> None:
         cursor = _first_page(client, officer)["next"]
         altered = cursor[:-1] + ("A" if cursor[-1] != "A" else "B")
-        for headers, given in ((officer, altered), (clerk, cursor), (officer, "c" + "A" * 48)):
+        for headers, given in ((officer, altered), (clerk, cursor), (officer, "c1." + "A" * 48)):
             response = client.get("/api/v1/reports", params={"cursor": given}, headers=headers)
             assert response.status_code == 409, (given, response.text)  # a cursor in form, not one given out
         response = client.get("/api/v1/reports", params={"cursor": "c2"}, headers=officer)

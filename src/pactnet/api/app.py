@@ -14,6 +14,7 @@ from fastapi import FastAPI, Path, Query, Request
 from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
+from pactnet.api import events as event_routes
 from pactnet.api import releases as release_routes
 from pactnet.api.auth import (
     ActRecorder,
@@ -304,6 +305,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         return compromises.report_compromise(node, who, report_id, body.description)
 
     release_routes.add_routes(app, node)
+    event_routes.add_routes(app, node)
 
     @app.get("/api/v1/compromises", response_model=list[schemas.CompromiseOut], tags=["reports"])
     def list_compromises(who: InboxViewer, limit: listing_limit = 100) -> list[dict[str, Any]]:

@@ -123,9 +123,11 @@ def _run(node: Node, folder: Path, url: str, settings: dict[str, Any], workers: 
     from pactnet.api.app import create_app  # noqa: PLC0415
     from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
     from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
+    from pactnet.api.events import SHUTDOWN_GRACE_SECONDS  # noqa: PLC0415
     from pactnet.api.serving import server_settings  # noqa: PLC0415
     from pactnet.serving import serving  # noqa: PLC0415
 
+    settings = settings | {"timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS}  # open event streams end then
     try:
         _check_port_free(settings["host"], settings["port"])
         # Slow clients bounded, no access log (request lines may carry ids; the audit log records what matters).

@@ -1,59 +1,107 @@
-"""Listing cursors that say nothing: a position sealed with a key only this node holds.
+"""Opaque positions: what a client resumes a listing or a stream from, sealed to reveal and admit nothing.
 
-A cursor that was the raw sequence number of the last item shown let a user subtract two of his cursors and
-learn how many items he may not see were stored between them (issue 17, item 8). A cursor is now the position
-encrypted and authenticated (AES-256-GCM, a fresh nonce each time) under a key derived from the node's signing
-key (HKDF-SHA256, for this use only), bound to the user it was given to: it reveals no count, cannot be forged or
-altered, and is of no use to another user. A key rotation invalidates the cursors given out before it.
+A position is a report's or an audit entry's `seq`. Shown as it is, the gap between two positions a user is
+given would count the items or entries the user may not read (need to know, GSOMIA art. 7, holds for counts
+too: issue 17, item 8), and a client could ask from any position it likes. So a position is sealed with
+ChaCha20-Poly1305 (RFC 8439) under a key derived from the node's signing key with HKDF (RFC 5869), bound to
+one user and one purpose: each cursor is fresh (a random nonce), says nothing of the position, and one
+changed, forged, another user's or another purpose's is refused. A key rotation makes earlier cursors
+unreadable: the client starts again without one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import struct
 from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from pactnet.crypto.keys import b64, unb64
-from pactnet.services import ConflictError
+from pactnet.services import ConflictError, ServiceError
 
 if TYPE_CHECKING:
     from pactnet.crypto.keys import NodeKeys
 
-INFO = b"pactnet listing cursor/1"
-PREFIX = "c"
-# A cursor is the prefix and base64url of the nonce (12 bytes), the position (8) and the GCM tag (16).
-PATTERN = r"^c[A-Za-z0-9_-]{48}$"
+_INFO = b"pactnet cursor key/1"
 _NONCE = 12
+_POSITION = struct.Struct(">Q")
+_SEALED = _NONCE + _POSITION.size + 16  # nonce, position, Poly1305 tag
+_PREFIX = "c1."
+_TEXT = re.compile(r"c1\.[A-Za-z0-9_-]+")
+LONGEST = len(_PREFIX) + (4 * _SEALED + 2) // 3
+# What a listing's `cursor` parameter must look like (checked by the API's schema before it is opened).
+PATTERN = rf"^c1\.[A-Za-z0-9_-]{{{LONGEST - len(_PREFIX)}}}$"
+LISTING = "listing"
 
 
-def _key(keys: NodeKeys) -> AESGCM:
-    secret = keys.signing.private_bytes_raw()
-    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(secret))
+class BadCursorError(ServiceError):
+    """A cursor this node did not give this user for this purpose, or one changed since (400)."""
 
 
-def seal_cursor(keys: NodeKeys, position: int, holder: str) -> str:
-    """The opaque cursor of a position in a listing, for `holder` only."""
-    nonce = os.urandom(_NONCE)
-    sealed = _key(keys).encrypt(nonce, struct.pack(">q", position), holder.encode("utf-8"))
-    return PREFIX + b64(nonce + sealed)
+class Cursors:
+    """Seals and opens positions for one purpose (`events`, …) with a key of the node's own."""
+
+    def __init__(self, keys: NodeKeys, purpose: str) -> None:
+        secret = keys.signing.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+        self._aead = ChaCha20Poly1305(key)
+        self._purpose = purpose
+
+    def _bound(self, user_id: int) -> bytes:
+        """The associated data: a cursor opens only for the purpose and the user it was sealed for."""
+        return f"pactnet-cursor/1\n{self._purpose}\n{user_id}".encode()
+
+    def seal(self, position: int, user_id: int) -> str:
+        """A fresh opaque cursor for `position`, for this user only."""
+        nonce = os.urandom(_NONCE)
+        sealed = self._aead.encrypt(nonce, _POSITION.pack(position), self._bound(user_id))
+        return _PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+    def open(self, cursor: str, user_id: int) -> int:
+        """The position a cursor of this user holds; BadCursorError for anything else."""
+        refused = BadCursorError(
+            f"the {self._purpose} cursor is not one this node gave you (changed, another user's, or from before "
+            "a key rotation): start again without it",
+            [{"code": "bad-cursor"}],
+        )
+        if len(cursor) > LONGEST or not _TEXT.fullmatch(cursor):
+            raise refused
+        text = cursor[len(_PREFIX) :]
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError) as error:
+            raise refused from error
+        if len(raw) != _SEALED:
+            raise refused
+        try:
+            plain = self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], self._bound(user_id))
+        except InvalidTag as error:
+            raise refused from error
+        (position,) = _POSITION.unpack(plain)
+        return int(position)
 
 
-def open_cursor(keys: NodeKeys, cursor: str | None, holder: str) -> int | None:
-    """The position a cursor this node gave `holder` stands for; ConflictError for any other string."""
+def seal_cursor(keys: NodeKeys, position: int, user_id: int) -> str:
+    """The `next` cursor of a listing page, for this user only."""
+    return Cursors(keys, LISTING).seal(position, user_id)
+
+
+def open_cursor(keys: NodeKeys, cursor: str | None, user_id: int) -> int | None:
+    """The position a listing cursor this node gave this user stands for; ConflictError for any other."""
     if cursor is None:
         return None
-    # 409, not 422: the string is a cursor in form; it does not continue a listing this user can resume now.
-    refused = ConflictError(
-        "cursor: not one this node gave this user, or given before its keys were rotated; list again without it"
-    )
     try:
-        data = unb64(cursor.removeprefix(PREFIX)) if cursor.startswith(PREFIX) else b""
-        position: int = struct.unpack(">q", _key(keys).decrypt(data[:_NONCE], data[_NONCE:], holder.encode("utf-8")))[0]
-    except (ValueError, InvalidTag, struct.error) as error:
-        raise refused from error
-    return position
+        return Cursors(keys, LISTING).open(cursor, user_id)
+    except BadCursorError as error:
+        # 409, not 422: the string is a cursor in form; it does not continue a listing this user can resume now.
+        raise ConflictError(
+            "cursor: not one this node gave this user, or given before its keys were rotated; list again without it"
+        ) from error

@@ -74,15 +74,20 @@ def _unreadable(connection: Connection, user: User, report_ids: set[str]) -> set
     return {row.id for row in rows if not user.may_see(row.level_rank, row.compartments)}
 
 
-def entries_for(connection: Connection, user: User, entries: list[Entry]) -> list[dict[str, Any]]:
-    """The entries as the user may see them, in order: whole, or redacted (`"redacted": true`)."""
+def concealed(connection: Connection, user: User, entries: list[Entry]) -> set[int]:
+    """The `seq` of every entry that concerns an item the user may not read, or whose items cannot be told."""
     concerned = _items(connection, entries)
     hidden = _unreadable(connection, user, set().union(*(ids for ids in concerned.values() if ids is not None)))
+    return {seq for seq, ids in concerned.items() if ids is None or not ids.isdisjoint(hidden)}
+
+
+def entries_for(connection: Connection, user: User, entries: list[Entry]) -> list[dict[str, Any]]:
+    """The entries as the user may see them, in order: whole, or redacted (`"redacted": true`)."""
+    redacted = concealed(connection, user, entries)
     shown: list[dict[str, Any]] = []
     for entry in entries:
         whole = entry.as_dict()
-        ids = concerned.get(entry.seq, set())
-        if ids is None or not ids.isdisjoint(hidden):
+        if entry.seq in redacted:
             shown.append({key: whole[key] for key in _KEPT} | {"redacted": True})
         else:
             shown.append(whole | {"redacted": False})

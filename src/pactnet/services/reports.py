@@ -301,7 +301,7 @@ def list_reports(
     node: Node, user: User, wanted: ReportFilter, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Reports the user is cleared for, newest first, a page at a time; the listing is audited."""
-    before = open_cursor(node.keys, cursor, user.name)
+    before = open_cursor(node.keys, cursor, user.id)
     query = _listing(node, user, wanted)
     when = instant_text(node.now())
 
@@ -323,7 +323,7 @@ def list_reports(
                 break
         data = {"returned": [item["id"] for item in page]}
         node.audit.append(connection, when, [("list", user.name, "reports", data)])
-        return page, (seal_cursor(node.keys, last, user.name) if more and last is not None else None)
+        return page, (seal_cursor(node.keys, last, user.id) if more and last is not None else None)
 
     return node.write(write)
 
