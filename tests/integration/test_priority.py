@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from pactnet.api.priority import priority_header, urgency_of
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError
+from pactnet.federation.priority import priority_header, urgency_of
 from pactnet.urgency import GIVE_WAY_LONGEST, Urgency
 from tests.integration.conftest import LoopbackServer
 
@@ -43,7 +43,7 @@ class CountingUrgency(Urgency):
 def counted(node: Node) -> Iterator[tuple[CountingUrgency, str]]:
     """The node's API on loopback, its urgency counted; the base URL."""
     urgency = CountingUrgency()
-    node.urgency = urgency
+    node.uow.urgency = urgency
     with LoopbackServer(node) as base_url:
         yield urgency, base_url
 

@@ -19,8 +19,8 @@ from pactnet.api.priority import UrgentFirst
 from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
-from pactnet.node import Node
 from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
+from pactnet.services.context import Node
 
 _bearer = HTTPBearer(auto_error=False)
 ReportId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
@@ -105,7 +105,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     app.state.node = node
     limit = node.config.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit))
-    app.add_middleware(UrgentFirst, urgency=node.urgency)  # outermost: urgent from arrival, body read included
+    app.add_middleware(UrgentFirst, urgency=node.uow.urgency)  # outermost: urgent from arrival, body read included
     errors.install(app)
 
     @app.exception_handler(UnauthorizedError)

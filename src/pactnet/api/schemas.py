@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
+from pactnet.policy.precedence import PrecedenceName  # noqa: TC001 - pydantic reads the annotation at run time
+
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")]
@@ -44,7 +46,7 @@ class PublishRequest(Strict):
     level: Label
     categories: list[Category] = Field(default_factory=list, max_length=50)
     rel_to: list[Code] | None = Field(default=None, max_length=200)
-    precedence: Literal["flash", "immediate", "priority", "routine"] = "routine"
+    precedence: PrecedenceName = "routine"
     compartments: list[Name] = Field(default_factory=list, max_length=50)
     body: Text | StixBundle = Field(default="", description="Text, or a STIX 2.1 bundle.")
     recipients: list[Code] | None = Field(default=None, max_length=200, description="Default: every other party.")

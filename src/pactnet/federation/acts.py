@@ -14,9 +14,11 @@ from sqlalchemy import insert
 
 from pactnet.errors import WorldError
 from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.outbox import NOTICE_RANK, enqueue
-from pactnet.node import instant_text, recorded_acts
+from pactnet.federation.outbox import enqueue
 from pactnet.policy.clock import parse_instant
+from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.store.acts import recorded_acts
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 ACT = "act"
 ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
@@ -70,7 +72,7 @@ def receive_act(connection: Connection, node: Node, partner: Partner, opened: Op
     node.audit.lock(connection)  # judged against every act recorded so far, as a local act is
     recorded = recorded_acts(connection)
     try:
-        node.world_with_acts(recorded, act)
+        node.worlds.with_acts(recorded, act)
     except WorldError as error:
         message = f"{act['type']} makes no sense here: {act_problem(error)}"
         return _refuse(connection, node, partner, opened, message)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.crypto.envelope import seal
-from pactnet.node import instant_text
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import envelopes
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 RECEIPT = "receipt"
 REFUSAL = "refusal"

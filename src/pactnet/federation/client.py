@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from pactnet.api.priority import priority_header
 from pactnet.errors import PactnetError
+from pactnet.federation.priority import priority_header
 
 BATCH_PATH = "/federation/v1/envelopes/batch"
 # A partner that does not accept a connection within this is treated as down; the rest bounds a batch.
@@ -64,7 +64,7 @@ class PartnerClient:
     def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
-        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.api.priority), so
+        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority), so
         that the partner's node takes it ahead of its routine work from the moment it arrives.
         """
         headers = URGENT_HEADERS if urgent else None

@@ -16,10 +16,11 @@ from sqlalchemy import insert, select
 from pactnet.federation import notices
 from pactnet.federation.answers import acknowledge, refuse_envelope
 from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import RANKS, enqueue
-from pactnet.node import instant_text
+from pactnet.federation.outbox import enqueue
+from pactnet.policy.precedence import Precedence
 from pactnet.services import InvalidInputError, NotFoundError
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import compromises, reports
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 COMPROMISE = "compromise"
@@ -78,7 +79,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             kind=COMPROMISE,
             recipient=row.originator,
             payload=payload,
-            rank=RANKS["flash"],
+            rank=Precedence.FLASH.rank,
             at=at,
             report_id=report_id,
         )
@@ -107,7 +108,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
         node.audit.append(connection, when, [("compromise-reported", name, report_id, data)])
         return _view(values, notices.deliveries(connection, [envelope]))
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
@@ -121,7 +122,7 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
         node.audit.append(connection, when, [("list", notices.actor(user), "compromises", returned)])
         return [_view(row._asdict(), sent) for row in rows]
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def receive_compromise(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:

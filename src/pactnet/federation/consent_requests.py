@@ -24,13 +24,14 @@ from pactnet.federation.consents import CONSENT, build_statement, receive_consen
 from pactnet.federation.consents import _item as held_item
 from pactnet.federation.consents import _store as store_statement
 from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import NOTICE_RANK, enqueue
-from pactnet.node import instant_text
+from pactnet.federation.outbox import enqueue
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
+from pactnet.policy.precedence import NOTICE_RANK
 from pactnet.services import ConflictError, InvalidInputError, NotFoundError
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import consent_requests, decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 CONSENT_REQUEST = "consent-request"
@@ -168,7 +169,7 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
         )
         return _view(values, notices.deliveries(connection, [envelope]))
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def answer_request(
@@ -230,7 +231,7 @@ def answer_request(
         answered = found._asdict() | values | {"envelope": envelope}
         return _view(answered, notices.deliveries(connection, [envelope]))
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
@@ -244,7 +245,7 @@ def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[
         node.audit.append(connection, when, [("list", notices.actor(user), "consent-requests", returned)])
         return [_view(row._asdict(), sent) for row in rows]
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def _refuse(

@@ -20,7 +20,6 @@ from pactnet.crypto.keys import b64, unb64, verify
 from pactnet.federation.answers import acknowledge, refuse_envelope
 from pactnet.federation.outbox import (
     DELIVERED,
-    NOTICE_RANK,
     PENDING,
     TRANSFER,
     enqueue,
@@ -28,13 +27,14 @@ from pactnet.federation.outbox import (
     report_payload,
 )
 from pactnet.federation.partners import load_partners
-from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
+from pactnet.policy.precedence import NOTICE_RANK
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import consents, decisions, outbox, reports
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 CONSENT = "consent"
@@ -230,7 +230,7 @@ def grant_consent(
         node.audit.append(connection, instant_text(at), audit)
         return statement
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def _holders(connection: Connection, report_id: str) -> list[str]:

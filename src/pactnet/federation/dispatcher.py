@@ -35,12 +35,14 @@ from pactnet.federation.answers import RECEIPT, REFUSAL
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.consents import statements_for
 from pactnet.federation.inbound import PayloadError, read_transfer
-from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, URGENT_RANK, enqueue_transfer
+from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
 from pactnet.federation.partners import PartnerError, load_partners
-from pactnet.node import instant_text, parse_instant_text, take_queued
 from pactnet.policy.decisions import decide
+from pactnet.policy.precedence import URGENT_RANK
 from pactnet.services.records import decision_row, decision_summary
+from pactnet.store.instants import instant_text, parse_instant_text
 from pactnet.store.tables import decisions, outbox
+from pactnet.store.unit_of_work import take_queued
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,9 +51,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row, Select
 
     from pactnet.federation.partners import Partner, PartnerRegistry
-    from pactnet.node import Node
     from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
+    from pactnet.services.context import Node
     from pactnet.wakeups import LaneWaker
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,7 @@ class Dispatcher:
         self.node = node
         self.client = client or PartnerClient()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self.postgres = node.engine.dialect.name == "postgresql"
+        self.postgres = node.uow.engine.dialect.name == "postgresql"
         self._stop = threading.Event()
         self._lock = threading.Lock()
         # Rows taken and not yet settled (SQLite), kept per class of lane: the urgent lanes and the others never
@@ -134,7 +136,7 @@ class Dispatcher:
     def start(self) -> None:
         """Run the lanes in the background."""
         for number, urgent in enumerate((*[True] * URGENT_LANES, *[False] * GENERAL_LANES)):
-            waker = self.node.outbox_waker(urgent=urgent)
+            waker = self.node.uow.outbox_waker(urgent=urgent)
             thread = threading.Thread(
                 target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent-' if urgent else ''}{number}"
             )
@@ -170,9 +172,9 @@ class Dispatcher:
     def run_once(self, *, urgent: bool = False, skip_urgent: bool = False) -> int:
         """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
         # The urgent lanes' work goes ahead of routine work in this process; the other lanes give way to it.
-        in_hand = self.node.urgency.running() if urgent else nullcontext()
+        in_hand = self.node.uow.urgency.running() if urgent else nullcontext()
         if self.postgres:
-            with self.node.engine.connect() as connection, connection.begin():
+            with self.node.uow.engine.connect() as connection, connection.begin():
                 rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
                 if not rows:
                     return 0
@@ -181,9 +183,9 @@ class Dispatcher:
                     outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
                     self._settle(connection, outcomes)
                 rerouted = take_queued(connection)
-            self.node.outbox_changed(rerouted)  # committed now
+            self.node.uow.outbox_changed(rerouted)  # committed now
             return len(rows)
-        with self.node.reader.connect() as connection, connection.begin():
+        with self.node.uow.read() as connection, connection.begin():
             rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
             world = self.node.refresh(connection) if rows else self.node.world
             carried = statements_for(connection, _items(rows))
@@ -194,9 +196,9 @@ class Dispatcher:
                 outcomes = self._attempt(rows, world, carried, urgent=urgent)
                 for start in range(0, len(outcomes), SETTLE_CHUNK):
                     if not urgent:
-                        self.node.urgency.give_way()
+                        self.node.uow.urgency.give_way()
                     chunk = outcomes[start : start + SETTLE_CHUNK]
-                    self.node.write(partial(self._settle, outcomes=chunk), urgent=urgent)
+                    self.node.uow.write(partial(self._settle, outcomes=chunk), urgent=urgent)
         finally:
             self._release(rows)
         return len(rows)
@@ -302,7 +304,7 @@ class Dispatcher:
         envelopes = []
         for row in rows:
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             payload = row.payload
             statements = carried.get(_item_of(row)) if row.kind == TRANSFER else None
             if statements:  # the originator's consents known here travel with the item (pactnet.federation.consents)
@@ -336,7 +338,7 @@ class Dispatcher:
         failed = [(row, unreachable) for row in rows[len(answers) :]]
         for row, answer in zip(rows[: len(answers)], answers, strict=True):
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             read = self._read_answer(partner, row, answer)
             if isinstance(read, Outcome):
                 outcomes.append(read)

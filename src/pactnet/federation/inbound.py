@@ -31,15 +31,16 @@ from pactnet.federation.consent_requests import (
     receive_request,
 )
 from pactnet.federation.consents import CONSENT, adopt_consents
-from pactnet.federation.outbox import TRANSFER, enqueue_transfer, is_urgent
+from pactnet.federation.outbox import TRANSFER, enqueue_transfer
 from pactnet.federation.partners import load_partners
-from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
+from pactnet.policy.precedence import NAMES as PRECEDENCES
+from pactnet.policy.precedence import is_urgent
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
-from pactnet.services.reports import PRECEDENCES
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -49,9 +50,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Insert
 
     from pactnet.federation.partners import Partner, PartnerRegistry
-    from pactnet.node import Node
     from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
+    from pactnet.services.context import Node
 
 BODY_TYPES = ("text", "stix")
 MAX_ID = 200
@@ -418,7 +419,7 @@ class _ChunkWrite:
         for the writer is let through between two statements: this transaction is rolled back, and the chunk
         written anew after it (GroupCommitter.give_way_to_urgent).
         """
-        writer = self.node.writer
+        writer = self.node.uow.writer
         for statement, rows in self.rows.items():
             if rows:
                 if give_way:
@@ -467,18 +468,18 @@ def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any
         urgent = False
         for envelope in batch:
             if not urgent:
-                node.urgency.give_way()  # a routine envelope opens after the flash in hand is stored
+                node.uow.urgency.give_way()  # a routine envelope opens after the flash in hand is stored
             one = _check(node, envelope, partners)
             if one.urgent and not urgent:
                 urgent = True
-                stack.enter_context(node.urgency.running())
+                stack.enter_context(node.uow.urgency.running())
             checked.append(one)
         answers: list[dict[str, Any] | ServiceError] = []
         while len(answers) < len(checked):
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             chunk = checked[len(answers) : len(answers) + WRITE_CHUNK]
-            answers += node.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
+            answers += node.uow.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
     return answers
 
 
@@ -498,7 +499,7 @@ def _write_chunk(
     write.look_up([one.opened for one in chunk if one.opened is not None])
     cut_short = False
     for one in chunk:
-        if answers and stop_for_urgent and node.writer.urgent_waiting:
+        if answers and stop_for_urgent and node.uow.writer.urgent_waiting:
             cut_short = True  # what is done is written now, not thrown away
             break
         if one.partner is None or one.opened is None:

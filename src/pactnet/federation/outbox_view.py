@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.node import instant_text
 from pactnet.services import NotFoundError
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 
@@ -54,7 +54,7 @@ def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
         query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
         return list(connection.execute(query).all())
 
-    rows = node.write(write)
+    rows = node.uow.write(write)
     if rows is None:
         raise NotFoundError(f"no report {report_id!r}")
     return [delivery_view(row) for row in rows]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from pactnet.federation.dispatcher import Dispatcher
 
 if TYPE_CHECKING:
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 LOCK_FILE = "dispatcher.lock"
 
@@ -24,7 +24,7 @@ class DispatcherService:
 
     def start(self) -> bool:
         """Start dispatching; False when another process of this SQLite node already does."""
-        if self.node.engine.dialect.name == "sqlite":
+        if self.node.uow.engine.dialect.name == "sqlite":
             # The lock is released by the kernel when this process ends, however it ends.
             descriptor = os.open(self.node.config.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
             try:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from pactnet.node import instant_text
 from pactnet.store import audit_log
+from pactnet.store.instants import instant_text
 
 if TYPE_CHECKING:
     from typing import TextIO
 
     from pactnet.audit.chain import Checkpoint, Verification
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 EXPORT_FORMAT = "pactnet.audit-export/1"
 
@@ -21,7 +21,7 @@ def verify(node: Node) -> Verification:
     """Check the whole log: chain, checkpoints, signed head."""
     # One snapshot for the head, the entries and the checkpoints: on PostgreSQL's default READ COMMITTED,
     # entries appended while the log is read would look like entries added behind the node's back.
-    reader = node.reader
+    reader = node.uow.reader
     if reader.dialect.name == "postgresql":
         reader = reader.execution_options(isolation_level="REPEATABLE READ")
     with reader.connect() as connection:
@@ -33,7 +33,7 @@ def page(node: Node, after: int, limit: int, *, with_verification: bool = True) 
 
     Verifying reads every entry; a client paging through a long log declines it (`?verify=false`).
     """
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         entries = [entry.as_dict() for entry in audit_log.read_entries(connection, after, limit)]
     following = entries[-1]["seq"] if len(entries) == limit else None
     verification = verify(node).as_dict() if with_verification else None
@@ -42,7 +42,7 @@ def page(node: Node, after: int, limit: int, *, with_verification: bool = True) 
 
 def checkpoint(node: Node) -> Checkpoint | None:
     """A signed checkpoint at the last entry, now."""
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         return node.audit.checkpoint_now(connection, instant_text(node.now()))
 
 
@@ -50,7 +50,7 @@ def export(node: Node, out: TextIO) -> int:
     """Write the log as JSON Lines (docs/audit.md): a header, every entry, every checkpoint, the head."""
     from pactnet.crypto.keys import b64  # noqa: PLC0415 - only export needs it
 
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         header = {"format": EXPORT_FORMAT, "party": node.party, "key": b64(node.keys.public_signing)}
         out.write(json.dumps({"header": header}, ensure_ascii=False) + "\n")
         count = 0

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfers, is_urgent, report_payload, transfer_row
-from pactnet.node import instant_text
+from pactnet.federation.outbox import enqueue_transfers, report_payload, transfer_row
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
+from pactnet.policy.precedence import NAMES as PRECEDENCES
+from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -22,10 +24,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Row, Select
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
-PRECEDENCES = ("flash", "immediate", "priority", "routine")
 # Statements built once: building them per publish cost more than running them.
 _INSERT_REPORTS = insert(reports)
 _INSERT_DECISIONS = insert(decisions)
@@ -182,7 +183,7 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
     All or nothing: a publication that is not valid refuses the whole request, naming its place.
     """
     if any(is_urgent(publication.precedence) for publication in publications):
-        with node.urgency.running():
+        with node.uow.urgency.running():
             return _publish_many(node, user, publications, urgent=True)
     return _publish_many(node, user, publications, urgent=False)
 
@@ -211,7 +212,7 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
         node.audit.append(connection, instant_text(at), audit)
         return outcome
 
-    outcome = node.write(write, urgent=urgent)
+    outcome = node.uow.write(write, urgent=urgent)
     return [
         {
             "id": one.item.id,
@@ -262,7 +263,7 @@ def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
         node.audit.append(connection, when, [(kind, user.name, report_id[:200], {})])
         return row
 
-    row = node.write(write)
+    row = node.uow.write(write)
     if row is None:
         raise NotFoundError(f"no report {report_id!r}")
     return _view(row)
@@ -323,7 +324,7 @@ def list_reports(
         node.audit.append(connection, when, [("list", user.name, "reports", data)])
         return page, (f"c{last}" if more and last is not None else None)
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
@@ -337,7 +338,7 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
         query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
         return list(connection.execute(query).all())
 
-    found = node.write(write)
+    found = node.uow.write(write)
     if found is None:
         raise NotFoundError(f"no report {report_id!r}")
     return [
