@@ -42,12 +42,11 @@ import httpx
 
 from machine import cpu_model, percentile, process_cpu_seconds, source_state
 from pactnet.cluster import ClusterNode, create_cluster
-from pactnet.federation import inbound
 from pactnet.federation.client import PartnerClient
 from pactnet.federation.dispatcher import Dispatcher
 from pactnet.federation.priority import priority_header
 from pactnet.node import open_node
-from pactnet.services import ServiceError, reports, users
+from pactnet.services import ServiceError, inbound, reports, users
 from pactnet.store.instants import parse_instant_text
 from pactnet.store.writer import GroupCommitter
 

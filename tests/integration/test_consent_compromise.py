@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 from pactnet.cli.main import app as cli
 from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.identity import verify_identity
-from pactnet.federation.consents import build_statement
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.inbound import receive
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
 from pactnet.policy.precedence import Precedence
 from pactnet.services import audit
+from pactnet.services.consents import build_statement
+from pactnet.services.inbound import receive
 from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import compromises, consents, outbox, reports

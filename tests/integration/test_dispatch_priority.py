@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.inbound import receive_batch
 from pactnet.services import ServiceError, audit
+from pactnet.services.inbound import receive_batch
 from pactnet.services.reports import Publication, publish_many
 from pactnet.services.users import add_user
 from pactnet.store.tables import envelopes

@@ -26,13 +26,13 @@ from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.keys import NodeKeys
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, envelope_size, request_limit
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.outbox import PENDING
 from pactnet.node import Node, open_node
 from pactnet.scenario import set_scenario
 from pactnet.services import audit
 from pactnet.store import database
 from pactnet.store.audit_log import read_entries
 from pactnet.store.instants import parse_instant_text
+from pactnet.store.outbox import PENDING
 from pactnet.store.tables import consents, envelopes, outbox, reports
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import Clock

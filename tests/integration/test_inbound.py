@@ -16,10 +16,10 @@ from pactnet.crypto.envelope import HEADER_FIELDS, SIGNED_DOMAIN, open_envelope,
 from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64, unb64
 from pactnet.federation.client import PartnerClient
-from pactnet.federation.inbound import receive, receive_batch
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
 from pactnet.services import ServiceError, audit
+from pactnet.services.inbound import receive, receive_batch
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import decisions, envelopes, report_categories, reports
 from tests.databases import fresh_postgres_database

@@ -16,10 +16,21 @@ from starlette.responses import JSONResponse
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.federation import compromises, consent_requests, consents, inbound, outbox_view
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
-from pactnet.services import InvalidInputError, ServiceError, agreements, audit, reports, users
+from pactnet.services import (
+    InvalidInputError,
+    ServiceError,
+    agreements,
+    audit,
+    compromises,
+    consent_requests,
+    consents,
+    inbound,
+    outbox_view,
+    reports,
+    users,
+)
 from pactnet.services.context import Node
 
 _bearer = HTTPBearer(auto_error=False)

@@ -30,7 +30,7 @@ def request(
     as_json: bool = AS_JSON,
 ) -> None:
     """Ask the report's originator for consent to release it to a third party; the request is queued."""
-    from pactnet.federation.consent_requests import request_consent  # noqa: PLC0415
+    from pactnet.services.consent_requests import request_consent  # noqa: PLC0415
 
     with node_at(folder) as node:
         asked = request_consent(node, None, report_id, to, purpose)
@@ -48,7 +48,7 @@ def list_(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
-    from pactnet.federation.consent_requests import list_requests  # noqa: PLC0415
+    from pactnet.services.consent_requests import list_requests  # noqa: PLC0415
 
     with node_at(folder) as node:
         found = list_requests(node, None, limit)
@@ -76,7 +76,7 @@ def answer(
     as_json: bool = AS_JSON,
 ) -> None:
     """As originator, grant or refuse a request; the answer is queued for the holder's node."""
-    from pactnet.federation.consent_requests import answer_request  # noqa: PLC0415
+    from pactnet.services.consent_requests import answer_request  # noqa: PLC0415
 
     ends = None if until is None else instant(until, "--until")
     with node_at(folder) as node:

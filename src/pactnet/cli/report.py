@@ -22,7 +22,7 @@ def compromise(
     as_json: bool = AS_JSON,
 ) -> None:
     """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
-    from pactnet.federation.compromises import report_compromise  # noqa: PLC0415
+    from pactnet.services.compromises import report_compromise  # noqa: PLC0415
 
     with node_at(folder) as node:
         reported = report_compromise(node, None, report_id, description)
@@ -44,7 +44,7 @@ def compromises(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
-    from pactnet.federation.compromises import list_compromises  # noqa: PLC0415
+    from pactnet.services.compromises import list_compromises  # noqa: PLC0415
 
     with node_at(folder) as node:
         found = list_compromises(node, None, limit)

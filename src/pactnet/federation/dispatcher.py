@@ -31,18 +31,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
-from pactnet.federation.answers import RECEIPT, REFUSAL
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
-from pactnet.federation.consents import statements_for
-from pactnet.federation.inbound import PayloadError, read_transfer
-from pactnet.federation.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
-from pactnet.federation.partners import PartnerError, load_partners
+from pactnet.federation.partners import PartnerError
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
+from pactnet.services.answers import RECEIPT, REFUSAL
+from pactnet.services.consents import statements_for
+from pactnet.services.inbound import PayloadError, read_transfer
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.instants import instant_text, parse_instant_text
+from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, outbox
-from pactnet.store.unit_of_work import take_queued
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,7 +121,7 @@ class Dispatcher:
         self.node = node
         self.client = client or PartnerClient()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self.postgres = node.uow.engine.dialect.name == "postgresql"
+        self.postgres = node.uow.is_postgresql
         self._stop = threading.Event()
         self._lock = threading.Lock()
         # Rows taken and not yet settled (SQLite), kept per class of lane: the urgent lanes and the others never
@@ -173,8 +172,8 @@ class Dispatcher:
         """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
         # The urgent lanes' work goes ahead of routine work in this process; the other lanes give way to it.
         in_hand = self.node.uow.urgency.running() if urgent else nullcontext()
-        if self.postgres:
-            with self.node.uow.engine.connect() as connection, connection.begin():
+        if self.postgres:  # the rows stay locked (FOR UPDATE SKIP LOCKED) while they are sent and settled
+            with self.node.uow.transaction() as connection:
                 rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
                 if not rows:
                     return 0
@@ -182,8 +181,6 @@ class Dispatcher:
                     carried = statements_for(connection, _items(rows))
                     outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
                     self._settle(connection, outcomes)
-                rerouted = take_queued(connection)
-            self.node.uow.outbox_changed(rerouted)  # committed now
             return len(rows)
         with self.node.uow.read() as connection, connection.begin():
             rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
@@ -255,7 +252,7 @@ class Dispatcher:
         if not sending:
             return outcomes
         try:
-            registry: PartnerRegistry | None = load_partners(self.node.config.folder, self.node.party, world.parties)
+            registry: PartnerRegistry | None = self.node.partners()
         except PartnerError as error:
             registry = None
             problem = f"partners.toml: {error}"
@@ -307,7 +304,7 @@ class Dispatcher:
                 node.uow.urgency.give_way()
             payload = row.payload
             statements = carried.get(_item_of(row)) if row.kind == TRANSFER else None
-            if statements:  # the originator's consents known here travel with the item (pactnet.federation.consents)
+            if statements:  # the originator's consents known here travel with the item (pactnet.services.consents)
                 payload = payload | {"consents": statements}
             envelopes.append(
                 seal(

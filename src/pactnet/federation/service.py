@@ -24,7 +24,7 @@ class DispatcherService:
 
     def start(self) -> bool:
         """Start dispatching; False when another process of this SQLite node already does."""
-        if self.node.uow.engine.dialect.name == "sqlite":
+        if not self.node.uow.is_postgresql:  # SQLite
             # The lock is released by the kernel when this process ends, however it ends.
             descriptor = os.open(self.node.config.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
             try:

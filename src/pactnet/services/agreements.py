@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.errors import WorldError
-from pactnet.federation.acts import ACTS, act_problem, send_act
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services.acts import ACTS, act_problem, send_act
 from pactnet.store.acts import recorded_acts
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import lifecycle_acts
@@ -69,7 +69,7 @@ def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
 def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]:
     """Record a lifecycle act by this party now, validated by the core exactly as a world file's event.
 
-    The act is queued, in the same transaction, for every partner's node (pactnet.federation.acts).
+    The act is queued, in the same transaction, for every partner's node (pactnet.services.acts).
     """
     agreement = node.world.agreements.get(pact_id)
     if agreement is None:

@@ -21,10 +21,7 @@ def verify(node: Node) -> Verification:
     """Check the whole log: chain, checkpoints, signed head."""
     # One snapshot for the head, the entries and the checkpoints: on PostgreSQL's default READ COMMITTED,
     # entries appended while the log is read would look like entries added behind the node's back.
-    reader = node.uow.reader
-    if reader.dialect.name == "postgresql":
-        reader = reader.execution_options(isolation_level="REPEATABLE READ")
-    with reader.connect() as connection:
+    with node.uow.read(snapshot=True) as connection:
         return audit_log.verify(connection, node.keys.public_signing)
 
 

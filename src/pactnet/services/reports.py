@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import enqueue_transfers, report_payload, transfer_row
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
@@ -17,6 +16,7 @@ from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue_transfers, report_payload, transfer_row
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:

@@ -94,9 +94,16 @@ class UnitOfWork:
         self.outbox_changed(queued)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection of the read engine (its transaction begins with the first statement, ends on leaving)."""
-        with self.reader.connect() as connection:
+    def read(self, *, snapshot: bool = False) -> Iterator[Connection]:
+        """A connection of the read engine (its transaction begins with the first statement, ends on leaving).
+
+        `snapshot`: every statement sees the same committed state; PostgreSQL's default READ COMMITTED would let
+        rows committed meanwhile appear between two statements (a SQLite transaction is a snapshot already).
+        """
+        reader = self.reader
+        if snapshot and self.is_postgresql:
+            reader = reader.execution_options(isolation_level="REPEATABLE READ")
+        with reader.connect() as connection:
             yield connection
 
     def outbox_waker(self, *, urgent: bool) -> LaneWaker:

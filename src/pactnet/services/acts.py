@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert
 
 from pactnet.errors import WorldError
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.outbox import enqueue
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.services.answers import acknowledge, refuse_envelope
 from pactnet.store.acts import recorded_acts
 from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:

@@ -13,22 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from pactnet.federation import notices
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import enqueue
 from pactnet.policy.precedence import Precedence
-from pactnet.services import InvalidInputError, NotFoundError
+from pactnet.services import InvalidInputError, NotFoundError, notices
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.reports import readable_row
 from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue
 from pactnet.store.tables import compromises, reports
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
+    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 

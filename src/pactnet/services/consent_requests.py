@@ -3,7 +3,7 @@
 At a holder, a user asks for the originator's consent to release a received item to a third party: the transfer
 is decided at once (and refused, for want of that consent), and the request is stored and sent to the
 originator's node (`consent-request`, immediate precedence), which records it for its operator. The operator
-grants it, with a signed consent statement (pactnet.federation.consents) sent back in a `consent` envelope, on
+grants it, with a signed consent statement (pactnet.services.consents) sent back in a `consent` envelope, on
 which the holder's node decides the transfer again and queues it, or refuses it with a reason, in a
 `consent-refused` envelope. Until the grant nothing goes to the third party, whose node checks again the
 statement that the transfer carries. docs/federation.md, "Consent requests", has the payloads.
@@ -16,22 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from pactnet.federation import notices
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.consents import CONSENT, build_statement, receive_consent
-
-# The consent module's storage of a statement and its reading of a held item, shared rather than copied.
-from pactnet.federation.consents import _item as held_item
-from pactnet.federation.consents import _store as store_statement
-from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import enqueue
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import NOTICE_RANK
-from pactnet.services import ConflictError, InvalidInputError, NotFoundError
+from pactnet.services import ConflictError, InvalidInputError, NotFoundError, notices
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.consents import CONSENT, build_statement, receive_consent
+
+# The consent module's storage of a statement and its reading of a held item, shared rather than copied.
+from pactnet.services.consents import _item as held_item
+from pactnet.services.consents import _store as store_statement
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import readable_row
 from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue
 from pactnet.store.tables import consent_requests, decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -40,8 +39,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
+    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -316,7 +315,7 @@ def _outgoing(connection: Connection, request_id: object, originator: str) -> An
 def receive_consent_answer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     """At a holder: an originator's consent statement, and the request it grants, if it names one.
 
-    The statement is stored and acted on by pactnet.federation.consents (the transfer it allows is decided and
+    The statement is stored and acted on by pactnet.services.consents (the transfer it allows is decided and
     queued); a pending request of this node is marked granted if the statement consents to what it asked.
     """
     answer = receive_consent(connection, node, partner, opened)

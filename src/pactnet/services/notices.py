@@ -1,7 +1,7 @@
 """What consent requests and compromise reports share: reading their payloads, who acts, what a user may list.
 
 A payload field that is not right is refused with `malformed-payload` and its name, as for a transfer
-(pactnet.federation.inbound). Kept apart from `inbound`, which imports the handlers of these notices.
+(pactnet.services.inbound). Kept apart from `inbound`, which imports the handlers of these notices.
 """
 
 from __future__ import annotations

@@ -20,27 +20,26 @@ from sqlalchemy.exc import IntegrityError
 
 from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
 from pactnet.crypto.identity import key_valid_at
-from pactnet.federation.acts import ACT, receive_act
-from pactnet.federation.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
-from pactnet.federation.compromises import COMPROMISE, receive_compromise
-from pactnet.federation.consent_requests import (
-    CONSENT_REFUSED,
-    CONSENT_REQUEST,
-    receive_consent_answer,
-    receive_refusal,
-    receive_request,
-)
-from pactnet.federation.consents import CONSENT, adopt_consents
-from pactnet.federation.outbox import TRANSFER, enqueue_transfer
-from pactnet.federation.partners import load_partners
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from pactnet.services.acts import ACT, receive_act
+from pactnet.services.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
+from pactnet.services.compromises import COMPROMISE, receive_compromise
+from pactnet.services.consent_requests import (
+    CONSENT_REFUSED,
+    CONSENT_REQUEST,
+    receive_consent_answer,
+    receive_refusal,
+    receive_request,
+)
+from pactnet.services.consents import CONSENT, adopt_consents
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.instants import instant_text
+from pactnet.store.outbox import TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -218,8 +217,7 @@ class _Partners:
 
     def get(self, claimed: str) -> Partner:
         if self.registry is None:
-            node = self.node
-            self.registry = load_partners(node.config.folder, node.party, node.world.parties)
+            self.registry = self.node.partners()
         partner = self.registry.get(claimed)
         if partner is None:
             raise _refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")

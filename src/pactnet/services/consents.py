@@ -17,8 +17,16 @@ from sqlalchemy import insert, select
 
 from pactnet.crypto.identity import key_valid_at
 from pactnet.crypto.keys import b64, unb64, verify
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.outbox import (
+from pactnet.policy.clock import parse_instant
+from pactnet.policy.decisions import decide
+from pactnet.policy.model import Report
+from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import (
     DELIVERED,
     PENDING,
     TRANSFER,
@@ -26,15 +34,6 @@ from pactnet.federation.outbox import (
     enqueue_transfer,
     report_payload,
 )
-from pactnet.federation.partners import load_partners
-from pactnet.policy.clock import parse_instant
-from pactnet.policy.decisions import decide
-from pactnet.policy.model import Report
-from pactnet.policy.precedence import NOTICE_RANK
-from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
-from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import readable_row
-from pactnet.store.instants import instant_text
 from pactnet.store.tables import consents, decisions, outbox, reports
 
 if TYPE_CHECKING:
@@ -43,8 +42,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
+    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -102,7 +101,7 @@ def _check(node: Node, statement: dict[str, Any], originator: str, report: str |
     if originator == node.party:
         keys_ok = verify(node.keys.public_signing, signature, _signed(statement))
     else:
-        partner = load_partners(node.config.folder, node.party, node.world.parties).get(originator)
+        partner = node.partners().get(originator)
         if partner is None:
             raise StatementError(f"{originator} is not a trusted partner: its signature cannot be checked")
         keys_ok = any(
