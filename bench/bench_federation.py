@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
+    from pactnet.crypto.tls import PartnerTls
     from pactnet.node import Node
 
 T = TypeVar("T")
@@ -559,8 +560,10 @@ class LocalPartner(PartnerClient):
         self.receiver = receiver
         self.receiver_cpu = 0.0
 
-    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
-        del url, urgent
+    def post(
+        self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
+    ) -> list[dict[str, Any]]:
+        del url, urgent, tls
         start = time.thread_time()
         answers = inbound.receive_batch(self.receiver, envelopes)
         self.receiver_cpu += time.thread_time() - start

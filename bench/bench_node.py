@@ -98,7 +98,9 @@ def init_folder(folder: Path, database_url: str | None) -> str:
     """`pactnet node init` then `pactnet user add`; the user's API token."""
     extra = ["--database", database_url] if database_url else []
     run_cli("node", "init", str(folder), "--world", WORLD, "--party", PARTY, *extra)
-    out = run_cli("user", "add", str(folder), "bench", "--clearance", CLEARANCE)
+    out = run_cli(
+        "user", "add", str(folder), "bench", "--clearance", CLEARANCE, "--role", "analyst", "--role", "auditor"
+    )
     return out.strip().splitlines()[-1].strip()
 
 

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 START_TIMEOUT = 30.0
+# The demo's one user at each node publishes, gives notice and consents, and verifies the log.
+DEMO_ROLES = ("analyst", "officer", "auditor")
 
 
 class ClusterError(PactnetError):
@@ -126,7 +128,7 @@ def create_cluster(
         opened = open_node(folder)
         try:
             highest = opened.world.parties[party].levels[-1]
-            _, token = add_user(opened, "officer", highest, [], actor="cluster")
+            _, token = add_user(opened, "officer", highest, [], actor="cluster", roles=DEMO_ROLES)
         finally:
             opened.close()
         nodes[party] = ClusterNode(party, folder, free_port(), token)

@@ -29,6 +29,10 @@ class NodeConfig:
     # Where `pactnet node serve` listens unless told otherwise.
     host: str = "127.0.0.1"
     port: int = 8470
+    # HTTPS: a PEM certificate (chain) and its private key, paths relative to the node's folder; both empty:
+    # plain HTTP, which `node serve` accepts on a loopback address only (unless --allow-plain-http).
+    tls_cert: str = ""
+    tls_key: str = ""
     # A signed checkpoint of the audit log every this many entries (plus one on demand).
     checkpoint_every: int = 1000
     # Bounds on input, so that no request can exhaust the node.
@@ -47,6 +51,12 @@ class NodeConfig:
     def database_url(self) -> str:
         """The database URL, defaulting to SQLite in the node's folder."""
         return self.database or f"sqlite:///{(self.folder / 'node.db').resolve()}"
+
+    def tls_files(self) -> tuple[Path, Path] | None:
+        """The certificate and key to serve HTTPS with, resolved against the node's folder; None: plain HTTP."""
+        if not self.tls_cert:
+            return None
+        return (self.folder / self.tls_cert).resolve(), (self.folder / self.tls_key).resolve()
 
     def world_reference(self) -> str:
         """A bundled world's name as is; a path resolved against the node's folder."""
@@ -76,7 +86,7 @@ def _toml_value(value: object) -> str:
     return f'"{text}"'
 
 
-_TYPES: dict[str, type] = {"party": str, "world": str, "database": str, "host": str}
+_TYPES: dict[str, type] = {"party": str, "world": str, "database": str, "host": str, "tls_cert": str, "tls_key": str}
 _NUMBERS = {
     "port": (1, 65535),
     "checkpoint_every": (1, 10_000_000),
@@ -127,6 +137,8 @@ def parse_config(document: dict[str, Any], folder: Path, source: str) -> NodeCon
     config = NodeConfig(folder=folder, **values)
     if config.default_page_size > config.max_page_size:
         raise ConfigError(f"{source}: default_page_size ({config.default_page_size}) exceeds max_page_size")
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise ConfigError(f"{source}: tls_cert and tls_key go together: set both (HTTPS) or neither (plain HTTP)")
     if config.retry_first_ms > config.retry_longest_ms:
         raise ConfigError(f"{source}: retry_first_ms ({config.retry_first_ms}) exceeds retry_longest_ms")
     return config

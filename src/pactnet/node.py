@@ -161,6 +161,20 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
     return node
 
 
+def migrate_node(folder: Path) -> tuple[str, str]:
+    """Bring a node's database to the schema this pactnet needs (after an upgrade): the revisions before, after."""
+    config = _config(folder)
+    engine = database.create(config.database_url(), pool_size=1)
+    try:
+        before = database.current_revision(engine)
+        if before is None:
+            raise NodeError("the database has no pactnet schema: create the node with `pactnet node init`")
+        database.migrate(engine)
+        return before, database.head_revision()
+    finally:
+        engine.dispose()
+
+
 def _settings(config: NodeConfig) -> dict[str, Any]:
     """The settings that matter to what a node decides and records (not where it listens)."""
     return {

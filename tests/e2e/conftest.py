@@ -18,9 +18,21 @@ from tests.cli.runner import Run, pactnet
 from tests.databases import fresh_postgres_database
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Iterator
 
-OFFICER = ("--clearance", "군사II급비밀", "--compartment", "sigint")
+OFFICER = (
+    "--clearance",
+    "군사II급비밀",
+    "--compartment",
+    "sigint",
+    "--role",
+    "analyst",
+    "--role",
+    "officer",
+    "--role",
+    "auditor",
+)
 # A node starts in about a second; a stopped one must be gone within a few.
 START_SECONDS = 20.0
 STOP_SECONDS = 5.0
@@ -55,11 +67,14 @@ def free_port() -> int:
 class ServedNode:
     """`pactnet node serve` as a child process on a free loopback port, stopped with SIGTERM as systemd does."""
 
-    def __init__(self, folder: Path, log: Path) -> None:
+    def __init__(self, folder: Path, log: Path, *options: str, verify: ssl.SSLContext | None = None) -> None:
         self.folder = folder
         self.log = log
+        self.options = options
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # With a context to verify its certificate by, the node is served over HTTPS (options give its files).
+        self.verify: ssl.SSLContext | bool = True if verify is None else verify
+        self.url = f"{'http' if verify is None else 'https'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,6 +84,7 @@ class ServedNode:
 
     def __enter__(self) -> Self:
         command = [sys.executable, "-m", "pactnet", "node", "serve", str(self.folder), "--port", str(self.port)]
+        command += self.options
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
         try:
@@ -85,7 +101,7 @@ class ServedNode:
                 message = f"the node exited with {process.returncode} before serving:\n{self.output}"
                 raise AssertionError(message)
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

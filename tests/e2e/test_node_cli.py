@@ -231,6 +231,73 @@ class TestUsers:
         assert "disabled" in next(line for line in listed.stdout.splitlines() if "alice" in line)
 
 
+class TestRoles:
+    """`pactnet user add --role` gives a user roles; without one a user is an analyst; `--json` for scripts."""
+
+    def test_roles_given_are_shown_by_add_and_list_as_json(self, node_folder: Path) -> None:
+        roles = ("--role", "officer", "--role", "auditor")
+        added = pactnet("user", "add", str(node_folder), "kim", "--clearance", "군사III급비밀", *roles, "--json")
+        assert added.code == 0, added.output
+        shown = json.loads(added.stdout)
+        assert shown["roles"] == ["auditor", "officer"]
+        assert shown["token"].startswith("pn_")
+        listed = pactnet("user", "list", str(node_folder), "--json")
+        assert listed.code == 0, listed.output
+        users = {user["name"]: user for user in json.loads(listed.stdout)}
+        assert users["kim"] == {
+            "name": "kim",
+            "clearance": "군사III급비밀",
+            "compartments": [],
+            "roles": ["auditor", "officer"],
+            "disabled": False,
+        }
+        assert shown["token"] not in listed.stdout
+
+    def test_a_user_without_a_role_is_an_analyst(self, node_folder: Path) -> None:
+        added = pactnet("user", "add", str(node_folder), "lee", "--clearance", "군사III급비밀")
+        assert added.code == 0, added.output
+        assert "roles analyst" in added.stdout
+
+    def test_an_unknown_role_exits_2_naming_the_roles(self, node_folder: Path) -> None:
+        run = pactnet("user", "add", str(node_folder), "bob", "--clearance", "군사III급비밀", "--role", "wizard")
+        _clean_failure(run)
+        assert "'wizard'" in run.stderr
+        assert all(role in run.stderr for role in ("analyst", "officer", "auditor", "admin"))
+
+    def test_an_analyst_is_refused_an_officers_act_by_the_running_node(self, node_folder: Path, tmp_path: Path) -> None:
+        token = add_user(node_folder, "clerk", "--clearance", "군사III급비밀")
+        headers = {"Authorization": f"Bearer {token}"}
+        act = {"type": "notify_termination"}
+        with ServedNode(node_folder, tmp_path / "serve.log") as served, httpx.Client(base_url=served.url) as http:
+            refused = http.post("/api/v1/agreements/JPN-ROK-GSOMIA-2016/events", json=act, headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["details"][0]["roles"] == ["officer"]
+
+
+class TestMigrate:
+    """`pactnet node migrate` brings a node's database to the schema this pactnet needs."""
+
+    def test_a_node_at_the_newest_schema_is_left_as_it_is(self, node_folder: Path) -> None:
+        run = pactnet("node", "migrate", str(node_folder))
+        assert run.code == 0, run.output
+        assert f"at schema revision {head_revision()} already" in run.stdout
+
+    def test_a_node_one_revision_behind_is_migrated_and_then_starts(self, node_folder: Path) -> None:
+        database = node_folder / "node.db"
+        _sql(database, "ALTER TABLE users DROP COLUMN roles")
+        _sql(database, "UPDATE alembic_version SET version_num = '0005'")
+        refused = pactnet("audit", "verify", str(node_folder))
+        _clean_failure(refused)
+        assert "pactnet node migrate" in refused.stderr
+        run = pactnet("node", "migrate", str(node_folder))
+        assert run.code == 0, run.output
+        assert f"from schema revision 0005 to {head_revision()}" in run.stdout
+        assert pactnet("audit", "verify", str(node_folder)).code == 0
+
+    def test_a_folder_that_is_no_node_exits_2(self, tmp_path: Path) -> None:
+        _clean_failure(pactnet("node", "migrate", str(tmp_path / "nothing")))
+
+
 class TestAudit:
     """`pactnet audit` verifies, exports and checkpoints the log of a node's folder."""
 

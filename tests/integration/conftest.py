@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from tests.certificates import ServerFiles
+
+
+# The roles of a user who publishes, records the party's acts and reads the audit log: the fixtures' officer.
+WORKING_ROLES = ("analyst", "officer", "auditor")
+
 
 class Clock:
     """A clock the test moves by hand; nodes take their time from it."""
@@ -68,10 +74,19 @@ def node(folder: Path, clock: Clock) -> Iterator[Node]:
 
 
 class LoopbackServer:
-    """The node's API served by uvicorn on a free loopback port, in a thread of the test process."""
+    """The node's API served by uvicorn on a free loopback port, in a thread of the test process (HTTPS with `tls`)."""
 
-    def __init__(self, node: Node) -> None:
-        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    def __init__(self, node: Node, tls: ServerFiles | None = None) -> None:
+        config = uvicorn.Config(
+            create_app(node),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=None if tls is None else str(tls.certificate),
+            ssl_keyfile=None if tls is None else str(tls.key),
+        )
+        self.scheme = "http" if tls is None else "https"
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -83,7 +98,7 @@ class LoopbackServer:
                 raise RuntimeError("the node's API did not start")
             time.sleep(0.01)
         port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{self.scheme}://127.0.0.1:{port}"
 
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
@@ -99,8 +114,8 @@ def client(node: Node) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def officer(node: Node) -> dict[str, str]:
-    """Authorization headers of a user cleared to 군사II급비밀 with the compartment 'sigint'."""
-    _, token = add_user(node, "officer", "군사II급비밀", ["sigint"])
+    """Authorization headers of a user cleared to 군사II급비밀 with the compartment 'sigint', in every working role."""
+    _, token = add_user(node, "officer", "군사II급비밀", ["sigint"], roles=WORKING_ROLES)
     return {"Authorization": f"Bearer {token}"}
 
 

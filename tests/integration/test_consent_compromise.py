@@ -33,7 +33,7 @@ from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import compromises, consents, outbox, reports
 from tests.databases import fresh_postgres_database
-from tests.integration.conftest import Clock, LoopbackServer
+from tests.integration.conftest import WORKING_ROLES, Clock, LoopbackServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -122,7 +122,7 @@ def _trio(tmp_path: Path, kind: str, start: datetime = JULY) -> Iterator[Trio]:
             save_partners(folders[party], registry)
         api: dict[str, httpx.Client] = {}
         for party in PARTIES:
-            _, token = add_user(nodes[party], "officer", CLEARANCE[party], [])
+            _, token = add_user(nodes[party], "officer", CLEARANCE[party], [], roles=WORKING_ROLES)
             headers = {"Authorization": f"Bearer {token}"}
             api[party] = stack.enter_context(httpx.Client(base_url=urls[party], headers=headers, timeout=30))
         trio = Trio(nodes, folders, api, clock)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from pactnet.audit.chain import Entry
+    from pactnet.crypto.tls import PartnerTls
 
 PARTIES = ["ROK", "JPN", "USA"]
 GSOMIA = "JPN-ROK-GSOMIA-2016"
@@ -511,8 +512,10 @@ def _stored_ids(engine: Engine) -> list[str]:
 class LosingClient(PartnerClient):
     """Posts, then loses the answer (a timeout after the partner committed, or a crash before settling)."""
 
-    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
-        super().post(url, envelopes, urgent=urgent)
+    def post(
+        self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
+    ) -> list[dict[str, Any]]:
+        super().post(url, envelopes, urgent=urgent, tls=tls)
         raise PartnerUnreachableError(f"{url}: the answer was lost")
 
 
@@ -625,11 +628,13 @@ class HeldClient(PartnerClient):
         self.release = threading.Event()
         self._first = threading.Lock()
 
-    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
+    def post(
+        self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
+    ) -> list[dict[str, Any]]:
         if self._first.acquire(blocking=False):
             self.sending.set()
             assert self.release.wait(WAIT)
-        return super().post(url, envelopes, urgent=urgent)
+        return super().post(url, envelopes, urgent=urgent, tls=tls)
 
 
 @BOTH

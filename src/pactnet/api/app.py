@@ -9,11 +9,22 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Path, Query, Request
 from starlette.responses import JSONResponse
 
 from pactnet.api import errors, schemas
+from pactnet.api.auth import (
+    ActRecorder,
+    AgreementViewer,
+    AuditReader,
+    CompromiseReporter,
+    ConsentAsker,
+    ConsentGiver,
+    InboxViewer,
+    Publisher,
+    Reader,
+    UnauthorizedError,
+)
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
 from pactnet.federation.client import request_limit
@@ -29,28 +40,22 @@ from pactnet.services import (
     inbound,
     outbox_view,
     reports,
-    users,
 )
 from pactnet.services.context import Node
 
-_bearer = HTTPBearer(auto_error=False)
 ReportId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 PactId = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorOut, "description": description}
     for status, description in (
         (401, "No valid bearer token"),
-        (403, "Not cleared to do this"),
+        (403, "None of the user's roles carries the duty this needs"),
         (404, "Not found, or not cleared"),
         (409, "In conflict with the current state"),
         (413, "Request body too large"),
         (422, "Invalid input"),
     )
 }
-
-
-class UnauthorizedError(ServiceError):
-    """No valid bearer token."""
 
 
 def _stix_bundle(body: schemas.StixBundle) -> str:
@@ -74,21 +79,6 @@ def _publication(body: schemas.PublishRequest) -> reports.Publication:
         body=body_text,
         recipients=body.recipients,
     )
-
-
-def current_user(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> users.User:
-    """The user holding the bearer token (RFC 6750), or 401."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise UnauthorizedError("send Authorization: Bearer TOKEN (create one with `pactnet user add`)")
-    found = users.authenticate(request.app.state.node, credentials.credentials[:200])
-    if found is None:
-        raise UnauthorizedError("the token is not valid, or its user is disabled")
-    return found
-
-
-User = Annotated[users.User, Depends(current_user)]
 
 
 def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901, PLR0915 - one closure per route
@@ -132,11 +122,11 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     labels = [*scheme.levels, *scheme.aliases]
     partners = [code for code in node.world.parties if code != node.party]
 
-    def publish(body: schemas.PublishRequest, who: User) -> dict[str, Any]:
+    def publish(body: schemas.PublishRequest, who: Publisher) -> dict[str, Any]:
         """Publish a report this party originates; every transfer is decided at this instant."""
         return reports.publish(node, who, _publication(body))
 
-    def publish_batch(body: schemas.PublishBatch, who: User) -> dict[str, Any]:
+    def publish_batch(body: schemas.PublishBatch, who: Publisher) -> dict[str, Any]:
         """Publish up to 100 reports in one request and one transaction, all or nothing (for feeds)."""
         return {"results": reports.publish_many(node, who, [_publication(one) for one in body.reports])}
 
@@ -151,7 +141,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     )
 
     def list_reports(
-        who: User,
+        who: Reader,
         originator: Annotated[str | None, Query(max_length=64, pattern=schemas.IDENTIFIER)] = None,
         category: Annotated[str | None, Query(max_length=100, pattern=schemas.IDENTIFIER)] = None,
         level: Annotated[str | None, Query()] = None,
@@ -170,43 +160,43 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
     app.get("/api/v1/reports", response_model=schemas.ReportPage, tags=["reports"])(list_reports)
 
     @app.get("/api/v1/reports/{report_id}", response_model=schemas.ReportOut, tags=["reports"])
-    def get_report(report_id: ReportId, who: User) -> dict[str, Any]:
+    def get_report(report_id: ReportId, who: Reader) -> dict[str, Any]:
         """One report, if the user is cleared for it; otherwise 404, exactly as for a missing report."""
         return reports.get_report(node, who, report_id)
 
     @app.get("/api/v1/decisions", response_model=list[schemas.TrailEntry], tags=["reports"])
     def decision_trail(
-        who: User, report: Annotated[str, Query(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
+        who: Reader, report: Annotated[str, Query(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
     ) -> list[dict[str, Any]]:
         """The decisions taken on a report, with their reasons."""
         return reports.decision_trail(node, who, report)
 
     @app.get("/api/v1/agreements", response_model=list[schemas.AgreementOut], tags=["agreements"])
-    def list_agreements(_who: User) -> list[dict[str, Any]]:
+    def list_agreements(_who: AgreementViewer) -> list[dict[str, Any]]:
         """Every agreement and arrangement, with its status now."""
         return agreements.list_agreements(node)
 
     @app.get("/api/v1/agreements/{pact_id}", response_model=schemas.AgreementOut, tags=["agreements"])
-    def get_agreement(pact_id: PactId, _who: User) -> dict[str, Any]:
+    def get_agreement(pact_id: PactId, _who: AgreementViewer) -> dict[str, Any]:
         """One agreement: its status now and its timeline."""
         return agreements.get_agreement(node, pact_id)
 
     @app.post(
         "/api/v1/agreements/{pact_id}/events", status_code=201, response_model=schemas.AgreementOut, tags=["agreements"]
     )
-    def record_act(pact_id: PactId, body: schemas.ActRequest, who: User) -> dict[str, Any]:
+    def record_act(pact_id: PactId, body: schemas.ActRequest, who: ActRecorder) -> dict[str, Any]:
         """Record a lifecycle act by this party (notice, suspension, resumption, withdrawal), effective now."""
         return agreements.record_act(node, who, pact_id, body.type)
 
     @app.get("/api/v1/audit", response_model=schemas.AuditPage, tags=["audit"])
     def audit_log(
-        _who: User,
+        who: AuditReader,
         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         verify: Annotated[bool, Query(description="Verify the whole log (reads every entry).")] = True,
     ) -> dict[str, Any]:
         """Audit entries after a sequence number, and the verification of the whole log."""
-        return audit.page(node, after, limit, with_verification=verify)
+        return audit.page(node, who, after, limit, with_verification=verify)
 
     @app.post(
         "/federation/v1/envelopes",
@@ -231,7 +221,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         return {"answers": [_batch_answer(answer) for answer in answers]}
 
     @app.get("/api/v1/reports/{report_id}/deliveries", response_model=list[schemas.DeliveryOut], tags=["reports"])
-    def deliveries(report_id: ReportId, who: User) -> list[dict[str, Any]]:
+    def deliveries(report_id: ReportId, who: Reader) -> list[dict[str, Any]]:
         """Where a report was sent from this node: each transfer, its route, and its receipt or refusal."""
         return outbox_view.deliveries(node, who, report_id)
 
@@ -239,7 +229,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         "/api/v1/reports/{report_id}/consents", status_code=201, response_model=schemas.ConsentOut, tags=["reports"]
     )
     def grant_consent(
-        report_id: ReportId, body: schemas.ReleaseConsent | schemas.RelayConsent, who: User
+        report_id: ReportId, body: schemas.ReleaseConsent | schemas.RelayConsent, who: ConsentGiver
     ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
@@ -258,7 +248,7 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         response_model=schemas.ConsentRequestOut,
         tags=["consent"],
     )
-    def request_consent(report_id: ReportId, body: schemas.ConsentAsk, who: User) -> dict[str, Any]:
+    def request_consent(report_id: ReportId, body: schemas.ConsentAsk, who: ConsentAsker) -> dict[str, Any]:
         """As a holder, ask a received item's originator for consent to release it to a third party.
 
         The transfer is decided now (refused, for want of consent) and the request is sent to the originator's
@@ -267,14 +257,16 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         return consent_requests.request_consent(node, who, report_id, body.to, body.purpose)
 
     @app.get("/api/v1/consent-requests", response_model=list[schemas.ConsentRequestOut], tags=["consent"])
-    def list_consent_requests(who: User, limit: listing_limit = 100) -> list[dict[str, Any]]:
+    def list_consent_requests(who: InboxViewer, limit: listing_limit = 100) -> list[dict[str, Any]]:
         """Consent requests about items the user may see, asked here or of this party, newest first."""
         return consent_requests.list_requests(node, who, limit)
 
     @app.post(
         "/api/v1/consent-requests/{request_id}/answer", response_model=schemas.ConsentRequestOut, tags=["consent"]
     )
-    def answer_consent_request(request_id: request_path, body: schemas.ConsentAnswer, who: User) -> dict[str, Any]:
+    def answer_consent_request(
+        request_id: request_path, body: schemas.ConsentAnswer, who: ConsentGiver
+    ) -> dict[str, Any]:
         """As originator, grant a holder's request (a signed consent statement) or refuse it, with a reason."""
         return consent_requests.answer_request(
             node, who, request_id, grant=body.grant, reason=body.reason, until=body.until
@@ -286,12 +278,12 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:  # noqa: C901,
         response_model=schemas.CompromiseOut,
         tags=["reports"],
     )
-    def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: User) -> dict[str, Any]:
+    def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: CompromiseReporter) -> dict[str, Any]:
         """Report the loss or compromise of a received item: recorded, and sent to its originator at flash."""
         return compromises.report_compromise(node, who, report_id, body.description)
 
     @app.get("/api/v1/compromises", response_model=list[schemas.CompromiseOut], tags=["reports"])
-    def list_compromises(who: User, limit: listing_limit = 100) -> list[dict[str, Any]]:
+    def list_compromises(who: InboxViewer, limit: listing_limit = 100) -> list[dict[str, Any]]:
         """Losses and compromises of items the user may see, reported here or to this party, newest first."""
         return compromises.list_compromises(node, who, limit)
 

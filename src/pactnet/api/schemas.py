@@ -213,16 +213,17 @@ class ActRequest(Strict):
 
 
 class AuditEntry(BaseModel):
-    """One audit entry."""
+    """One audit entry; about an item the reader may not read, redacted: no actor, subject or data."""
 
     seq: int
     at: str
     kind: str
-    actor: str
-    subject: str
-    data: dict[str, Any]
+    actor: str | None = None
+    subject: str | None = None
+    data: dict[str, Any] | None = None
     prev: str
     hash: str
+    redacted: bool
 
 
 class Verification(BaseModel):

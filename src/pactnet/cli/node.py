@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from pactnet.cli.terminal import UsageError, err, fail, out, print_json
 from pactnet.errors import PactnetError
+
+if TYPE_CHECKING:
+    from pactnet.crypto.tls import PartnerTls
+    from pactnet.federation.partners import PartnerRegistry
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
 
@@ -32,12 +37,32 @@ def init(
     out.print(f"node for {config.party} created in {folder} (database {config.database_url()})", markup=False)
 
 
+@app.command("migrate")
+def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> None:
+    """Bring the node's database to the schema this version of pactnet needs (after an upgrade)."""
+    from pactnet.node import migrate_node  # noqa: PLC0415 - keep `pactnet --help` fast
+
+    try:
+        before, after = migrate_node(folder)
+    except PactnetError as error:
+        fail(str(error))
+    if before == after:
+        out.print(f"the database of {folder} is at schema revision {after} already", markup=False)
+        return
+    out.print(f"the database of {folder} migrated from schema revision {before} to {after}", markup=False)
+
+
 @app.command("serve")
 def serve(
     folder: Path = typer.Argument(..., help="The node's folder."),
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default from node.toml)."),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default from node.toml)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="API processes (for PostgreSQL, mostly)."),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="Serve HTTPS with this PEM certificate (chain)."),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="The certificate's PEM private key."),
+    allow_plain_http: bool = typer.Option(
+        False, "--allow-plain-http", help="Serve plain HTTP on a non-loopback address (behind a TLS proxy)."
+    ),
     scenario_clock: Path | None = typer.Option(None, "--scenario-clock", hidden=True, help="Demo only."),
 ) -> None:
     """Serve the node's API, and send its outbox to partner nodes, until interrupted."""
@@ -50,6 +75,8 @@ def serve(
 
     if scenario_clock is not None and workers > 1:
         fail("--scenario-clock is for the demo's single-process nodes")
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together: give both to serve HTTPS")
     clock = system_clock if scenario_clock is None else ScenarioClock(scenario_clock)
     try:
         clock()  # a scenario clock's file is read now, so that a bad one stops the start with its reason
@@ -58,29 +85,50 @@ def serve(
         fail(f"the node cannot start: {error}")
     listen_host = host or node.config.host
     listen_port = node.config.port if port is None else port
-    out.print(f"{node.party}'s node serving on http://{listen_host}:{listen_port}/api/v1 (stop with Ctrl-C)")
+    flags = None if tls_cert is None or tls_key is None else (tls_cert, tls_key)
+    try:
+        transport = _transport(flags or node.config.tls_files(), listen_host, allow_plain_http=allow_plain_http)
+    except PactnetError as error:
+        node.close()
+        fail(f"the node cannot start: {error}")
+    scheme = "https" if transport["ssl_certfile"] else "http"
+    out.print(f"{node.party}'s node serving on {scheme}://{listen_host}:{listen_port}/api/v1 (stop with Ctrl-C)")
     # access_log off: request lines may carry ids; the audit log records what matters.
+    settings: dict[str, Any] = {"host": listen_host, "port": listen_port, "log_level": "warning", "access_log": False}
+    settings |= transport
     if workers > 1:
         node.close()  # each worker opens the node itself
         os.environ[NODE_FOLDER] = str(folder.resolve())
-        uvicorn.run(
-            "pactnet.api.asgi:app_from_environment",
-            factory=True,
-            workers=workers,
-            host=listen_host,
-            port=listen_port,
-            log_level="warning",
-            access_log=False,
-        )
+        uvicorn.run("pactnet.api.asgi:app_from_environment", factory=True, workers=workers, **settings)
         return
     from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
 
     try:
         app = create_app(node, dispatch=True)
         settle_for_serving()
-        uvicorn.run(app, host=listen_host, port=listen_port, log_level="warning", access_log=False)
+        uvicorn.run(app, **settings)
     finally:
         node.close()
+
+
+def _transport(files: tuple[Path, Path] | None, host: str, *, allow_plain_http: bool) -> dict[str, str | None]:
+    """Uvicorn's TLS settings for the certificate and key; plain HTTP only on loopback, or when the operator says.
+
+    Bearer tokens authenticate every user request: on any other address they would cross the network in clear.
+    """
+    from pactnet.crypto.tls import TlsError, check_server_files, is_loopback  # noqa: PLC0415
+
+    if files is None:
+        if is_loopback(host) or allow_plain_http:
+            return {"ssl_certfile": None, "ssl_keyfile": None}
+        raise TlsError(
+            f"it would serve plain HTTP on {host}, where API tokens would travel in clear text: serve HTTPS with "
+            "--tls-cert FILE --tls-key FILE (or tls_cert and tls_key in node.toml), or, if a proxy in front of "
+            "the node terminates TLS, say --allow-plain-http"
+        )
+    certificate, key = files
+    check_server_files(certificate, key)
+    return {"ssl_certfile": str(certificate), "ssl_keyfile": str(key)}
 
 
 @app.command("identity")
@@ -103,51 +151,89 @@ def identity(
 @app.command("trust")
 def trust(
     folder: Path = typer.Argument(..., help="The node's folder."),
-    document_file: Path = typer.Argument(..., help="A partner's identity document, or its key rotation statement."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (the fingerprint was checked)."),
+    document_files: list[Path] = typer.Argument(
+        ..., help="Partners' identity documents, or key rotation statements (several at once)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation (the fingerprints were checked)."),
+    tls_ca: Path | None = typer.Option(
+        None, "--tls-ca", help="Verify these partners' https:// URLs with this CA file."
+    ),
+    tls_pin: Path | None = typer.Option(
+        None, "--tls-pin", help="Verify these partners' https:// URLs against this one PEM certificate (pinned)."
+    ),
 ) -> None:
-    """Add or update a partner from its identity document, or accept its key rotation, after showing its fingerprint."""
-    from pactnet.crypto.identity import IDENTITY_FORMAT, document_format, parse_document, verify_identity  # noqa: PLC0415
+    """Add or update partners from their identity documents, or accept key rotations, after showing fingerprints.
+
+    Nothing is written unless every file is valid and every partner confirmed.
+    """
     from pactnet.federation.partners import save_partners  # noqa: PLC0415
     from pactnet.node import partner_registry  # noqa: PLC0415
 
+    if tls_ca is not None and tls_pin is not None:
+        fail("--tls-ca and --tls-pin: name one way to verify a partner's certificate, not both")
     try:
         registry = partner_registry(folder)
+        tls = _partner_tls(tls_ca, tls_pin)
     except PactnetError as error:
         fail(str(error))
+    trusted: list[str] = []
+    for document_file in document_files:
+        try:
+            summary, question, registry = _trust_one(registry, document_file, tls)
+        except PactnetError as error:
+            fail(f"{document_file}: {error}")
+        for label, value in summary:
+            out.print(f"{label + ':':<13}{value}")
+        if not yes and not typer.confirm(question, default=False):
+            err.print("not trusted: partners.toml is unchanged")
+            raise typer.Exit(1)
+        trusted.append(summary[0][1])
     try:
-        document = parse_document(_read(document_file))
-        if document_format(document) == IDENTITY_FORMAT:
-            partner = verify_identity(document)
-            known = registry.get(partner.party)
-            updated = registry.trust(partner)
-            summary = [
-                ("partner", partner.party),
-                ("url", partner.url if known is None or known.url == partner.url else f"{known.url} → {partner.url}"),
-                ("fingerprint", partner.fingerprint),
-            ]
-            question = f"{'Update' if known else 'Trust'} {partner.party}'s node with this fingerprint?"
-        else:
-            rotation, updated = registry.accept_rotation(document)
-            summary = [
-                ("partner", rotation.party),
-                ("retires", rotation.old_fingerprint),
-                ("fingerprint", rotation.fingerprint),
-                ("rotated at", rotation.rotated_at.isoformat()),
-            ]
-            question = f"Accept {rotation.party}'s new key with this fingerprint?"
-    except PactnetError as error:
-        fail(f"{document_file}: {error}")
-    for label, value in summary:
-        out.print(f"{label + ':':<13}{value}")
-    if not yes and not typer.confirm(question, default=False):
-        err.print("not trusted: partners.toml is unchanged")
-        raise typer.Exit(1)
-    try:
-        save_partners(folder, updated)
+        save_partners(folder, registry)
     except OSError as error:
         fail(f"cannot write {folder / 'partners.toml'}: {error.strerror}")
-    out.print(f"{summary[0][1]} trusted: {folder / 'partners.toml'} updated")
+    out.print(f"{', '.join(trusted)} trusted: {folder / 'partners.toml'} updated")
+
+
+def _partner_tls(ca_file: Path | None, pin: Path | None) -> PartnerTls | None:
+    """How to verify the partners' certificates, from `--tls-ca` or `--tls-pin`; None: leave it as it is."""
+    from pactnet.crypto.tls import PartnerTls, check_ca_file, read_certificate  # noqa: PLC0415
+
+    if ca_file is not None:
+        check_ca_file(ca_file.resolve())
+        return PartnerTls(ca_file=ca_file.resolve())
+    if pin is not None:
+        return PartnerTls(pinned_certificate=read_certificate(pin))
+    return None
+
+
+def _trust_one(
+    registry: PartnerRegistry, document_file: Path, tls: PartnerTls | None
+) -> tuple[list[tuple[str, str]], str, PartnerRegistry]:
+    """What to show, what to ask and the registry after trusting one identity document or rotation statement."""
+    from pactnet.crypto.identity import IDENTITY_FORMAT, document_format, parse_document, verify_identity  # noqa: PLC0415
+
+    document = parse_document(_read(document_file))
+    if document_format(document) != IDENTITY_FORMAT:
+        rotation, updated = registry.accept_rotation(document)
+        summary = [
+            ("partner", rotation.party),
+            ("retires", rotation.old_fingerprint),
+            ("fingerprint", rotation.fingerprint),
+            ("rotated at", rotation.rotated_at.isoformat()),
+        ]
+        return summary, f"Accept {rotation.party}'s new key with this fingerprint?", updated
+    partner = verify_identity(document)
+    known = registry.get(partner.party)
+    updated = registry.trust(partner)
+    if tls is not None:
+        updated = updated.with_tls(partner.party, tls)
+    summary = [
+        ("partner", partner.party),
+        ("url", partner.url if known is None or known.url == partner.url else f"{known.url} → {partner.url}"),
+        ("fingerprint", partner.fingerprint),
+    ]
+    return summary, f"{'Update' if known else 'Trust'} {partner.party}'s node with this fingerprint?", updated
 
 
 @app.command("rotate-key")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
 
+from pactnet.crypto.tls import PartnerTls
 from pactnet.errors import PactnetError
 from pactnet.federation.priority import priority_header
 
@@ -56,20 +58,37 @@ class PartnerUnreachableError(PactnetError):
 
 
 class PartnerClient:
-    """One keep-alive HTTP client for every partner."""
+    """Keep-alive HTTP clients for the partners: one for each way of verifying a partner's certificate."""
 
     def __init__(self) -> None:
-        self._http = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"})
+        self._clients: dict[PartnerTls, httpx.Client] = {}
+        # The dispatcher's lanes share this object: two lanes making the first client for the same way at once
+        # would each make one, and the one replaced would never be closed (its sockets left open).
+        self._making = threading.Lock()
 
-    def post(self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False) -> list[dict[str, Any]]:
+    def _http(self, tls: PartnerTls) -> httpx.Client:
+        client = self._clients.get(tls)
+        if client is None:
+            with self._making:
+                client = self._clients.get(tls)
+                if client is None:
+                    client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
+                    self._clients[tls] = client
+        return client
+
+    def post(
+        self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
+    ) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
-        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority), so
-        that the partner's node takes it ahead of its routine work from the moment it arrives.
+        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority),
+        so that the partner's node takes it ahead of its routine work from the moment it arrives. `tls` says how an
+        https:// partner's certificate is verified (the system's trust store by default).
         """
         headers = URGENT_HEADERS if urgent else None
+        http = self._http(tls or PartnerTls())
         try:
-            response = self._http.post(url.rstrip("/") + BATCH_PATH, json={"envelopes": envelopes}, headers=headers)
+            response = http.post(url.rstrip("/") + BATCH_PATH, json={"envelopes": envelopes}, headers=headers)
         except httpx.HTTPError as error:
             raise PartnerUnreachableError(f"{url}: {type(error).__name__}: {error}") from error
         if response.status_code != httpx.codes.OK:
@@ -84,7 +103,10 @@ class PartnerClient:
 
     def close(self) -> None:
         """Close the connections."""
-        self._http.close()
+        with self._making:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
 
 def _error_text(response: httpx.Response) -> str:

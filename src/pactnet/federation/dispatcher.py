@@ -324,7 +324,7 @@ class Dispatcher:
         unreachable = ""  # why the requests after the last answered one were not (none, if all were)
         for part in requests_within(envelopes, request_limit(node.config.max_body_bytes)):
             try:
-                answers += self.client.post(partner.url, part, urgent=urgent)
+                answers += self.client.post(partner.url, part, urgent=urgent, tls=partner.tls)
             except PartnerUnreachableError as error:
                 unreachable = str(error)
                 break

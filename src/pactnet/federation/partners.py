@@ -21,6 +21,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pactnet.crypto.identity import (
@@ -35,17 +36,26 @@ from pactnet.crypto.identity import (
     read_rotation,
 )
 from pactnet.crypto.keys import b64, fingerprint, unb64
+from pactnet.crypto.tls import PartnerTls, TlsError, check_ca_file, check_certificate_text
 from pactnet.errors import PactnetError
 from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.policy.clock import parse_instant
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from pathlib import Path
 
 PARTNERS_FILE = "partners.toml"
 HEADER = "# pactnet partner registry, written by `pactnet node trust`; the format is in docs/federation.md.\n"
-PARTNER_KEYS = ("url", "signing_key", "encryption_key", "fingerprint", "issued_at", "retired_keys")
+PARTNER_KEYS = (
+    "url",
+    "signing_key",
+    "encryption_key",
+    "fingerprint",
+    "issued_at",
+    "tls_ca_file",
+    "tls_certificate",
+    "retired_keys",
+)
 RETIRED_KEYS = ("signing_key", "fingerprint", "retired_at")
 
 
@@ -63,6 +73,8 @@ class Partner:
     encryption_key: bytes
     issued_at: datetime
     retired: tuple[RetiredKey, ...] = ()
+    # How an https:// URL's certificate is verified (set by hand or `node trust --tls-ca/--tls-pin`).
+    tls: PartnerTls = field(default_factory=PartnerTls)
 
     @property
     def fingerprint(self) -> str:
@@ -144,6 +156,10 @@ class PartnerRegistry:
         )
         return rotation, self._with(partner)
 
+    def with_tls(self, party: str, tls: PartnerTls) -> PartnerRegistry:
+        """The registry with a trusted partner's certificate verified as `tls` says."""
+        return self._with(replace(self.partners[party], tls=tls))
+
     def _with(self, partner: Partner) -> PartnerRegistry:
         return replace(self, partners={**self.partners, partner.party: partner})
 
@@ -163,6 +179,10 @@ def _partner_toml(partner: Partner) -> str:
         f"fingerprint = {toml_string(partner.fingerprint)}",
         f"issued_at = {toml_string(partner.issued_at.isoformat())}",
     ]
+    if partner.tls.ca_file is not None:
+        lines.append(f"tls_ca_file = {toml_string(str(partner.tls.ca_file))}")
+    if partner.tls.pinned_certificate is not None:
+        lines.append(f"tls_certificate = {toml_string(partner.tls.pinned_certificate)}")
     for old in partner.retired:
         lines += [
             "",
@@ -198,7 +218,7 @@ def load_partners(folder: Path, party: str, parties: Iterable[str]) -> PartnerRe
         return PartnerRegistry(party, wanted)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise PartnerError(f"{path}: cannot be read as TOML ({error})") from error
-    registry = parse_partners(document, party, wanted, str(path))
+    registry = parse_partners(document, party, wanted, str(path), folder)
     _READ[path] = (version, registry)
     return registry
 
@@ -212,8 +232,13 @@ def save_partners(folder: Path, registry: PartnerRegistry) -> None:
     write_atomically(folder / PARTNERS_FILE, registry.to_toml())
 
 
-def parse_partners(document: dict[str, Any], party: str, parties: Iterable[str], source: str) -> PartnerRegistry:
-    """Validate a parsed registry; every problem is named, with its path, in one PartnerError."""
+def parse_partners(
+    document: dict[str, Any], party: str, parties: Iterable[str], source: str, folder: Path = Path()
+) -> PartnerRegistry:
+    """Validate a parsed registry; every problem is named, with its path, in one PartnerError.
+
+    A partner's `tls_ca_file` is resolved against the node's `folder`.
+    """
     registry = PartnerRegistry(party, frozenset(parties))
     problems: list[str] = [f"{key}: unknown table (expected only partners)" for key in document if key != "partners"]
     tables = document.get("partners", {})
@@ -222,7 +247,7 @@ def parse_partners(document: dict[str, Any], party: str, parties: Iterable[str],
         tables = {}
     partners: dict[str, Partner] = {}
     for code, table in tables.items():
-        reader = _Reader(f"partners.{code}", problems)
+        reader = _Reader(f"partners.{code}", problems, folder)
         try:
             registry.check_party(code)
         except PartnerError as error:
@@ -241,6 +266,7 @@ class _Reader:
 
     path: str
     problems: list[str]
+    folder: Path
 
     def partner(self, code: str, table: object) -> Partner | None:
         if not isinstance(table, dict):
@@ -262,9 +288,26 @@ class _Reader:
         self.fingerprint(table, signing_key, self.path)
         issued_at = self.instant(table, "issued_at", self.path)
         retired = self.retired(table.get("retired_keys", []))
+        tls = self.tls(table)
         if url is None or signing_key is None or encryption_key is None or issued_at is None or retired is None:
             return None
-        return Partner(code, url, signing_key, encryption_key, issued_at, retired)
+        return Partner(code, url, signing_key, encryption_key, issued_at, retired, tls)
+
+    def tls(self, table: dict[str, Any]) -> PartnerTls:
+        ca_file = self.text(table, "tls_ca_file", self.path) if "tls_ca_file" in table else None
+        pinned = self.text(table, "tls_certificate", self.path) if "tls_certificate" in table else None
+        if ca_file is not None and pinned is not None:
+            self.problems.append(f"{self.path}: tls_ca_file and tls_certificate: name one, not both")
+        resolved = None if ca_file is None else (self.folder / ca_file).resolve()
+        try:
+            if resolved is not None:
+                check_ca_file(resolved)
+            if pinned is not None:
+                check_certificate_text(pinned)
+        except TlsError as error:
+            where = "tls_ca_file" if pinned is None else "tls_certificate"
+            self.problems.append(f"{self.path}.{where}: {error}")
+        return PartnerTls(resolved, pinned)
 
     def retired(self, items: object) -> tuple[RetiredKey, ...] | None:
         path = f"{self.path}.retired_keys"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pactnet.services import redaction
 from pactnet.store import audit_log
 from pactnet.store.instants import instant_text
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
     from pactnet.audit.chain import Checkpoint, Verification
     from pactnet.services.context import Node
+    from pactnet.services.users import User
 
 EXPORT_FORMAT = "pactnet.audit-export/1"
 
@@ -25,13 +27,13 @@ def verify(node: Node) -> Verification:
         return audit_log.verify(connection, node.keys.public_signing)
 
 
-def page(node: Node, after: int, limit: int, *, with_verification: bool = True) -> dict[str, Any]:
-    """Entries after `after`, and the verification of the whole log.
+def page(node: Node, user: User, after: int, limit: int, *, with_verification: bool = True) -> dict[str, Any]:
+    """Entries after `after`, as the user may see them (services.redaction), and the verification of the log.
 
     Verifying reads every entry; a client paging through a long log declines it (`?verify=false`).
     """
     with node.uow.read() as connection:
-        entries = [entry.as_dict() for entry in audit_log.read_entries(connection, after, limit)]
+        entries = redaction.entries_for(connection, user, list(audit_log.read_entries(connection, after, limit)))
     following = entries[-1]["seq"] if len(entries) == limit else None
     verification = verify(node).as_dict() if with_verification else None
     return {"entries": entries, "next_after": following, "verification": verification}

@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.services import ConflictError, InvalidInputError, NotFoundError
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services.roles import DEFAULT_ROLES, Duty, Role, duties_of, parse_roles, roles_with
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import users
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy import Row
 
     from pactnet.services.context import Node
@@ -38,6 +41,22 @@ class User:
     rank: int
     compartments: frozenset[str]
     disabled: bool
+    roles: frozenset[Role] = DEFAULT_ROLES
+
+    def may(self, duty: Duty) -> bool:
+        """Whether one of the user's roles carries the duty."""
+        return duty in duties_of(self.roles)
+
+    def require(self, duty: Duty) -> None:
+        """Deny by default: ForbiddenError naming the roles that carry the duty, unless one of the user's does."""
+        if self.may(duty):
+            return
+        needed = roles_with(duty)
+        named = " or ".join(needed)
+        raise ForbiddenError(
+            f"{self.name} may not {duty.value}: that needs the role {named} (ask an admin: pactnet user add --role)",
+            [{"code": "missing-duty", "duty": duty.value, "roles": [role.value for role in needed]}],
+        )
 
     def may_see(self, level_rank: int, compartments: list[str]) -> bool:
         """GSOMIA art. 7 / R13: a clearance at least the item's level, and every compartment of the item."""
@@ -60,12 +79,22 @@ def _user(node: Node, row: Row[tuple[object, ...]]) -> User:
         party.rank(clearance),
         frozenset(mapping["compartments"]),
         bool(mapping["disabled"]),
+        parse_roles(mapping["roles"]),
     )
 
 
-def add_user(node: Node, name: str, clearance: str, compartments: list[str], actor: str = "cli") -> tuple[User, str]:
-    """Create a user and return the API token, which is shown once and never stored."""
+def add_user(
+    node: Node,
+    name: str,
+    clearance: str,
+    compartments: list[str],
+    actor: str = "cli",
+    roles: Iterable[str] = DEFAULT_ROLES,
+) -> tuple[User, str]:
+    """Create a user with its roles and return the API token, which is shown once and never stored."""
     party = node.world.parties[node.party]
+    given = parse_roles(roles)
+    granted = sorted(role.value for role in given)
     if not _NAME.fullmatch(name):
         raise InvalidInputError(f"user name {name!r}: use 1-100 letters, digits, '.', '_', '@' or '-'")
     if party.level_of(clearance) is None:
@@ -84,17 +113,19 @@ def add_user(node: Node, name: str, clearance: str, compartments: list[str], act
                     name=name,
                     clearance=level,
                     compartments=sorted(set(compartments)),
+                    roles=granted,
                     token_hash=hash_token(token),
                     disabled=False,
                     created_at=now,
                 )
             )
-            data = {"clearance": level, "compartments": sorted(set(compartments))}
+            data = {"clearance": level, "compartments": sorted(set(compartments)), "roles": granted}
             node.audit.append(connection, now, [("user-added", actor, name, data)])
             user_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
     except IntegrityError as error:
         raise ConflictError(f"a user named {name!r} already exists") from error
-    return User(int(user_id), name, level, party.rank(level), frozenset(compartments), disabled=False), token
+    user = User(int(user_id), name, level, party.rank(level), frozenset(compartments), disabled=False, roles=given)
+    return user, token
 
 
 def list_users(node: Node) -> list[User]:

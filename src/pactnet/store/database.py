@@ -101,10 +101,10 @@ def head_revision() -> str:
     return head
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema (or to `revision`, for a test of an upgrade)."""
     try:
-        command.upgrade(_alembic_config(engine), "head")
+        command.upgrade(_alembic_config(engine), revision)
     except SQLAlchemyError as error:
         raise StoreError(f"cannot migrate the database: {error.__class__.__name__}: {error.args[0]}") from error
 
@@ -131,4 +131,7 @@ def check_schema(engine: Engine) -> None:
             f"(it knows up to {head}): it was written by a newer pactnet, or is not a pactnet database"
         )
     if found != head:
-        raise StoreError(f"the database is at schema revision {found}; this pactnet needs {head}: migrate it first")
+        raise StoreError(
+            f"the database is at schema revision {found}; this pactnet needs {head}: "
+            "migrate it first (pactnet node migrate DIR)"
+        )

@@ -91,6 +91,8 @@ users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("clearance", String(100), nullable=False),
     Column("compartments", JSON, nullable=False),
+    # The user's roles (services.roles): what the user may do, as the clearance says what the user may read.
+    Column("roles", JSON, nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", INSTANT, nullable=False),
