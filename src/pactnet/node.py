@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.audit.chain import KEY_ROTATED
+from pactnet.audit.chain import KEY_ROTATED, AuditRecord
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
 from pactnet.crypto.identity import build_identity, build_rotation
 from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
@@ -125,7 +125,7 @@ def _start_database(config: NodeConfig, folder: Path, made: list[Path]) -> None:
             log = SqlAuditLog(keys, config.checkpoint_every)
             now = instant_text(system_clock())
             log.start(connection, now)
-            log.append(connection, now, [("node-created", "cli", config.party, _settings(config))])
+            log.append(connection, now, [AuditRecord("node-created", "cli", config.party, _settings(config))])
     finally:
         engine.dispose()
 
@@ -210,7 +210,9 @@ def _audit_configuration(node: Node) -> None:
             return
     with node.uow.transaction() as connection:
         if not recorded(connection):  # another process may have recorded it meanwhile
-            node.audit.append(connection, instant_text(node.now()), [("config-changed", "node", node.party, settings)])
+            node.audit.append(
+                connection, instant_text(node.now()), [AuditRecord("config-changed", "node", node.party, settings)]
+            )
 
 
 def _config(folder: Path) -> NodeConfig:
@@ -253,7 +255,9 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
         new = NodeKeys.generate()
         statement = build_rotation(old, new, node.party, at)
         with node.uow.transaction() as connection:
-            node.audit.append(connection, instant_text(at), [(KEY_ROTATED, "cli", node.party, {"rotation": statement})])
+            node.audit.append(
+                connection, instant_text(at), [AuditRecord(KEY_ROTATED, "cli", node.party, {"rotation": statement})]
+            )
     finally:
         node.close()
     _replace_keys(folder, new)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.partners import PartnerError
@@ -68,7 +69,6 @@ URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
-_Audit = tuple[str, str, str, dict[str, Any]]
 # Statements built once: building one per row cost more than running it (the settle of a batch writes every row).
 _PENDING_ROW = (outbox.c.seq == bindparam("row_seq"), outbox.c.state == PENDING)
 _SETTLE = (
@@ -393,7 +393,7 @@ class Dispatcher:
         pending = set(connection.execute(_STILL_PENDING, {"seqs": seqs}).scalars()) if seqs else set()
         retries: list[dict[str, Any]] = []
         settled: list[dict[str, Any]] = []
-        audit: list[_Audit] = []
+        audit: list[AuditRecord] = []
         for outcome in outcomes:
             row = outcome.row
             if row.seq not in pending:
@@ -428,14 +428,14 @@ class Dispatcher:
         if audit:
             node.audit.append(connection, when, audit)
 
-    def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
+    def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[AuditRecord]:
         """Send an item this node holds along the route the core finds now, as a new decision."""
         report_id = row.report_id or ""
         connection.execute(
             decisions.insert(), decision_row(report_id, self.node.party, row.final, instant_text(now), decision)
         )
         enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
-        return [("decide", self.node.party, report_id, decision_summary(row.final, decision))]
+        return [AuditRecord("decide", self.node.party, report_id, decision_summary(row.final, decision))]
 
 
 def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
@@ -453,7 +453,7 @@ def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
     return {_item_of(row) for row in rows if row.kind == TRANSFER}
 
 
-def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
+def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> AuditRecord:
     subject = row.report_id or row.envelope_id
     data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
     if row.kind == TRANSFER:
@@ -461,8 +461,8 @@ def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
     if outcome.state == DELIVERED:
         marking = outcome.detail.get("marking") or {}
         data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}
-        return ("delivered", row.recipient, subject, data)
+        return AuditRecord("delivered", row.recipient, subject, data)
     data["reasons"] = outcome.detail.get("reasons", [])
     if outcome.state == REFUSED:
-        return ("refused-by-partner", row.recipient, subject, data)
-    return ("cancelled", party, subject, data)
+        return AuditRecord("refused-by-partner", row.recipient, subject, data)
+    return AuditRecord("cancelled", party, subject, data)

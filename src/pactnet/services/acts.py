@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.errors import WorldError
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.precedence import NOTICE_RANK
@@ -84,5 +85,5 @@ def receive_act(connection: Connection, node: Node, partner: Partner, opened: Op
     )
     data = {"type": act["type"], "by": opened.sender, "at": act["at"], "envelope": opened.id}
     return acknowledge(
-        connection, node, partner, opened, {"act": act}, [("lifecycle", opened.sender, agreement.id, data)]
+        connection, node, partner, opened, {"act": act}, [AuditRecord("lifecycle", opened.sender, agreement.id, data)]
     )

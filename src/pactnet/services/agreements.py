@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.errors import WorldError
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
@@ -96,7 +97,9 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
         connection.execute(
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
         )
-        node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
+        node.audit.append(
+            connection, when, [AuditRecord("lifecycle", user.name, pact_id, {"type": act, "by": node.party})]
+        )
         send_act(connection, node, event, at)
     node.worlds.adopt([*acts, event], world)
     return _describe(node, world.agreements[pact_id], with_timeline=False)

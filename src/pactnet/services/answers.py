@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import seal
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import envelopes
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 RECEIPT = "receipt"
 REFUSAL = "refusal"
-Audit = tuple[str, str, str, dict[str, Any]]
 
 
 def seal_answer(node: Node, partner: Partner, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ class Refusal:
 
     answer: dict[str, Any]
     row: dict[str, Any]
-    audit: Audit
+    audit: AuditRecord
 
 
 def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]) -> Refusal:
@@ -69,7 +69,7 @@ def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str
     return Refusal(
         answer,
         envelope_row(node, opened, "refused", None, reasons, answer),
-        ("refused-envelope", opened.sender, opened.id, data),
+        AuditRecord("refused-envelope", opened.sender, opened.id, data),
     )
 
 
@@ -89,7 +89,7 @@ def acknowledge(
     partner: Partner,
     opened: Opened,
     receipt: dict[str, Any],
-    audit: list[Audit],
+    audit: list[AuditRecord],
     report_id: str | None = None,
 ) -> dict[str, Any]:
     """Accept a verified envelope: record it, append its audit entries, answer with a signed receipt."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.policy.precedence import Precedence
 from pactnet.services import InvalidInputError, NotFoundError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -104,7 +104,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             "description": description,
             "envelope": envelope,
         }
-        node.audit.append(connection, when, [("compromise-reported", name, report_id, data)])
+        node.audit.append(connection, when, [AuditRecord("compromise-reported", name, report_id, data)])
         return _view(values, notices.deliveries(connection, [envelope]))
 
     return node.uow.write(write)
@@ -118,7 +118,7 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
         rows = notices.visible(connection, user, compromises, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows if row.direction == OUTGOING])
         returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [("list", notices.actor(user), "compromises", returned)])
+        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "compromises", returned)])
         return [_view(row._asdict(), sent) for row in rows]
 
     return node.uow.write(write)
@@ -155,7 +155,7 @@ def receive_compromise(connection: Connection, node: Node, partner: Partner, ope
         if existing.direction != INCOMING or existing.reporter != sender:
             why = notices.reasons(f"compromise {compromise_id} is another's", "duplicate-id")
             return refuse_envelope(connection, node, partner, opened, why)
-        audit: list[Audit] = [("compromise-reported", sender, report.id, data | {"duplicate": True})]
+        audit: list[AuditRecord] = [AuditRecord("compromise-reported", sender, report.id, data | {"duplicate": True})]
         receipt = {"compromise": compromise_id, "recorded_at": existing.recorded_at, "duplicate": True}
         return acknowledge(connection, node, partner, opened, receipt, audit, report.id)
     recorded_at = instant_text(node.now())
@@ -173,6 +173,6 @@ def receive_compromise(connection: Connection, node: Node, partner: Partner, ope
         "envelope": opened.id,
     }
     connection.execute(insert(compromises), row)
-    audit = [("compromise-reported", sender, report.id, data)]
+    audit = [AuditRecord("compromise-reported", sender, report.id, data)]
     receipt = {"compromise": compromise_id, "recorded_at": recorded_at}
     return acknowledge(connection, node, partner, opened, receipt, audit, report.id)

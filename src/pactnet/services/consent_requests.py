@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import NOTICE_RANK
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -162,8 +162,8 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
             connection,
             when,
             [
-                ("consent-requested", name, report_id, data),
-                ("decide", node.party, report_id, decision_summary(to, decision)),
+                AuditRecord("consent-requested", name, report_id, data),
+                AuditRecord("decide", node.party, report_id, decision_summary(to, decision)),
             ],
         )
         return _view(values, notices.deliveries(connection, [envelope]))
@@ -201,7 +201,7 @@ def answer_request(
             statement = build_statement(node, found.origin_id, found.to, None, at, until)
             values["statement"] = statement
             payload: dict[str, Any] = {"statement": statement, "request": request_id}
-            entry: Audit = ("consent-granted", name, found.report_id, data | {"statement": statement})
+            entry: AuditRecord = AuditRecord("consent-granted", name, found.report_id, data | {"statement": statement})
         else:
             values["reasons"] = notices.reasons(reason or "", "consent-refused")
             payload = {
@@ -211,7 +211,7 @@ def answer_request(
                 "reason": reason,
                 "at": at.isoformat(),
             }
-            entry = ("consent-refused", name, found.report_id, data | {"reason": reason})
+            entry = AuditRecord("consent-refused", name, found.report_id, data | {"reason": reason})
         pending = (consent_requests.c.id == request_id, consent_requests.c.state == PENDING)
         if connection.execute(update(consent_requests).where(*pending).values(**values)).rowcount == 0:
             raise ConflictError(f"the request {request_id} was answered meanwhile")
@@ -241,7 +241,7 @@ def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[
         rows = notices.visible(connection, user, consent_requests, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows])
         returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [("list", notices.actor(user), "consent-requests", returned)])
+        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consent-requests", returned)])
         return [_view(row._asdict(), sent) for row in rows]
 
     return node.uow.write(write)
@@ -280,7 +280,7 @@ def receive_request(connection: Connection, node: Node, partner: Partner, opened
         if existing.direction != INCOMING or existing.holder != sender:
             return _refuse(connection, node, partner, opened, "duplicate-id", f"request {request_id} is another's")
         receipt = {"request": request_id, "state": existing.state, "duplicate": True}
-        audit: list[Audit] = [("consent-requested", sender, report.id, data | {"duplicate": True})]
+        audit: list[AuditRecord] = [AuditRecord("consent-requested", sender, report.id, data | {"duplicate": True})]
         return acknowledge(connection, node, partner, opened, receipt, audit, report.id)
     row = {
         "id": request_id,
@@ -297,7 +297,7 @@ def receive_request(connection: Connection, node: Node, partner: Partner, opened
         "reasons": [],
     }
     connection.execute(insert(consent_requests), row)
-    audit = [("consent-requested", sender, report.id, data)]
+    audit = [AuditRecord("consent-requested", sender, report.id, data)]
     return acknowledge(connection, node, partner, opened, {"request": request_id, "state": PENDING}, audit, report.id)
 
 
@@ -330,7 +330,9 @@ def receive_consent_answer(connection: Connection, node: Node, partner: Partner,
     values = {"state": GRANTED, "answered_at": answered_at, "answered_by": opened.sender, "statement": statement}
     connection.execute(update(consent_requests).where(consent_requests.c.id == found.id).values(**values))
     data = {"request": found.id, "to": found.to, "statement": statement["id"], "envelope": opened.id}
-    node.audit.append(connection, instant_text(node.now()), [("consent-granted", opened.sender, found.report_id, data)])
+    node.audit.append(
+        connection, instant_text(node.now()), [AuditRecord("consent-granted", opened.sender, found.report_id, data)]
+    )
     return answer
 
 
@@ -359,7 +361,7 @@ def receive_refusal(connection: Connection, node: Node, partner: Partner, opened
         connection.execute(update(consent_requests).where(consent_requests.c.id == found.id).values(**values))
     else:
         data["duplicate"] = True
-    audit: list[Audit] = [("consent-refused", opened.sender, found.report_id, data)]
+    audit: list[AuditRecord] = [AuditRecord("consent-refused", opened.sender, found.report_id, data)]
     return acknowledge(
         connection, node, partner, opened, {"request": found.id, "state": REFUSED}, audit, found.report_id
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.identity import key_valid_at
 from pactnet.crypto.keys import b64, unb64, verify
 from pactnet.policy.clock import parse_instant
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.services.answers import Audit
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -168,7 +168,7 @@ def _item(node: Node, row: Row[Any]) -> Report:
     return Report(row.origin_id, row.originator, label, level, categories, frozenset(categories), rel_to, created)
 
 
-def _send_if_allowed(connection: Connection, node: Node, row: Row[Any], to: str, at: datetime) -> list[Audit]:
+def _send_if_allowed(connection: Connection, node: Node, row: Row[Any], to: str, at: datetime) -> list[AuditRecord]:
     """Decide a transfer of a held report to `to` now, and queue it if allowed and not already on its way."""
     busy = connection.execute(
         select(outbox.c.seq).where(
@@ -185,7 +185,7 @@ def _send_if_allowed(connection: Connection, node: Node, row: Row[Any], to: str,
     if decision.allowed:
         payload = report_payload(row._asdict(), row.origin_level or row.level)
         enqueue_transfer(connection, payload, decision, [node.party], row.id, at)
-    return [("decide", node.party, row.id, decision_summary(to, decision))]
+    return [AuditRecord("decide", node.party, row.id, decision_summary(to, decision))]
 
 
 def _check_grant(node: Node, to: str | None, arrangement: str | None, until: datetime | None, at: datetime) -> None:
@@ -218,7 +218,7 @@ def grant_consent(
         statement = build_statement(node, row.origin_id, to, arrangement, at, until)
         _store(connection, statement, at, until)
         node.refresh(connection)
-        audit: list[Audit] = [("consent-granted", user.name, report_id, {"statement": statement})]
+        audit: list[AuditRecord] = [AuditRecord("consent-granted", user.name, report_id, {"statement": statement})]
         if to is not None:
             for holder in _holders(connection, report_id):
                 payload = {"statement": statement}
@@ -251,7 +251,9 @@ def receive_consent(connection: Connection, node: Node, partner: Partner, opened
         return refuse_envelope(connection, node, partner, opened, reasons)
     _store(connection, statement, at, until)
     node.refresh(connection)
-    audit: list[Audit] = [("consent-received", opened.sender, statement["report"], {"statement": statement})]
+    audit: list[AuditRecord] = [
+        AuditRecord("consent-received", opened.sender, statement["report"], {"statement": statement})
+    ]
     held = connection.execute(
         select(reports).where(reports.c.originator == opened.sender, reports.c.origin_id == statement["report"])
     ).first()

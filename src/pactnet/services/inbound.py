@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
 from pactnet.crypto.identity import key_valid_at
 from pactnet.policy.clock import parse_instant
@@ -27,7 +28,7 @@ from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from pactnet.services.acts import ACT, receive_act
-from pactnet.services.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
+from pactnet.services.answers import RECEIPT, envelope_row, refusal, seal_answer
 from pactnet.services.compromises import COMPROMISE, receive_compromise
 from pactnet.services.consent_requests import (
     CONSENT_REFUSED,
@@ -278,7 +279,7 @@ class _Acceptance:
     report: dict[str, Any] | None  # the report row, if this envelope stores the item
     decision: dict[str, Any]
     receipt: dict[str, Any]
-    audit: list[Audit]
+    audit: list[AuditRecord]
     answer: dict[str, Any] | None = None  # sealed once the receipt is complete
 
 
@@ -365,7 +366,7 @@ class _ChunkWrite:
         self.seen: dict[str, _Seen] = {}
         self.stored: dict[tuple[str, str], tuple[str, str]] = {}
         self.rows: dict[Insert, list[dict[str, Any]]] = {statement: [] for statement in _INSERTS}
-        self.records: list[Audit] = []
+        self.records: list[AuditRecord] = []
         self._world: World | None = None
 
     def look_up(self, opened: list[Opened]) -> None:
@@ -504,7 +505,7 @@ def _write_chunk(
             refusal = one.refusal or _refuse("malformed", "not an envelope")
             claimed, envelope_id = one.claimed
             data = {"code": refusal.details[0]["code"], "message": refusal.message}
-            write.records.append(("refused-envelope", claimed, envelope_id, data))
+            write.records.append(AuditRecord("refused-envelope", claimed, envelope_id, data))
             answers.append(refusal)
         else:
             answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
@@ -557,9 +558,9 @@ def _answer(
     if seen is not None:
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
-            write.records.append(("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
+            write.records.append(AuditRecord("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
             return _refuse("id-reused", message)
-        write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
+        write.records.append(AuditRecord("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
     if opened.kind == TRANSFER:
         answer = _receive_transfer(write, partner, opened, ahead)
@@ -653,7 +654,7 @@ def _accepted(
         accepted.receipt["relayed_as"] = onward
         hop = len(transfer.route)
         accepted.audit.append(
-            ("relay", node.party, accepted.report_id, {"envelope": onward, "to": decision.route[hop + 1]})
+            AuditRecord("relay", node.party, accepted.report_id, {"envelope": onward, "to": decision.route[hop + 1]})
         )
     accepted.answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **accepted.receipt})
     return write.take_answer(opened, accepted)
@@ -703,8 +704,10 @@ def _acceptance(
             "decision": decision.as_dict(),
         },
         audit=[
-            ("receive", opened.sender, report_id, received),
-            ("decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}),
+            AuditRecord("receive", opened.sender, report_id, received),
+            AuditRecord(
+                "decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}
+            ),
         ],
     )
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.services import NotFoundError
 from pactnet.services.reports import readable_row
 from pactnet.store.instants import instant_text
@@ -48,9 +49,9 @@ def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
 
     def write(connection: Connection) -> list[Row[Any]] | None:
         if readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
             return None
-        node.audit.append(connection, when, [("read-deliveries", user.name, report_id, {})])
+        node.audit.append(connection, when, [AuditRecord("read-deliveries", user.name, report_id, {})])
         query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
         return list(connection.execute(query).all())
 

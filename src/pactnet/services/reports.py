@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
@@ -138,7 +139,7 @@ def _store(
     prepared: _Prepared,
     decided: list[tuple[str, Decision]],
     rows: _Rows,
-) -> list[tuple[str, str, str, dict[str, Any]]]:
+) -> list[AuditRecord]:
     """Add one report's rows (the report, its categories, decisions and transfers) to `rows`; its audit records."""
     item, when = prepared.item, prepared.row["created_at"]
     rows.reports.append(prepared.row)
@@ -148,8 +149,11 @@ def _store(
     rows.transfers += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
-        ("publish", user.name, item.id, published),
-        *(("decide", node.party, item.id, decision_summary(recipient, decision)) for recipient, decision in decided),
+        AuditRecord("publish", user.name, item.id, published),
+        *(
+            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision))
+            for recipient, decision in decided
+        ),
     ]
 
 
@@ -202,7 +206,7 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
     def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
         world = node.refresh(connection)
         outcome = []
-        audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        audit: list[AuditRecord] = []
         rows = _Rows()
         for one in prepared:
             decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
@@ -260,7 +264,7 @@ def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
     def write(connection: Connection) -> Row[Any] | None:
         row = readable_row(connection, user, report_id)
         kind = "read" if row is not None else "refused-read"
-        node.audit.append(connection, when, [(kind, user.name, report_id[:200], {})])
+        node.audit.append(connection, when, [AuditRecord(kind, user.name, report_id[:200], {})])
         return row
 
     row = node.uow.write(write)
@@ -321,7 +325,7 @@ def list_reports(
             if more or len(rows) < batch:
                 break
         data = {"returned": [item["id"] for item in page]}
-        node.audit.append(connection, when, [("list", user.name, "reports", data)])
+        node.audit.append(connection, when, [AuditRecord("list", user.name, "reports", data)])
         return page, (f"c{last}" if more and last is not None else None)
 
     return node.uow.write(write)
@@ -333,7 +337,7 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
 
     def write(connection: Connection) -> list[Row[Any]] | None:
         if readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
             return None
         query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
         return list(connection.execute(query).all())

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.roles import DEFAULT_ROLES, Duty, Role, duties_of, parse_roles, roles_with
 from pactnet.store.instants import instant_text
@@ -120,7 +121,7 @@ def add_user(
                 )
             )
             data = {"clearance": level, "compartments": sorted(set(compartments)), "roles": granted}
-            node.audit.append(connection, now, [("user-added", actor, name, data)])
+            node.audit.append(connection, now, [AuditRecord("user-added", actor, name, data)])
             user_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
     except IntegrityError as error:
         raise ConflictError(f"a user named {name!r} already exists") from error
@@ -141,7 +142,7 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
         result = connection.execute(update(users).where(users.c.name == name).values(disabled=True))
         if result.rowcount == 0:
             raise NotFoundError(f"no user named {name!r}")
-        node.audit.append(connection, now, [("user-disabled", actor, name, {})])
+        node.audit.append(connection, now, [AuditRecord("user-disabled", actor, name, {})])
 
 
 def authenticate(node: Node, token: str) -> User | None:
