@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -100,6 +101,7 @@ class Cluster:
         self.nodes = create_cluster(base / run, str(world), PARTIES)
         self.http = httpx.Client(timeout=30)
         self.names: dict[tuple[str, str], str] = {}  # (party, report id) -> the demo's name of the report
+        self.republished: set[tuple[str, str]] = set()  # reports of a story told before: new reports, same name
 
     def __enter__(self) -> Self:
         try:
@@ -136,8 +138,21 @@ class Cluster:
         name, party, title, level, categories, precedence = report
         body = {"title": title, "level": level, "categories": categories, "precedence": precedence, "body": title}
         published: dict[str, Any] = self.call(party, "POST", "/api/v1/reports", body)
+        # The same story published again is a new report with its own id: its deliveries say so.
+        if name in self.names.values():
+            self.republished.add((party, published["id"]))
         self.names[(party, published["id"])] = name
         return published
+
+    def named(self, reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Reasons with every report id this demo published replaced by the report's name."""
+        named = []
+        for reason in reasons:
+            message = str(reason.get("message", ""))
+            for (_, report_id), name in self.names.items():
+                message = message.replace(report_id, name)
+            named.append(reason | {"message": message})
+        return named
 
     def status(self, party: str) -> dict[str, Any]:
         """The GSOMIA's status as a party's node sees it now."""
@@ -149,11 +164,19 @@ class Cluster:
         return {party: self.status(party) for party in ("ROK", "JPN")}
 
     def act(self, party: str, act: str) -> None:
-        """Record a lifecycle act at a party's node, and wait until the other party's node has it too."""
+        """Record a lifecycle act at a party's node, and wait until every other node has it too.
+
+        USA's node must know of it as well: as TISA's hub it decides a relay with its own view of the pact, and a
+        flash report relayed before the act reached it would be refused there as if the pact were in force.
+        """
         self.call(party, "POST", f"/api/v1/agreements/{GSOMIA}/events", {"type": act})
         expected = _essence(self.status(party))
-        other = "JPN" if party == "ROK" else "ROK"
-        _wait(lambda: _essence(self.status(other)) == expected, f"{act} to reach {other}'s node")
+        for other in (code for code in PARTIES if code != party):
+            _wait(partial(self.sees, other, expected), f"{act} to reach {other}'s node")
+
+    def sees(self, party: str, essence: tuple[Any, ...]) -> bool:
+        """Whether a party's node sees the GSOMIA in this state, with this notice and end."""
+        return _essence(self.status(party)) == essence
 
     def deliveries(self, party: str, published: dict[str, Any]) -> list[dict[str, Any]]:
         """Wait until every transfer of a published report is settled; one entry per recipient."""
@@ -164,16 +187,18 @@ class Cluster:
         name = self.names.get((party, report_id), report_id)
         to = decision["to"]
         entry: dict[str, Any] = {"report": name, "from": party, "to": to, "route": [], "level": None}
+        entry["new"] = (party, report_id) in self.republished
         if not decision["allowed"]:
-            return entry | {"delivered": False, "reasons": decision["reasons"]}
+            return entry | {"delivered": False, "reasons": self.named(decision["reasons"])}
         holder, local_id, route = party, report_id, [party]
         while True:
             row = self._settled(holder, local_id, to)
             if row is None:
                 # Refused at first for want of consent, and not decided again since: no row to wait for.
-                return entry | {"delivered": False, "reasons": decision["reasons"]}
+                return entry | {"delivered": False, "reasons": self.named(decision["reasons"])}
             if row["state"] != "delivered":
-                return entry | {"route": [*route, row["to"]], "delivered": False, "reasons": row["reasons"]}
+                reasons = self.named(row["reasons"])
+                return entry | {"route": [*route, row["to"]], "delivered": False, "reasons": reasons}
             route.append(row["to"])
             if row["to"] == to:
                 return entry | {"route": route, "level": row["level"], "delivered": True, "reasons": []}

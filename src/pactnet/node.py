@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from pactnet.audit.chain import KEY_ROTATED, AuditRecord
+from pactnet.audit.trust import RETIRED_KEYS_FILE
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
 from pactnet.crypto.identity import build_identity, build_rotation
 from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
@@ -21,6 +23,7 @@ from pactnet.federation.partners import PartnerRegistry, load_partners
 from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.services.context import Node, system_clock
 from pactnet.services.world_cache import WorldCache
+from pactnet.serving import served_url, stopped
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
 from pactnet.store.instants import instant_text
@@ -43,13 +46,13 @@ __all__ = [
     "default_url",
     "identity_document",
     "init_node",
+    "listening_url",
     "open_node",
     "partner_registry",
     "rotate_node_keys",
+    "rotation_statements",
     "system_clock",
 ]
-
-RETIRED_KEYS_FILE = "retired_keys.toml"
 
 
 class NodeError(PactnetError):
@@ -137,8 +140,12 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Node:
-    """Build a node from its folder; refuses with a clear NodeError on anything that is not right."""
+def open_node(folder: Path, clock: Callable[[], datetime] = system_clock, *, record_settings: bool = True) -> Node:
+    """Build a node from its folder; refuses with a clear NodeError on anything that is not right.
+
+    `record_settings=False` opens it without recording a change of its settings in the audit log: verifying
+    the log must not write to it.
+    """
     config = _config(folder)
     keys = NodeKeys.load(folder)
     document, world = _world(config)
@@ -157,7 +164,8 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock) -> Nod
     worlds.watch(engine)
     partners = partial(load_partners, folder, config.party, world.parties)
     node = Node(config, keys, SqlAuditLog(keys, config.checkpoint_every), worlds, UnitOfWork(engine), partners, clock)
-    _audit_configuration(node)
+    if record_settings:
+        _audit_configuration(node)
     return node
 
 
@@ -223,9 +231,20 @@ def _config(folder: Path) -> NodeConfig:
 
 
 def default_url(config: NodeConfig) -> str:
-    """Where the node's API is reached when nothing else is said: its `host` and `port` over http."""
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    return f"http://{host}:{config.port}"
+    """Where the node's API is reached when nothing else is said.
+
+    That is where `node serve` last served it, else its `host` and `port`, over https when it has a certificate.
+    """
+    noted = served_url(config.folder)
+    if noted is not None:
+        return noted
+    return listening_url(config.host, config.port, tls=config.tls_files() is not None)
+
+
+def listening_url(host: str, port: int, *, tls: bool) -> str:
+    """The URL of a node listening on `host` and `port`."""
+    bracketed = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{bracketed}:{port}"
 
 
 def identity_document(folder: Path, url: str | None, at: datetime) -> dict[str, Any]:
@@ -245,24 +264,39 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
     """Replace the node's keys with new ones; the rotation statement, signed by the old key, for its partners.
 
     The rotation is recorded in the audit log first (the head signed by the old key), so that the log still
-    verifies with the new key; then the key files are replaced and the old public keys added to
-    `retired_keys.toml`. Run it while the node is stopped: a running node keeps signing with the old key.
+    verifies with the new key; then the old public keys are added to `retired_keys.toml`, whose oldest key
+    anchors the log's line of keys (pactnet.audit.trust), and only then are the key files replaced. It refuses
+    while the node is being served (pactnet.serving): a running node would go on signing with the old key, and
+    its audit log's head would no longer verify.
     """
-    node = open_node(folder, clock)
-    try:
-        at = node.now()
-        old = node.keys
-        new = NodeKeys.generate()
-        statement = build_rotation(old, new, node.party, at)
-        with node.uow.transaction() as connection:
-            node.audit.append(
-                connection, instant_text(at), [AuditRecord(KEY_ROTATED, "cli", node.party, {"rotation": statement})]
-            )
-    finally:
-        node.close()
-    _replace_keys(folder, new)
-    _record_retired(folder, old, statement)
+    with stopped(folder):
+        node = open_node(folder, clock)
+        try:
+            at = node.now()
+            old = node.keys
+            new = NodeKeys.generate()
+            statement = build_rotation(old, new, node.party, at)
+            with node.uow.transaction() as connection:
+                entry = AuditRecord(KEY_ROTATED, "cli", node.party, {"rotation": statement})
+                node.audit.append(connection, instant_text(at), [entry])
+        finally:
+            node.close()
+        _record_retired(folder, old, statement)
+        _replace_keys(folder, new)
     return statement
+
+
+def rotation_statements(folder: Path) -> list[dict[str, Any]]:
+    """Every rotation statement of this node, oldest first, as `retired_keys.toml` keeps them."""
+    _config(folder)  # a folder that is no node is refused with the config's message
+    path = folder / RETIRED_KEYS_FILE
+    if not path.exists():
+        return []
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return [json.loads(item["rotation"]) for item in document.get("retired_keys", [])]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, KeyError, TypeError) as error:
+        raise NodeError(f"{path}: cannot be read ({error})") from error
 
 
 def _replace_keys(folder: Path, keys: NodeKeys) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,32 @@ def test_every_audit_log_verifies_and_every_receipt_matches(summary: dict[str, A
 def test_nothing_is_left_running(summary: dict[str, Any]) -> None:
     assert summary["steps"]
     assert _serving_demo_nodes() == []
+
+
+def test_reasons_name_reports_by_name_not_by_id(summary: dict[str, Any]) -> None:
+    fourth = summary["steps"][3]
+    navy = next(d for d in fourth["deliveries"] if d["report"] == "rok-pla-navy" and d["to"] == "JPN")
+    messages = " ".join(reason["message"] for reason in navy["reasons"])
+    assert "relay of rok-pla-navy" in messages
+    assert re.search(r"\b[0-9a-f]{32}\b", json.dumps(summary["steps"])) is None
+
+
+def test_a_story_published_again_is_said_to_be_a_new_report(summary: dict[str, Any]) -> None:
+    first, suspension = summary["steps"][0], summary["steps"][2]
+    assert not any(delivery["new"] for delivery in first["deliveries"])
+    assert [delivery["new"] for delivery in suspension["deliveries"]] == [True, True]
+
+
+def test_the_json_includes_what_was_asked_beforehand(summary: dict[str, Any]) -> None:
+    asked = summary["impact"]
+    assert asked["agreement"] == "JPN-ROK-GSOMIA-2016"
+    assert asked["at"].startswith("2019-11-23T00:00:00")
+
+
+def test_the_account_fits_100_columns() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pactnet", "demo"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+    assert "rok-launch (a new report)" in done.stdout

@@ -9,14 +9,17 @@ import stat
 import tomllib
 from contextlib import closing
 from dataclasses import fields
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import psycopg
 import pytest
+from alembic import command
+from alembic.config import Config
 
 from pactnet.config import NodeConfig
-from pactnet.store.database import head_revision
+from pactnet.store.database import create, head_revision
 from tests.cli.runner import Run, pactnet
 from tests.e2e.conftest import OFFICER, ServedNode, add_user, copy_node, init
 
@@ -282,10 +285,15 @@ class TestMigrate:
         assert run.code == 0, run.output
         assert f"at schema revision {head_revision()} already" in run.stdout
 
-    def test_a_node_one_revision_behind_is_migrated_and_then_starts(self, node_folder: Path) -> None:
-        database = node_folder / "node.db"
-        _sql(database, "ALTER TABLE users DROP COLUMN roles")
-        _sql(database, "UPDATE alembic_version SET version_num = '0005'")
+    def test_a_node_of_an_older_schema_is_migrated_and_then_starts(self, node_folder: Path) -> None:
+        engine = create(f"sqlite:///{node_folder / 'node.db'}")
+        try:  # back to the schema before roles, as an older pactnet left it (Alembic's own downgrade)
+            config = Config()
+            config.set_main_option("script_location", str(resources.files("pactnet.store") / "migrations"))
+            config.attributes["engine"] = engine
+            command.downgrade(config, "0005")
+        finally:
+            engine.dispose()
         refused = pactnet("audit", "verify", str(node_folder))
         _clean_failure(refused)
         assert "pactnet node migrate" in refused.stderr

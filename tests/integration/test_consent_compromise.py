@@ -100,14 +100,14 @@ class Trio:
             assert audit.verify(node).intact, party
 
 
-def _trio(tmp_path: Path, kind: str, start: datetime = JULY) -> Iterator[Trio]:
+def _trio(tmp_path: Path, kind: str, start: datetime = JULY, world: str = "gsomia-2019") -> Iterator[Trio]:
     clock = Clock(start)
     with ExitStack() as stack:
         folders: dict[str, Path] = {}
         for party in PARTIES:
             url = stack.enter_context(fresh_postgres_database()) if kind == "postgresql" else None
             folders[party] = tmp_path / party.lower()
-            init_node(folders[party], "gsomia-2019", party, url)
+            init_node(folders[party], world, party, url)
         nodes: dict[str, Node] = {}
         for party in PARTIES:
             nodes[party] = open_node(folders[party], clock)
@@ -417,6 +417,28 @@ class TestNoticesThatDoNotFit:
 
 class TestCommandLine:
     """The same acts from the node's folder: queued in the outbox, sent by the node's dispatcher."""
+
+    def test_the_inboxes_show_the_reports_title_and_the_purpose(self, trio_now: Trio) -> None:
+        trio = trio_now
+        _, jpn_id = trio.publish_for_jpn()
+        runner = CliRunner()
+        jpn, rok = str(trio.folders["JPN"]), str(trio.folders["ROK"])
+        asked = runner.invoke(cli, ["consent", "request", jpn, jpn_id, "--to", "USA", "--purpose", PURPOSE, "--json"])
+        assert asked.exit_code == 0, asked.output
+        assert json.loads(asked.stdout)["report_title"] == "Two SRBMs from Hodo peninsula"
+        trio.clock.at = datetime.now(UTC)
+        trio.dispatch("JPN")
+        listed = json.loads(runner.invoke(cli, ["consent", "list", rok, "--json"]).stdout)
+        assert [(one["report_title"], one["purpose"]) for one in listed] == [("Two SRBMs from Hodo peninsula", PURPOSE)]
+        # A table wraps long cells over lines: every word is there.
+        table = runner.invoke(cli, ["consent", "list", rok])
+        assert all(word in table.stdout for word in f"Two SRBMs from Hodo peninsula {PURPOSE}".split())
+        reported = runner.invoke(cli, ["report", "compromise", jpn, jpn_id, "--description", "lost in transit"])
+        assert reported.exit_code == 0, reported.output
+        table = runner.invoke(cli, ["report", "compromises", jpn])
+        assert all(
+            word in table.stdout for word in ["Two", "SRBMs", "from", "Hodo", "peninsula", "lost", "in", "transit"]
+        )
 
     def test_request_answer_list_and_compromise_from_the_command_line(self, trio_now: Trio) -> None:
         trio = trio_now

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select, update
 
 from pactnet.audit.chain import KEY_ROTATED, Checkpoint
+from pactnet.audit.trust import RETIRED_KEYS_FILE
 from pactnet.crypto.identity import verify_rotation
 from pactnet.crypto.keys import NodeKeys, b64
-from pactnet.node import RETIRED_KEYS_FILE, open_node, rotate_node_keys
+from pactnet.node import open_node, rotate_node_keys
 from pactnet.services import audit
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user

@@ -128,6 +128,7 @@ class TestDuties:
         unguarded = [(method, path) for method, path, duty in _routes(node) if duty is None]
         assert sorted(unguarded) == [
             ("GET", "/api/v1/health"),
+            ("POST", "/federation/v1/audit/heads"),
             ("POST", "/federation/v1/envelopes"),
             ("POST", "/federation/v1/envelopes/batch"),
         ]

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pactnet.audit.chain import KEY_ROTATED, Entry, chain_entry, node_signing_keys
+from pactnet.audit.chain import KEY_ROTATED, Entry, chain_entry
+from pactnet.audit.keyline import key_line, node_signing_keys
 from pactnet.crypto.identity import (
     IDENTITY_FORMAT,
     ROTATION_FORMAT,
@@ -241,3 +242,31 @@ class TestSigningKeysOfAnAuditLog:
         }
         entry = chain_entry(3, "x", KEY_ROTATED, "cli", "JPN", {"rotation": statement}, "")
         assert node_signing_keys(successor.public_signing, [entry]) == {b64(successor.public_signing): None}
+
+
+class TestTheFirstKeyOfAnAuditLog:
+    """The walk back through recorded rotations stops at the node's first key and admits nothing before it."""
+
+    def _rotation_entry(self, seq: int, old: NodeKeys, new: NodeKeys) -> Entry:
+        statement = build_rotation(old, new, "JPN", ROTATED + timedelta(days=seq))
+        return chain_entry(seq, "2019-08-01T00:00:00.000000Z", KEY_ROTATED, "cli", "JPN", {"rotation": statement}, "")
+
+    def test_a_rotation_from_a_key_before_the_first_is_refused(self, jpn: NodeKeys, successor: NodeKeys) -> None:
+        attacker = NodeKeys.generate()
+        entries = [self._rotation_entry(4, jpn, successor), self._rotation_entry(9, attacker, jpn)]
+        line = key_line(successor.public_signing, entries, fingerprint(jpn.public_signing))
+        assert line.signers == {b64(successor.public_signing): None, b64(jpn.public_signing): 4}
+        assert line.anchored
+        assert line.refused == {b64(attacker.public_signing): 9}
+
+    def test_a_line_that_never_reaches_the_first_key_is_not_anchored(self, jpn: NodeKeys) -> None:
+        attacker = NodeKeys.generate()
+        line = key_line(jpn.public_signing, [self._rotation_entry(3, attacker, jpn)], fingerprint(b"\x01" * 32))
+        assert not line.anchored
+        assert (line.first, line.first_retired) == (attacker.public_signing, 3)
+
+    def test_without_a_first_key_the_walk_goes_as_far_as_the_rotations_lead(self, jpn: NodeKeys) -> None:
+        attacker = NodeKeys.generate()
+        line = key_line(jpn.public_signing, [self._rotation_entry(3, attacker, jpn)])
+        assert line.anchored
+        assert line.first == attacker.public_signing

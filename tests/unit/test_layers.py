@@ -12,7 +12,17 @@ SRC = Path(pactnet.__file__).resolve().parent
 # Lowest first. A module imports, at run time, only modules of its own layer or of a layer below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("pactnet.errors", "pactnet.policy"),
-    ("pactnet.world", "pactnet.config", "pactnet.crypto", "pactnet.audit", "pactnet.urgency", "pactnet.wakeups"),
+    (
+        "pactnet.world",
+        "pactnet.world_reading",
+        "pactnet.world_items",
+        "pactnet.config",
+        "pactnet.crypto",
+        "pactnet.audit",
+        "pactnet.urgency",
+        "pactnet.wakeups",
+        "pactnet.serving",
+    ),
     ("pactnet.store",),
     ("pactnet.services",),
     ("pactnet.federation",),
@@ -76,13 +86,13 @@ def imports() -> list[Import]:
 
 def layer_of(module: str) -> int:
     """The layer of a module: that of the longest prefix listed (pactnet.api.asgi is an entry point)."""
-    if module == "pactnet":
-        return 0  # the package itself re-exports the error tree, nothing else
     best, rank = "", -1
     for index, layer in enumerate(LAYERS):
         for prefix in layer:
             if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
                 best, rank = prefix, index
+    if rank < 0 and (module == "pactnet" or module.startswith("pactnet.__")):
+        return 0  # the package itself: its error tree and its version
     return rank
 
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pactnet.api import errors, schemas
 from pactnet.api.limits import BodyLimit
 from pactnet.api.priority import UrgentFirst
-from pactnet.api.routes import agreements, audit, consent, federation, reports
+from pactnet.api.routes import agreements, audit, consent, federation, releases, reports
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 
@@ -71,6 +71,6 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
 
     # Added to the app's own router, not included as routers of their own: this FastAPI keeps an included
     # router as one entry of `app.routes`, and the duty check (tests/integration/test_roles.py) walks the routes.
-    for resource in (reports, agreements, audit, consent, federation):
+    for resource in (reports, agreements, audit, consent, releases, federation):
         resource.install(app.router, node)
     return app

@@ -51,6 +51,7 @@ def needs(duty: Duty) -> object:
 Publisher = Annotated[users.User, needs(Duty.PUBLISH)]
 Reader = Annotated[users.User, needs(Duty.READ)]
 ConsentAsker = Annotated[users.User, needs(Duty.ASK_CONSENT)]
+Releaser = Annotated[users.User, needs(Duty.RELEASE)]
 CompromiseReporter = Annotated[users.User, needs(Duty.REPORT_COMPROMISE)]
 AgreementViewer = Annotated[users.User, needs(Duty.VIEW_AGREEMENTS)]
 InboxViewer = Annotated[users.User, needs(Duty.VIEW_INBOXES)]

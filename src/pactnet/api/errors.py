@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from pactnet.api.schemas import UNION_TAGS
 from pactnet.errors import PactnetError
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 
@@ -59,8 +60,34 @@ def error_response(status: int, message: str, details: list[dict[str, Any]] | No
     return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
 
 
+# Pydantic names the member of a union a value failed to match by its type (`constrained-str`, `StixBundle`,
+# `function-after[...]`); a user knows the field, not our types.
+_TYPE_WORDS = frozenset({"str", "int", "float", "bool", "none", "list", "dict"})
+_SHOWN_INPUT = 80
+
+
+def _is_union_tag(part: object) -> bool:
+    if not isinstance(part, str):
+        return False
+    if part in UNION_TAGS or part in _TYPE_WORDS:
+        return True
+    return part[:1].isupper() or "[" in part or part.startswith("constrained-")
+
+
 def _where(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location if part != "body") or "body"
+    """The field a problem is at, `reports.0.level`: the request part (body, query, path) and type names left out."""
+    parts = list(location[1:] if location and location[0] in {"body", "query", "path", "header"} else location)
+    return ".".join(str(part) for part in parts if not _is_union_tag(part)) or "body"
+
+
+def _problem(item: dict[str, Any]) -> str:
+    """What was wrong, and what was found when it is a plain value (the user sees what they sent)."""
+    message = str(item.get("msg", "invalid"))
+    found = item.get("input")
+    if item.get("type") == "missing" or not isinstance(found, str | int | float | bool) or found is None:
+        return message
+    shown = repr(found) if len(repr(found)) <= _SHOWN_INPUT else repr(found)[:_SHOWN_INPUT] + "…"
+    return f"{message}; found {shown}"
 
 
 def install(app: FastAPI) -> None:
@@ -68,10 +95,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": _where(tuple(item.get("loc", ()))), "problem": str(item.get("msg", "invalid"))}
-            for item in error.errors()
-        ]
+        details = [{"field": _where(tuple(item.get("loc", ()))), "problem": _problem(item)} for item in error.errors()]
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details[:5])
         return error_response(422, f"the request is not valid: {summary}", details)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, create_model
 
 from pactnet.policy.precedence import PrecedenceName  # noqa: TC001 - pydantic reads the annotation at run time
 
@@ -39,6 +39,28 @@ class StixBundle(BaseModel):
     objects: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
 
 
+def _body_kind(value: object) -> str | None:
+    """Which kind of body a value is meant to be, so that it is checked as that kind alone."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict | StixBundle):
+        return "stix-bundle"
+    return None
+
+
+# A report's body: text, or a STIX 2.1 bundle. Chosen by the value's JSON type, so that a bundle with a mistake
+# is told what is wrong with it as a bundle, not also that it is not text.
+Body = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[StixBundle, Tag("stix-bundle")],
+    Discriminator(
+        _body_kind,
+        custom_error_type="body_kind",
+        custom_error_message='expected text, or a STIX 2.1 bundle (an object with "type": "bundle")',
+    ),
+]
+UNION_TAGS = frozenset({"text", "stix-bundle"})
+
+
 class PublishRequest(Strict):
     """A report this party originates."""
 
@@ -48,7 +70,7 @@ class PublishRequest(Strict):
     rel_to: list[Code] | None = Field(default=None, max_length=200)
     precedence: PrecedenceName = "routine"
     compartments: list[Name] = Field(default_factory=list, max_length=50)
-    body: Text | StixBundle = Field(default="", description="Text, or a STIX 2.1 bundle.")
+    body: Body = Field(default="", description="Text, or a STIX 2.1 bundle.")
     recipients: list[Code] | None = Field(default=None, max_length=200, description="Default: every other party.")
 
 
@@ -170,6 +192,7 @@ class TrailEntry(BaseModel):
     legs: list[Leg]
     marking: Marking | None
     reasons: list[Reason]
+    asked_by: Literal["recipients", "consent-request", "release"]
 
 
 class Status(BaseModel):
@@ -316,6 +339,9 @@ class DeliveryOut(BaseModel):
     level: str | None
     stored_as: str | None
     reasons: list[dict[str, Any]]
+    asked_by: Literal["recipients", "consent-request", "release"] | None = Field(
+        description="Who asked for a transfer: the publisher's recipients, a consent request, a release; null else."
+    )
 
 
 class ReleaseConsent(Strict):
@@ -388,6 +414,7 @@ class ConsentRequestOut(BaseModel):
     id: str
     direction: Literal["incoming", "outgoing"]
     report_id: str
+    report_title: str
     originator: str
     origin_id: str
     holder: str
@@ -415,6 +442,7 @@ class CompromiseOut(BaseModel):
     id: str
     direction: Literal["incoming", "outgoing"]
     report_id: str
+    report_title: str
     originator: str
     origin_id: str
     reporter: str

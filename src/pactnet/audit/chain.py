@@ -7,18 +7,20 @@ can check an exported log without trusting the node; a signed head, renewed with
 entry so that cutting the tail is detected too.
 
 A key rotation is recorded in the chain itself (a `key-rotated` entry holding the statement signed by the old
-key), so that checkpoints signed before it still verify once the node holds its new key.
+key), so that checkpoints signed before it still verify once the node holds its new key; verification walks
+back from the current key to the node's first key and no further (pactnet.audit.keyline), and compares the log
+with the heads its witnesses hold (docs/audit.md, "What verification trusts").
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pactnet.crypto.identity import IdentityError, read_rotation
-from pactnet.crypto.keys import b64, unb64, verify
+from pactnet.audit.keyline import KeyLine, fingerprint_of, is_signed_by_node, key_line
+from pactnet.crypto.keys import b64, fingerprint, unb64, verify
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -30,6 +32,8 @@ CHECKPOINT_DOMAIN = b"pactnet-audit-checkpoint/1\n"
 # The entry `pactnet node rotate-key` writes, signed (as the head) by the key it retires: its data holds the
 # rotation statement, which lets checkpoints signed before the rotation be checked with the retired key.
 KEY_ROTATED = "key-rotated"
+# The genesis entry: every log begins with the node's creation, written with the node's first key.
+NODE_CREATED = "node-created"
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -140,108 +144,237 @@ class Checkpoint:
         return {"seq": self.seq, "hash": self.hash, "at": self.at, "key": self.key, "signature": self.signature}
 
 
+_CHECKPOINT_TEXTS = {"hash": 64, "at": 27, "key": 64, "signature": 128}  # the columns' widths (store.tables)
+
+
+def checkpoint_from(data: object) -> Checkpoint:
+    """A checkpoint or head read from JSON (as exported, or sent to a witness); ValueError says what is wrong."""
+    if not isinstance(data, dict) or set(data) != {"seq", *_CHECKPOINT_TEXTS}:
+        raise ValueError(f"a signed head is an object with exactly seq, {', '.join(_CHECKPOINT_TEXTS)}")
+    seq = data["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**63:
+        raise ValueError("seq: expected an entry number from 0 to 2^63 - 1")
+    for name, width in _CHECKPOINT_TEXTS.items():
+        if not isinstance(data[name], str) or not 0 < len(data[name]) <= width or not data[name].isascii():
+            raise ValueError(f"{name}: expected ASCII text of 1 to {width} characters")
+    return Checkpoint(seq, data["hash"], data["at"], data["key"], data["signature"])
+
+
+@dataclass(frozen=True, slots=True)
+class Witnessed:
+    """What a witness (a partner) holds of this node's log: the last signed head it was given, and its keys.
+
+    `keys` are the fingerprints of the signing keys the witness trusts, or trusted, for this node, oldest first.
+    """
+
+    party: str
+    head: Checkpoint | None
+    keys: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
-    """The result of checking a log: intact, or the first entry found wrong and what is wrong with it."""
+    """The result of checking a log: intact, or the first entry found wrong and what is wrong with it.
+
+    `first_key` is the fingerprint of the key the log's line of keys begins with; `witnesses` says, per witness,
+    whether what it holds agrees with the log.
+    """
 
     intact: bool
     entries: int
     checkpoints: int
     first_bad: int | None = None
     problem: str | None = None
+    first_key: str | None = None
+    witnesses: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
+        """JSON-ready; the first five keys are those of every earlier version."""
         return {
             "intact": self.intact,
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "first_bad_seq": self.first_bad,
             "problem": self.problem,
+            "first_key": self.first_key,
+            "witnesses": list(self.witnesses),
         }
 
 
-def verify_chain(  # noqa: C901, PLR0911, PLR0912 - one check per kind of tampering, in the order reported
-    entries: Iterable[Sequence[Any]], checkpoints: Iterable[Checkpoint], head: Checkpoint | None, public_key: bytes
-) -> Verification:
-    """Check the whole chain, every checkpoint and the head; name the first entry that is wrong.
+@dataclass(slots=True)
+class _Walk:
+    """What one pass over the entries found: how many, the last, the rotations, and the hashes asked for."""
 
-    `entries` are Entry tuples, or stored rows in the same column order.
-    """
-    marks = sorted(checkpoints, key=lambda checkpoint: checkpoint.seq)
-    by_seq = {mark.seq: mark for mark in marks}
-    expected_seq, prev, count = 1, GENESIS, 0
-    rotations: list[Entry] = []
+    count: int = 0
+    last: int = 0
+    last_hash: str = GENESIS
+    rotations: list[Entry] = field(default_factory=list)
+    hashes: dict[int, str] = field(default_factory=dict)
+    bad: tuple[int, str] | None = None
 
-    def broken(seq: int, problem: str) -> Verification:
-        return Verification(intact=False, entries=count, checkpoints=len(marks), first_bad=seq, problem=problem)
 
+def _walk(entries: Iterable[Sequence[Any]], marks: dict[int, Checkpoint], wanted: set[int]) -> _Walk:
+    """Follow the chain from its genesis; stop at the first entry that is wrong."""
+    walk = _Walk()
+    expected_seq, prev = 1, GENESIS
     # The loop runs once per entry of the log (a million and more): fields are unpacked, not looked up.
     for row in entries:
         seq, at, kind, actor, subject, data_json, row_prev, row_hash = row
-        count += 1
+        walk.count += 1
         if seq != expected_seq:
             what = "missing (removed)" if seq > expected_seq else "out of order or inserted"
-            return broken(expected_seq, f"entry {expected_seq} is {what}: found entry {seq} in its place")
-        if row_prev != prev:
-            return broken(seq, f"entry {seq} does not follow entry {seq - 1} (inserted or reordered)")
-        if entry_hash(seq, at, kind, actor, subject, data_json, row_prev) != row_hash:
-            return broken(seq, f"entry {seq} was changed: its content does not match its hash")
-        if seq in by_seq and by_seq[seq].hash != row_hash:
-            return broken(seq, f"entry {seq} does not match the signed checkpoint at it")
+            walk.bad = (expected_seq, f"entry {expected_seq} is {what}: found entry {seq} in its place")
+        elif row_prev != prev:
+            walk.bad = (seq, f"entry {seq} does not follow entry {seq - 1} (inserted or reordered)")
+        elif entry_hash(seq, at, kind, actor, subject, data_json, row_prev) != row_hash:
+            walk.bad = (seq, f"entry {seq} was changed: its content does not match its hash")
+        elif seq in marks and marks[seq].hash != row_hash:
+            walk.bad = (seq, f"entry {seq} does not match the signed checkpoint at it")
+        elif seq == 1 and kind != NODE_CREATED:
+            walk.bad = (1, f"entry 1 is {kind!r}, not the node's creation: the log does not begin at its genesis")
+        if walk.bad is not None:
+            return walk
         if kind == KEY_ROTATED:
-            rotations.append(Entry(*row))
+            walk.rotations.append(Entry(*row))
+        if seq in wanted:
+            walk.hashes[seq] = row_hash
         prev, expected_seq = row_hash, expected_seq + 1
-    last = expected_seq - 1
-    signers = node_signing_keys(public_key, rotations)
-    for mark in marks:
-        if not _is_signed_by_node(mark, signers):
-            return broken(mark.seq, f"the checkpoint at entry {mark.seq} is not signed by this node's key")
-        if mark.seq > last:
-            return broken(
-                last + 1, f"entries {last + 1}..{mark.seq} were removed (a checkpoint signed entry {mark.seq})"
-            )
-    if head is not None:
-        if not _is_signed_by_node(head, signers):
-            return broken(head.seq, "the signed head of the log is not signed by this node's key")
-        if head.seq > last:
-            return broken(last + 1, f"the tail was cut: the signed head is entry {head.seq}, the log ends at {last}")
-        if head.seq < last:
-            return broken(head.seq + 1, f"entries after {head.seq} were appended outside the node (no signed head)")
-        if head.hash != prev:
-            return broken(last, f"entry {last} does not match the signed head")
-    return Verification(intact=True, entries=count, checkpoints=len(marks))
+    walk.last, walk.last_hash = expected_seq - 1, prev
+    return walk
 
 
-def node_signing_keys(public_key: bytes, rotations: Iterable[Entry]) -> dict[str, int | None]:
-    """The node's signing keys (base64url), each with the last entry it may sign (None: the current key).
+def verify_chain(
+    entries: Iterable[Sequence[Any]],
+    checkpoints: Iterable[Checkpoint],
+    head: Checkpoint | None,
+    public_key: bytes,
+    *,
+    first_key: str | None = None,
+    witnessed: Sequence[Witnessed] = (),
+) -> Verification:
+    """Check the whole chain, every checkpoint and the head; name the first entry that is wrong.
 
-    Walking back from the current key, each recorded rotation whose new key is the one reached retires its
-    old key at the rotation's entry; a rotation outside that line (recorded, then never completed) grants
-    nothing.
+    `entries` are Entry tuples, or stored rows in the same column order. `public_key` is the node's current
+    key; `first_key` the fingerprint of the key its log must begin with (docs/audit.md, "What verification
+    trusts"): the recorded rotations must lead back to it, and no key before it is admitted. `witnessed` are
+    the heads the node's partners hold: the log must reach each and agree with it.
     """
-    keys: dict[str, int | None] = {b64(public_key): None}
-    current = public_key
-    for entry in sorted(rotations, key=lambda rotation: rotation.seq, reverse=True):
-        try:
-            statement = entry.data["rotation"]
-            rotation = read_rotation(statement) if isinstance(statement, dict) else None
-        except (KeyError, ValueError, IdentityError):
-            rotation = None
-        if rotation is not None and rotation.signing_key == current:
-            current = rotation.old_signing_key
-            keys.setdefault(b64(current), entry.seq)
-    return keys
+    marks = sorted(checkpoints, key=lambda checkpoint: checkpoint.seq)
+    walk = _walk(entries, {mark.seq: mark for mark in marks}, {w.head.seq for w in witnessed if w.head is not None})
+
+    def result(
+        bad: tuple[int, str] | None, line: KeyLine | None = None, seen: tuple[dict[str, Any], ...] = ()
+    ) -> Verification:
+        first = None if line is None else fingerprint(line.first)
+        if bad is None:
+            return Verification(
+                intact=True, entries=walk.count, checkpoints=len(marks), first_key=first, witnesses=seen
+            )
+        return Verification(
+            intact=False,
+            entries=walk.count,
+            checkpoints=len(marks),
+            first_bad=bad[0],
+            problem=bad[1],
+            first_key=first,
+            witnesses=seen,
+        )
+
+    if walk.bad is not None:
+        return result(walk.bad)
+    line = key_line(public_key, walk.rotations, first_key)
+    seen = tuple(_compare(one, walk, line) for one in witnessed)
+    bad = (
+        _unanchored(line, first_key)
+        or _marks_problem(marks, line, walk.last)
+        or _head_problem(head, line, walk)
+        or next(((one["first_bad_seq"], one["problem"]) for one in seen if one["problem"]), None)
+    )
+    return result(bad, line, seen)
 
 
-def _is_signed_by_node(mark: Checkpoint, signers: dict[str, int | None]) -> bool:
-    if mark.key not in signers:
-        return False
-    last = signers[mark.key]
-    if last is not None and mark.seq > last:
-        return False
-    try:
-        key = unb64(mark.key)
-    except ValueError:
-        return False
-    return mark.is_signed_by(key)
+def _unanchored(line: KeyLine, first_key: str | None) -> tuple[int, str] | None:
+    if line.anchored:
+        return None
+    reached = fingerprint(line.first)
+    if not line.first_retired:
+        return 1, (
+            f"the log's first key is {reached}, not the node's first key {first_key}, and no rotation recorded in "
+            "the log leads from one to the other (the node's keys were replaced, or the log is another's)"
+        )
+    return line.first_retired, (
+        f"the rotation at entry {line.first_retired} leads from the key {reached}, which is not the node's first "
+        f"key {first_key} nor reached from it by a rotation: the log was rewritten and signed by another key"
+    )
+
+
+def _marks_problem(marks: list[Checkpoint], line: KeyLine, last: int) -> tuple[int, str] | None:
+    for mark in marks:
+        if not is_signed_by_node(mark, line.signers):
+            return mark.seq, _not_the_nodes(f"the checkpoint at entry {mark.seq}", mark, line)
+        if mark.seq > last:
+            return last + 1, f"entries {last + 1}..{mark.seq} were removed (a checkpoint signed entry {mark.seq})"
+    return None
+
+
+def _not_the_nodes(what: str, mark: Checkpoint, line: KeyLine) -> str:
+    """Why a signature is not the node's; naming the forged rotation when one leads from its key."""
+    seq = line.refused.get(mark.key)
+    if seq is None:
+        return f"{what} is not signed by this node's key"
+    return (
+        f"{what} is signed by the key {fingerprint_of(mark.key)}, which is not the node's: the rotation at entry "
+        f"{seq} leads from it to a key of the node, but the node's first key is {fingerprint(line.first)} (the "
+        "log was rewritten and signed by another key)"
+    )
+
+
+def _head_problem(head: Checkpoint | None, line: KeyLine, walk: _Walk) -> tuple[int, str] | None:
+    last = walk.last
+    if head is None:
+        return None
+    if not is_signed_by_node(head, line.signers):
+        return head.seq, _not_the_nodes("the signed head of the log", head, line)
+    if head.seq > last:
+        return last + 1, f"the tail was cut: the signed head is entry {head.seq}, the log ends at {last}"
+    if head.seq < last:
+        return head.seq + 1, f"entries after {head.seq} were appended outside the node (no signed head)"
+    if head.hash != walk.last_hash:
+        return last, f"entry {last} does not match the signed head"
+    return None
+
+
+def _compare(witnessed: Witnessed, walk: _Walk, line: KeyLine) -> dict[str, Any]:
+    """What one witness's record says of the log: agrees, or the problem it shows (as CT's witnesses do)."""
+    party, head = witnessed.party, witnessed.head
+    seq = None if head is None else head.seq
+
+    def disagrees(first_bad: int, problem: str) -> dict[str, Any]:
+        return {
+            "party": party,
+            "reached": True,
+            "seq": seq,
+            "agrees": False,
+            "first_bad_seq": first_bad,
+            "problem": problem,
+        }
+
+    ours = {fingerprint(unb64(key)) for key in line.signers}
+    strange = [key for key in witnessed.keys if key not in ours]
+    if strange:
+        return disagrees(1, f"witness {party} trusts the key {strange[0]} for this node, which the log never reaches")
+    if head is not None:
+        if not is_signed_by_node(head, line.signers):
+            return disagrees(head.seq, f"the head witness {party} holds is not signed by a key of this log")
+        if head.seq > walk.last:
+            return disagrees(
+                walk.last + 1,
+                f"the log ends at entry {walk.last}, but witness {party} holds a head this node signed at entry "
+                f"{head.seq}: the tail was cut",
+            )
+        if walk.hashes.get(head.seq) != head.hash:
+            return disagrees(
+                head.seq,
+                f"entry {head.seq} is not the one witness {party} holds a signed head of: the log was rewritten",
+            )
+    return {"party": party, "reached": True, "seq": seq, "agrees": True, "first_bad_seq": None, "problem": None}

@@ -3,31 +3,131 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from pactnet.cli.terminal import fail, node_at, out, print_json
 
-app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from pactnet.audit.chain import Verification
+
+app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint, witness.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
 EXIT_TAMPERED = 1
 
 
 @app.command("verify")
-def verify(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def verify(
+    folder: Path = typer.Argument(..., help="The node's folder, or a log exported by `pactnet audit export`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    expect_key: str | None = typer.Option(
+        None,
+        "--expect-key",
+        help="The fingerprint of the node's first signing key, as its partners trusted it; the log must begin "
+        "with it (default: the first key the node's folder records).",
+    ),
+    witnesses: bool = typer.Option(
+        False, "--witnesses", help="Ask the partners (partners.toml) for the heads of this log they hold, and compare."
+    ),
+) -> None:
     """Check the whole chain, the checkpoints and the signed head; exit 0 only when intact."""
+    from pactnet.audit.trust import AuditTrustError, read_fingerprint  # noqa: PLC0415
+    from pactnet.federation.witness import exchange  # noqa: PLC0415
     from pactnet.services import audit  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        result = audit.verify(node)
+    try:
+        expected = None if expect_key is None else read_fingerprint(expect_key)
+    except AuditTrustError as error:
+        fail(f"--expect-key: {error}")
+    if folder.is_file():
+        if witnesses:
+            fail("--witnesses: a partner's witnesses are asked by the node itself; verify its folder, not a file")
+        _verify_export(folder, expected, as_json=as_json)
+        return
+    with node_at(folder, record_settings=False) as node:
+        answers = exchange(node, None) if witnesses else []
+        witnessed = [answer.witnessed for answer in answers if answer.witnessed is not None]
+        result = audit.verify(node, expect_key=expected, witnessed=witnessed)
+    unreached = tuple(answer.as_dict() for answer in answers if answer.witnessed is None)
+    _show(replace(result, witnesses=result.witnesses + unreached), as_json=as_json)
+
+
+def _verify_export(path: Path, expected: str | None, *, as_json: bool) -> None:
+    """Verify an exported log as a partner does: no node, only the file and the key it should begin with."""
+    from pactnet.audit.export import read_export  # noqa: PLC0415
+    from pactnet.crypto.keys import fingerprint  # noqa: PLC0415
+    from pactnet.errors import PactnetError  # noqa: PLC0415
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            export = read_export(lines)
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{path}: cannot be read ({error})")
+    except PactnetError as error:
+        fail(f"{path}: not an audit export: {error}")
+    result = export.verify(expected)
+    if expected is None and not as_json:
+        named = fingerprint(export.key)
+        out.print(
+            f"{export.party}'s log, checked against the key its header names ({named}); to be sure it is the "
+            "node's, say --expect-key with the fingerprint you trusted",
+            markup=False,
+        )
+    _show(result, as_json=as_json)
+
+
+def _show(result: Verification, *, as_json: bool) -> None:
     if as_json:
         print_json(result.as_dict())
-    elif result.intact:
-        out.print(f"intact: {result.entries} entries, {result.checkpoints} signed checkpoints", markup=False)
     else:
-        out.print(f"TAMPERED at entry {result.first_bad}: {result.problem}", markup=False)
+        if result.intact:
+            out.print(f"intact: {result.entries} entries, {result.checkpoints} signed checkpoints", markup=False)
+        else:
+            out.print(f"TAMPERED at entry {result.first_bad}: {result.problem}", markup=False)
+        for seen in result.witnesses:
+            out.print(f"witness {seen['party']}: {_witness_line(seen)}", markup=False)
     if not result.intact:
+        raise typer.Exit(EXIT_TAMPERED)
+
+
+def _witness_line(seen: dict[str, Any]) -> str:
+    if not seen["reached"]:
+        return f"not asked: {seen['problem']}"
+    if not seen["agrees"]:
+        return f"DISAGREES: {seen['problem']}"
+    return "holds no head of this log yet" if seen["seq"] is None else f"agrees (holds the head at entry {seen['seq']})"
+
+
+@app.command("witness")
+def witness(folder: Path = FOLDER) -> None:
+    """Give the partners the log's signed head to keep as witnesses; exit 1 unless every one took it."""
+    from pactnet.federation.witness import exchange  # noqa: PLC0415
+    from pactnet.store.audit_log import read_head  # noqa: PLC0415
+
+    with node_at(folder, record_settings=False) as node:
+        with node.uow.read() as connection:
+            head = read_head(connection)
+        if head is None:
+            fail("the log has no signed head to give (see `pactnet audit verify`)")
+        answers = exchange(node, head)
+    if not answers:
+        out.print("no partners to witness the log (partners.toml)", markup=False)
+    taken = True
+    for answer in answers:
+        held = None if answer.witnessed is None else answer.witnessed.head
+        if answer.problem is not None or held is None:
+            out.print(f"witness {answer.party}: not given: {answer.problem}", markup=False)
+        elif answer.conflict or held.seq != head.seq or held.hash != head.hash:
+            why = "another head for the same entry" if answer.conflict else "a head the log does not end with"
+            out.print(f"witness {answer.party}: holds {why}, at entry {held.seq}", markup=False)
+        else:
+            out.print(f"witness {answer.party}: holds the head at entry {held.seq}", markup=False)
+            continue
+        taken = False
+    if not taken:
         raise typer.Exit(EXIT_TAMPERED)
 
 

@@ -10,7 +10,10 @@ from rich.table import Table
 
 from pactnet.cli.terminal import instant, node_at, out, print_json
 
-app = typer.Typer(help="Consent to pass items on (GSOMIA art. 6): request, list, answer.", no_args_is_help=True)
+app = typer.Typer(
+    help="Consent to pass items on (GSOMIA art. 6): request, list, answer, and the consents known here (inbox).",
+    no_args_is_help=True,
+)
 FOLDER = typer.Argument(..., help="The node's folder.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
@@ -58,11 +61,21 @@ def list_(
     table = Table(title=f"consent requests of {folder}")
     for column in ("id", "report"):
         table.add_column(column, no_wrap=True)
-    for column in ("direction", "asked", "to", "state", "sent"):
+    for column in ("title", "purpose", "direction", "asked", "to", "state", "sent"):
         table.add_column(column)
     for one in found:
         asked = f"{one['holder']} → {one['originator']}"
-        table.add_row(one["id"], one["report_id"], one["direction"], asked, one["to"], one["state"], _delivery(one))
+        table.add_row(
+            one["id"],
+            one["report_id"],
+            one["report_title"],
+            one["purpose"],
+            one["direction"],
+            asked,
+            one["to"],
+            one["state"],
+            _delivery(one),
+        )
     out.print(table)
 
 
@@ -86,3 +99,39 @@ def answer(
         return
     out.print(f"consent request {request_id} {answered['state']}: {answered['report_id']} to {answered['to']}")
     out.print(f"the answer is queued for {answered['holder']}'s node: {SENT_LATER}", markup=False)
+
+
+@app.command("inbox")
+def inbox(
+    folder: Path = FOLDER,
+    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """List the originators' consents about items held here; an unasked one waits for `pactnet report release`."""
+    from pactnet.services.consent_inbox import list_consents  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        found = list_consents(node, None, limit)
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title=f"consents known at {folder}")
+    for column in ("id", "report"):
+        table.add_column(column, no_wrap=True)
+    for column in ("title", "by", "to", "at", "until", "request"):
+        table.add_column(column)
+    unasked = 0
+    for one in found:
+        to = one["to"] or f"relay under {one['arrangement']}"
+        unasked += one["direction"] == "received" and one["to"] is not None and one["request"] is None
+        until = one["until"] or "—"
+        table.add_row(
+            one["id"], one["report_id"], one["title"], one["originator"], to, one["at"], until, one["request"] or "—"
+        )
+    out.print(table)
+    if unasked:
+        out.print(
+            f"{unasked} consent(s) that no request of this node asked for: nothing is sent until a user releases the "
+            f"item (pactnet report release {folder} REPORT_ID --to PARTY)",
+            markup=False,
+        )

@@ -16,10 +16,13 @@ from pactnet.cli.impact import render as render_impact
 from pactnet.cli.terminal import fail, out, print_json
 from pactnet.errors import PactnetError
 from pactnet.policy.clock import parse_instant
-from pactnet.policy.impact import impact
+from pactnet.policy.impact import Impact, impact
 from pactnet.world import load_world
 
 GSOMIA = "JPN-ROK-GSOMIA-2016"
+MIDNIGHT = "2019-11-23T00:00:00+09:00"
+# The demo's account reads in a terminal of 100 columns; its tables wrap their cells to fit.
+WIDTH = 100
 
 
 def command(
@@ -33,15 +36,21 @@ def command(
     from pactnet.demo import run_demo  # noqa: PLC0415 - keeps `pactnet --help` fast
 
     if not as_json:
+        out.width = min(out.width, WIDTH)
         out.print("Starting three nodes (JPN, ROK, USA) on loopback; this takes a few seconds…")
     try:
         summary = run_demo()
     except PactnetError as error:
         fail(f"the demo stopped: {error}")
     if as_json:
-        print_json(summary)
+        print_json(summary | {"impact": asked_beforehand().as_dict()})
         return
     render(summary)
+
+
+def asked_beforehand() -> Impact:
+    """What the parties could have asked before the notice: what breaks if the GSOMIA ends at midnight."""
+    return impact(load_world("gsomia-2019"), GSOMIA, parse_instant(MIDNIGHT))
 
 
 def _status(status: dict[str, Any]) -> str:
@@ -56,12 +65,13 @@ def _route(delivery: dict[str, Any]) -> str:
 def _outcome(delivery: dict[str, Any]) -> Text:
     if delivery["delivered"]:
         return Text("delivered", style="green")
-    why = "; ".join(reason["message"] for reason in delivery.get("reasons", [])) or "not sent"
-    return Text(f"refused: {why}", style="red")
+    why = "\n".join(f"• {reason['message']}" for reason in delivery.get("reasons", [])) or "not sent"
+    return Text(f"refused:\n{why}", style="red")
 
 
 def _step(number: int, step: dict[str, Any]) -> None:
-    out.print(Text.assemble("\n", (f"{number}. {step['title']}", "bold"), f"  (scenario clock {step['at']})"))
+    out.print(Text.assemble("\n", (f"{number}. {step['title']}", "bold")))
+    out.print(f"   scenario clock: {step['at']}")
     for note in step["notes"]:
         out.print(f"   {note}")
     if step["statuses"]:
@@ -73,11 +83,11 @@ def _step(number: int, step: dict[str, Any]) -> None:
         out.print(table)
     if step["deliveries"]:
         table = Table(title="What travelled")
-        for column in ("report", "from → to", "route", "marked at the receiver", "outcome"):
+        for column in ("report", "from → to", "route", "marked", "outcome"):
             table.add_column(column)
         for delivery in step["deliveries"]:
             table.add_row(
-                delivery["report"],
+                delivery["report"] + (" (a new report)" if delivery.get("new") else ""),
                 f"{delivery['from']} → {delivery['to']}",
                 _route(delivery),
                 delivery["level"] or "—",
@@ -107,5 +117,5 @@ def render(summary: dict[str, Any]) -> None:
     out.print(table)
     matched = "every receipt matches a report stored at its receiver" if summary["receipts_match"] else "MISMATCH"
     out.print(f"Receipts: {matched}.")
-    out.print(Rule(f"Asked beforehand: what breaks if the {GSOMIA} ends at 2019-11-23T00:00+09:00?"))
-    render_impact(impact(load_world("gsomia-2019"), GSOMIA, parse_instant("2019-11-23T00:00:00+09:00")))
+    out.print(Rule(f"Asked beforehand: what breaks if {GSOMIA} ends at midnight on 23 November?"))
+    render_impact(asked_beforehand())

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from pactnet import __version__
 from pactnet.cli import agreement, audit, consent, decide, demo, impact, node, report, user, world
 from pactnet.cli.terminal import EXIT_BAD_INPUT, err
 from pactnet.errors import PactnetError
@@ -18,6 +19,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"pactnet {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    _version_asked: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print pactnet's version and exit."
+    ),
+) -> None:
+    """Share classified intelligence only as the agreements in force allow, and prove it."""
+
+
 app.add_typer(world.app, name="world")
 app.add_typer(agreement.app, name="agreement")
 app.command("decide")(decide.command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from pactnet.errors import PactnetError
 if TYPE_CHECKING:
     from pactnet.crypto.tls import PartnerTls
     from pactnet.federation.partners import PartnerRegistry
+    from pactnet.node import Node
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
 
@@ -66,11 +68,7 @@ def serve(
     scenario_clock: Path | None = typer.Option(None, "--scenario-clock", hidden=True, help="Demo only."),
 ) -> None:
     """Serve the node's API, and send its outbox to partner nodes, until interrupted."""
-    import uvicorn  # noqa: PLC0415
-
-    from pactnet.api.app import create_app  # noqa: PLC0415
-    from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
-    from pactnet.node import open_node, system_clock  # noqa: PLC0415
+    from pactnet.node import listening_url, open_node, system_clock  # noqa: PLC0415
     from pactnet.scenario import ScenarioClock  # noqa: PLC0415
 
     if scenario_clock is not None and workers > 1:
@@ -91,24 +89,63 @@ def serve(
     except PactnetError as error:
         node.close()
         fail(f"the node cannot start: {error}")
-    scheme = "https" if transport["ssl_certfile"] else "http"
-    out.print(f"{node.party}'s node serving on {scheme}://{listen_host}:{listen_port}/api/v1 (stop with Ctrl-C)")
+    url = listening_url(listen_host, listen_port, tls=transport["ssl_certfile"] is not None)
     # access_log off: request lines may carry ids; the audit log records what matters.
     settings: dict[str, Any] = {"host": listen_host, "port": listen_port, "log_level": "warning", "access_log": False}
-    settings |= transport
-    if workers > 1:
-        node.close()  # each worker opens the node itself
-        os.environ[NODE_FOLDER] = str(folder.resolve())
-        uvicorn.run("pactnet.api.asgi:app_from_environment", factory=True, workers=workers, **settings)
-        return
+    try:
+        _run(node, folder, url, settings | transport, workers)
+    except PactnetError as error:
+        fail(f"the node cannot start: {error}")
+
+
+def _run(node: Node, folder: Path, url: str, settings: dict[str, Any], workers: int) -> None:
+    """Serve until interrupted, holding the folder's serving lock; the node is closed whatever happens."""
+    import uvicorn  # noqa: PLC0415
+
+    from pactnet.api.app import create_app  # noqa: PLC0415
+    from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
     from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
+    from pactnet.serving import serving  # noqa: PLC0415
 
     try:
-        app = create_app(node, dispatch=True)
-        settle_for_serving()
-        uvicorn.run(app, **settings)
+        _check_port_free(settings["host"], settings["port"])
+        with serving(folder, url if settings["port"] else None):
+            out.print(f"{node.party}'s node serving on {url}/api/v1 (stop with Ctrl-C)", markup=False)
+            if workers > 1:
+                node.close()  # each worker opens the node itself
+                os.environ[NODE_FOLDER] = str(folder.resolve())
+                uvicorn.run("pactnet.api.asgi:app_from_environment", factory=True, workers=workers, **settings)
+                return
+            app = create_app(node, dispatch=True)
+            settle_for_serving()
+            uvicorn.run(app, **settings)
     finally:
         node.close()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse, in one line, an address another process listens on (uvicorn would log and exit 1)."""
+    import errno  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                message = (
+                    f"{host}:{port}: address already in use by another process; stop it, or serve on another --port"
+                )
+                raise PortInUseError(message) from error
+            raise PortInUseError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+
+
+class PortInUseError(PactnetError):
+    """The address `node serve` would listen on cannot be had."""
 
 
 def _transport(files: tuple[Path, Path] | None, host: str, *, allow_plain_http: bool) -> dict[str, str | None]:
@@ -135,7 +172,7 @@ def _transport(files: tuple[Path, Path] | None, host: str, *, allow_plain_http: 
 def identity(
     folder: Path = typer.Argument(..., help="The node's folder."),
     url: str | None = typer.Option(
-        None, "--url", help="The URL partners reach this node at (default: http://HOST:PORT from node.toml)."
+        None, "--url", help="The URL partners reach this node at (default: where node serve last served it)."
     ),
 ) -> None:
     """Print this node's public identity document (JSON): party, URL, public keys, fingerprint, self-signed."""
@@ -250,6 +287,40 @@ def rotate_key(folder: Path = typer.Argument(..., help="The node's folder (the n
         f"new key {statement['fingerprint']} (retired {statement['old_fingerprint']}); send this statement to every "
         "partner (pactnet node trust DIR FILE) and restart the node"
     )
+
+
+@app.command("rotations")
+def rotations(
+    folder: Path = typer.Argument(..., help="The node's folder."),
+    write: Path | None = typer.Option(
+        None, "--write", help="Write each statement to this folder as rotation-N.json, for partners that missed it."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the statements as a JSON array."),
+) -> None:
+    """The node's key rotations, oldest first, with their statements kept since `rotate-key` printed them."""
+    from pactnet.node import rotation_statements  # noqa: PLC0415
+
+    try:
+        statements = rotation_statements(folder)
+    except PactnetError as error:
+        fail(str(error))
+    if as_json:
+        print_json(statements)
+    else:
+        for number, statement in enumerate(statements, start=1):
+            retired, new, at = statement["old_fingerprint"], statement["fingerprint"], statement["rotated_at"]
+            out.print(f"{number}. {at}: {retired} → {new}", markup=False)
+        if not statements:
+            out.print(f"{folder}: no key rotation yet", markup=False)
+    if write is not None:
+        try:
+            write.mkdir(parents=True, exist_ok=True)
+            for number, statement in enumerate(statements, start=1):
+                text = json.dumps(statement, ensure_ascii=False, indent=2) + "\n"
+                (write / f"rotation-{number}.json").write_text(text, encoding="utf-8")
+        except OSError as error:
+            fail(f"cannot write to {write}: {error.strerror}")
+        err.print(f"{len(statements)} statements written to {write}", markup=False)
 
 
 def _read(path: Path) -> str:

@@ -1,17 +1,59 @@
-"""`pactnet report`: report the loss or compromise of a received item (GSOMIA art. 17), and list them."""
+"""`pactnet report`: release a held item onward, and report the loss or compromise of a received one (art. 17)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from pactnet.cli.terminal import node_at, out, print_json
 
-app = typer.Typer(help="Reports held by a node: loss or compromise.", no_args_is_help=True)
+app = typer.Typer(help="Reports held by a node: onward release, loss or compromise.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
+
+
+def _show_release(released: dict[str, Any], report_id: str) -> None:
+    """A release as a person reads it: the route leg by leg and the transfer queued, or every reason why not."""
+    to = released["to"]
+    if not released["allowed"]:
+        table = Table(title=f"release of {report_id} to {to}: refused")
+        table.add_column("code")
+        table.add_column("reason")
+        for reason in released["reasons"]:
+            table.add_row(reason["code"], reason["message"])
+        out.print(table)
+        return
+    table = Table(title=f"release of {report_id} to {to}: allowed, route {' → '.join(released['route'])}")
+    for column in ("from", "to", "under", "marked on arrival"):
+        table.add_column(column)
+    for leg in released["legs"]:
+        table.add_row(leg["from"], leg["to"], leg["under"], leg["level"])
+    out.print(table)
+    out.print(f"transfer {released['envelope']} queued: {SENT_LATER}", markup=False)
+
+
+@app.command("release")
+def release(
+    folder: Path = FOLDER,
+    report_id: str = typer.Argument(..., help="The id of a report this node holds."),
+    to: str = typer.Option(..., "--to", help="The party to release it to."),
+    as_json: bool = AS_JSON,
+) -> None:
+    """Release a held report onward to a party: decided now like any transfer, queued if allowed (exit 1 if not)."""
+    from pactnet.services.releases import release_report  # noqa: PLC0415
+
+    with node_at(folder) as node:
+        released = release_report(node, None, report_id, to)
+    if as_json:
+        print_json(released)
+    else:
+        _show_release(released, report_id)
+    if not released["allowed"]:
+        raise typer.Exit(1)
 
 
 @app.command("compromise")
@@ -54,13 +96,14 @@ def compromises(
     table = Table(title=f"losses and compromises at {folder}")
     for column in ("id", "report"):
         table.add_column(column, no_wrap=True)
-    for column in ("direction", "reported", "at", "description", "sent"):
+    for column in ("title", "direction", "reported", "at", "description", "sent"):
         table.add_column(column)
     for one in found:
         delivery = one["delivery"]
         table.add_row(
             one["id"],
             one["report_id"],
+            one["report_title"],
             one["direction"],
             f"{one['reporter']} ({one['reported_by']}) → {one['originator']}",
             one["at"],

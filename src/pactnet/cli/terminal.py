@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from datetime import UTC
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -49,12 +50,15 @@ def _error(message: str) -> None:
 
 
 @contextmanager
-def node_at(folder: Path) -> Iterator[Node]:
-    """The node in `folder`, closed afterwards; a PactnetError, opening it or using it, exits 2 with its message."""
+def node_at(folder: Path, *, record_settings: bool = True) -> Iterator[Node]:
+    """The node in `folder`, closed afterwards; a PactnetError, opening it or using it, exits 2 with its message.
+
+    `record_settings=False`: a command that only reads (`audit verify`) records no change of settings.
+    """
     from pactnet.node import open_node  # noqa: PLC0415 - keeps `pactnet --help` free of the database stack
 
     try:
-        node = open_node(folder)
+        node = open_node(folder, record_settings=record_settings)
     except PactnetError as error:
         fail(str(error))
     try:
@@ -94,14 +98,21 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _local(moment: datetime, zone: tzinfo | None) -> datetime:
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:  # fine print: an instant whose local time leaves the calendar is shown in UTC
+        return moment.astimezone(UTC)
+
+
 def show(moment: datetime | None, zone: tzinfo | None) -> str:
     """An instant as RFC 3339 in a zone, or a dash."""
-    return "—" if moment is None else moment.astimezone(zone).isoformat()
+    return "—" if moment is None else _local(moment, zone).isoformat()
 
 
 def brief(moment: datetime | None, zone: tzinfo | None) -> str:
     """An instant for a table: `2019-11-23 00:00+09:00`, with seconds only when there are some."""
     if moment is None:
         return "—"
-    local = moment.astimezone(zone)
+    local = _local(moment, zone)
     return local.isoformat(sep=" ", timespec="seconds" if local.second or local.microsecond else "minutes")

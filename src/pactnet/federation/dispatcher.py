@@ -41,7 +41,7 @@ from pactnet.services.consents import statements_for
 from pactnet.services.inbound import PayloadError, read_transfer
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.instants import instant_text, parse_instant_text
-from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
+from pactnet.store.outbox import BY_RECIPIENTS, CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, outbox
 
 if TYPE_CHECKING:
@@ -429,13 +429,12 @@ class Dispatcher:
             node.audit.append(connection, when, audit)
 
     def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[AuditRecord]:
-        """Send an item this node holds along the route the core finds now, as a new decision."""
-        report_id = row.report_id or ""
-        connection.execute(
-            decisions.insert(), decision_row(report_id, self.node.party, row.final, instant_text(now), decision)
-        )
-        enqueue_transfer(connection, row.payload["report"], decision, [self.node.party], report_id, now)
-        return [AuditRecord("decide", self.node.party, report_id, decision_summary(row.final, decision))]
+        """Send an item this node holds along the route the core finds now, as a new decision, asked as before."""
+        report_id, asked_by = row.report_id or "", row.asked_by or BY_RECIPIENTS
+        when, party = instant_text(now), self.node.party
+        connection.execute(decisions.insert(), decision_row(report_id, party, row.final, when, decision, asked_by))
+        enqueue_transfer(connection, row.payload["report"], decision, [party], report_id, now, asked_by)
+        return [AuditRecord("decide", party, report_id, decision_summary(row.final, decision, asked_by))]
 
 
 def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
@@ -457,7 +456,12 @@ def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> AuditRecord:
     subject = row.report_id or row.envelope_id
     data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
     if row.kind == TRANSFER:
-        data |= {"final": row.final, "under": row.under, "route": row.payload.get("route", [])}
+        data |= {
+            "final": row.final,
+            "under": row.under,
+            "route": row.payload.get("route", []),
+            "asked_by": row.asked_by,
+        }
     if outcome.state == DELIVERED:
         marking = outcome.detail.get("marking") or {}
         data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}

@@ -1,4 +1,4 @@
-"""Running the dispatcher beside a node's API: one per process on PostgreSQL, one per node on SQLite."""
+"""Running the dispatcher and the witnesses' head pusher by the API: one per process (PostgreSQL) or node (SQLite)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from pactnet.federation.dispatcher import Dispatcher
+from pactnet.federation.witness import HeadPusher
 
 if TYPE_CHECKING:
     from pactnet.services.context import Node
@@ -20,6 +21,7 @@ class DispatcherService:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.dispatcher: Dispatcher | None = None
+        self.witnesses: HeadPusher | None = None
         self._lock: int | None = None
 
     def start(self) -> bool:
@@ -35,10 +37,16 @@ class DispatcherService:
             self._lock = descriptor
         self.dispatcher = Dispatcher(self.node)
         self.dispatcher.start()
+        # The process that sends the outbox also gives the partners, as witnesses, the head of the audit log.
+        self.witnesses = HeadPusher(self.node)
+        self.witnesses.start()
         return True
 
     def stop(self) -> None:
         """Stop dispatching and release the lock."""
+        if self.witnesses is not None:
+            self.witnesses.stop()
+            self.witnesses = None
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?")
+# Fine print: a duration over 1,000 years of 365.2425 days is an error; a month is a twelfth of that year.
+# Counted exactly, in 120,000ths of a day: a year is 43,829,100 of them, a month 3,652,425, a day 120,000.
+_YEAR_PARTS, _MONTH_PARTS, _DAY_PARTS = 43_829_100, 3_652_425, 120_000
+_MOST_PARTS = 1000 * _YEAR_PARTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,9 @@ class Duration:
         years, months, weeks, days = (int(part) if part else 0 for part in match.groups())
         if years == months == weeks == days == 0:
             msg = f"a duration longer than zero, not {text!r}"
+            raise ValueError(msg)
+        if years * _YEAR_PARTS + months * _MONTH_PARTS + (weeks * 7 + days) * _DAY_PARTS > _MOST_PARTS:
+            msg = f"a duration of at most 1,000 years (of 365.2425 days; P12000M, P365242D), not {text!r}"
             raise ValueError(msg)
         return cls(years, months, weeks * 7 + days, text)
 

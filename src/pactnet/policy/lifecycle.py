@@ -9,15 +9,21 @@ from __future__ import annotations
 import copy
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pactnet.errors import PolicyError
-from pactnet.policy.clock import local_date, local_midnight, local_time, to_instant
-from pactnet.policy.durations import Duration, add_to_date, add_to_local, subtract_from_date
+from pactnet.policy.clock import (
+    local_date,
+    local_time,
+    show_instant,
+    to_instant,
+)
+from pactnet.policy.durations import Duration, add_to_local
 from pactnet.policy.events import NOTICE_ACTS, Event, EventType
 from pactnet.policy.model import LateNotice, ResumedNotice
+from pactnet.policy.terms import TermSchedule
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -76,7 +82,7 @@ class Status:
         """JSON-ready, every instant in RFC 3339 with the agreement's offset at that instant."""
 
         def show(instant: datetime | None) -> str | None:
-            return None if instant is None else instant.astimezone(zone).isoformat()
+            return None if instant is None else show_instant(instant, zone)
 
         return {
             "agreement": self.agreement,
@@ -116,53 +122,6 @@ class EventProblem:
     expected: str
 
 
-class TermSchedule:
-    """The term ends of an agreement with a term, computed on demand up to any horizon and kept."""
-
-    def __init__(self, start: date, term: Duration, renewal: Duration | None, zone: tzinfo) -> None:
-        self._start = start
-        self._term = term
-        self._renewal = renewal
-        self._zone = zone
-        self._dates: list[date] = []
-        self._ends: list[datetime] = []
-
-    def _extend(self) -> None:
-        k = len(self._ends)
-        # Fine print: start + term + k x renewal, added to the local date once and clamped once.
-        total = self._term if k == 0 or self._renewal is None else self._term.plus(self._renewal.times(k))
-        day = add_to_date(self._start, total)
-        self._dates.append(day)
-        self._ends.append(local_midnight(day, self._zone))
-
-    def end(self, k: int) -> datetime:
-        """The end of term k (0 is the first term)."""
-        while len(self._ends) <= k:
-            self._extend()
-        return self._ends[k]
-
-    def first_end_after(self, at: datetime) -> int | None:
-        """The index of the first term end strictly after `at`, or None once a fixed term is over."""
-        if self._renewal is None:
-            return 0 if at < self.end(0) else None
-        while not self._ends or self._ends[-1] <= at:
-            self._extend()
-        return bisect_right(self._ends, at)
-
-    def deadline(self, k: int, notice_period: Duration) -> datetime:
-        """The instant before which a notice must be received to count for term end k."""
-        self.end(k)
-        return local_midnight(subtract_from_date(self._dates[k], notice_period), self._zone)
-
-    def first_end_whose_deadline_is_after(self, at: datetime, notice_period: Duration) -> int:
-        """The first term end T with `at` < T - notice period (strictly)."""
-        k = self.first_end_after(at)
-        assert k is not None  # noqa: S101 - only renewing agreements reach here, and they always have a next term
-        while not at < self.deadline(k, notice_period):
-            k += 1
-        return k
-
-
 @dataclass(slots=True)
 class History:
     """An agreement's replayed life: when it was signed, in force and ended, and its notices over time."""
@@ -199,9 +158,12 @@ class History:
             return Status(self.id, at, State.TERMINATED, Notice.NONE, None, None, self.ended_at)
         span = self.spans[bisect_right(self._span_starts, at) - 1]
         term_ends: datetime | None = None
-        if self.schedule is not None:
-            k = self.schedule.first_end_after(at)
-            term_ends = None if k is None else self.schedule.end(k)
+        schedule = self.schedule
+        if schedule is not None:
+            if schedule.renewal is not None:
+                term_ends = schedule.next_end(at)[1]
+            else:
+                term_ends = schedule.end(0) if schedule.first_end_after(at) is not None else None
         ends_at = span.ends_at if span.notice is Notice.PENDING else None
         if self.fixed_term:
             ends_at = term_ends
@@ -230,7 +192,7 @@ class History:
         k = self.schedule.first_end_after(start)
         while k is not None:
             end = self.schedule.end(k)
-            if end >= stop or (self.fixed_term and k > 0):
+            if end is None or end >= stop or (self.fixed_term and k > 0):
                 break
             ends.append(end)
             k = k + 1 if not self.fixed_term else None
@@ -255,7 +217,7 @@ class _Replay:
         self.notice: NoticeSpan = NoticeSpan(datetime.min.replace(tzinfo=UTC), Notice.NONE)
 
     def show(self, instant: datetime) -> str:
-        return instant.astimezone(self.terms.zone).isoformat()
+        return show_instant(instant, self.terms.zone)
 
     def problem(self, event: Event, found: str, expected: str) -> None:
         self.problems.append(EventProblem(event, found, expected))
@@ -376,12 +338,12 @@ class _Replay:
             found = f"a second notice while one by {self.notice.by} is {self.notice.notice}"
             self.problem(event, found, "one notice at a time")
             return
-        end = self.notice_end(event.at, late_notice=terms.late_notice)
-        if end is None:
+        lapses, end = self.notice_end(event.at, late_notice=terms.late_notice)
+        if lapses:
             self.note(event.at, f"notice by {event.by} received too late for this term: it lapses")
             return
         self.set_notice(NoticeSpan(event.at, Notice.PENDING, end, event.by), end)
-        self.note(event.at, f"notice of termination by {event.by}: ends at {self.show(end)}")
+        self.note(event.at, f"notice of termination by {event.by}: ends at {self.show(end) if end else 'never'}")
 
     def resume(self, event: Event) -> None:
         terms = self.terms
@@ -390,26 +352,33 @@ class _Replay:
             self.end_cause = f"notice resumed by {event.by} with immediate effect"
             self.reach(event.at)
             return
-        end = self.notice_end(event.at, late_notice=None)
+        _, end = self.notice_end(event.at, late_notice=None)
         self.set_notice(NoticeSpan(event.at, Notice.PENDING, end, event.by), end)
         self.note(event.at, f"notice resumed by {event.by}: ends at {self.show(end) if end else 'never'}")
 
-    def notice_end(self, at: datetime, late_notice: LateNotice | None) -> datetime | None:
-        """When a notice received (or resumed) at `at` ends the agreement; None if it lapses."""
+    def notice_end(self, at: datetime, late_notice: LateNotice | None) -> tuple[bool, datetime | None]:
+        """Whether a notice received (or resumed) at `at` lapses, and else when it ends the agreement.
+
+        An end past the year 9999 is None: the notice is pending, and ends nothing (fine print, "never").
+        """
         terms = self.terms
         period = terms.notice_period
         assert period is not None  # noqa: S101 - the loader requires notice_period wherever a notice is possible
         schedule = self.history.schedule
         if schedule is None:
             # Indefinite: n + notice_period on n's local date and time.
-            return to_instant(add_to_local(local_time(at, terms.zone), period), terms.zone)
+            try:
+                return False, to_instant(add_to_local(local_time(at, terms.zone), period), terms.zone)
+            except (OverflowError, ValueError):
+                return False, None
         current = schedule.first_end_after(at)
         assert current is not None  # noqa: S101 - renewing agreements always have a next term end
-        on_time = at < schedule.deadline(current, period)
+        deadline = schedule.deadline(current, period)
+        on_time = deadline is None or at < deadline
         if not on_time and late_notice is LateNotice.LAPSE:
-            return None
+            return True, None
         # On time: the current term end. Late with "next-term", or resumed: the first later one it meets.
-        return schedule.end(schedule.first_end_whose_deadline_is_after(at, period))
+        return False, schedule.end(schedule.first_end_whose_deadline_is_after(at, period))
 
     def set_notice(self, span: NoticeSpan, scheduled_end: datetime | None) -> None:
         self.notice = span

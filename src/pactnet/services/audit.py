@@ -5,26 +5,32 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pactnet.audit.export import EXPORT_FORMAT
+from pactnet.audit.trust import first_key_on_record
 from pactnet.services import redaction
 from pactnet.store import audit_log
 from pactnet.store.instants import instant_text
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import TextIO
 
-    from pactnet.audit.chain import Checkpoint, Verification
+    from pactnet.audit.chain import Checkpoint, Verification, Witnessed
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
-EXPORT_FORMAT = "pactnet.audit-export/1"
 
+def verify(node: Node, *, expect_key: str | None = None, witnessed: Sequence[Witnessed] = ()) -> Verification:
+    """Check the whole log: chain, checkpoints, signed head; from the node's first key; against its witnesses.
 
-def verify(node: Node) -> Verification:
-    """Check the whole log: chain, checkpoints, signed head."""
+    The log must begin with `expect_key` (a fingerprint: the key partners first trusted) when it is given,
+    otherwise with the first key the node's folder records (pactnet.audit.trust). Reads only.
+    """
+    first_key = expect_key or first_key_on_record(node.config.folder, node.keys.public_signing)
     # One snapshot for the head, the entries and the checkpoints: on PostgreSQL's default READ COMMITTED,
     # entries appended while the log is read would look like entries added behind the node's back.
     with node.uow.read(snapshot=True) as connection:
-        return audit_log.verify(connection, node.keys.public_signing)
+        return audit_log.verify(connection, node.keys.public_signing, first_key=first_key, witnessed=witnessed)
 
 
 def page(node: Node, user: User, after: int, limit: int, *, with_verification: bool = True) -> dict[str, Any]:

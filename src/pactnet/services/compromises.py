@@ -46,10 +46,10 @@ _VIEW = (
 )
 
 
-def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A compromise as the API shows it; `delivery` says what became of the notice this node sent."""
+def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]], title: str) -> dict[str, Any]:
+    """A compromise as the API shows it, with its report's title; `delivery`: what became of the notice sent."""
     delivery = sent.get(data["envelope"] or "") if data["direction"] == OUTGOING else None
-    return {name: data[name] for name in _VIEW} | {"delivery": delivery}
+    return {name: data[name] for name in _VIEW} | {"report_title": title, "delivery": delivery}
 
 
 def report_compromise(node: Node, user: User | None, report_id: str, description: str) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             "envelope": envelope,
         }
         node.audit.append(connection, when, [AuditRecord("compromise-reported", name, report_id, data)])
-        return _view(values, notices.deliveries(connection, [envelope]))
+        return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
     return node.uow.write(write)
 
@@ -119,7 +119,7 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
         sent = notices.deliveries(connection, [row.envelope for row in rows if row.direction == OUTGOING])
         returned = {"returned": [row.id for row in rows]}
         node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "compromises", returned)])
-        return [_view(row._asdict(), sent) for row in rows]
+        return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.uow.write(write)
 

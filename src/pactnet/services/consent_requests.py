@@ -4,9 +4,10 @@ At a holder, a user asks for the originator's consent to release a received item
 is decided at once (and refused, for want of that consent), and the request is stored and sent to the
 originator's node (`consent-request`, immediate precedence), which records it for its operator. The operator
 grants it, with a signed consent statement (pactnet.services.consents) sent back in a `consent` envelope, on
-which the holder's node decides the transfer again and queues it, or refuses it with a reason, in a
-`consent-refused` envelope. Until the grant nothing goes to the third party, whose node checks again the
-statement that the transfer carries. docs/federation.md, "Consent requests", has the payloads.
+which the holder's node decides the transfer again and queues it (pactnet.services.releases: the request is
+what asks for it), or refuses it with a reason, in a `consent-refused` envelope. Until the grant nothing goes
+to the third party, whose node checks again the statement that the transfer carries. docs/federation.md,
+"Consent requests", has the payloads.
 """
 
 from __future__ import annotations
@@ -17,22 +18,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from pactnet.audit.chain import AuditRecord
-from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import NOTICE_RANK
 from pactnet.services import ConflictError, InvalidInputError, NotFoundError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
-from pactnet.services.consents import CONSENT, build_statement, receive_consent
-
-# The consent module's storage of a statement and its reading of a held item, shared rather than copied.
-from pactnet.services.consents import _item as held_item
-from pactnet.services.consents import _store as store_statement
+from pactnet.services.consents import CONSENT, build_statement, held_item, store_statement
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import readable_row
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import enqueue
-from pactnet.store.tables import consent_requests, decisions, envelopes, reports
+from pactnet.store.outbox import BY_REQUEST, enqueue
+from pactnet.store.tables import consent_requests, decisions, reports
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -68,9 +64,9 @@ _VIEW = (
 )
 
 
-def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A request as the API shows it, with what became of the envelope this node sent about it."""
-    return {name: data[name] for name in _VIEW} | {"delivery": sent.get(data["envelope"] or "")}
+def _view(data: dict[str, Any], sent: dict[str, dict[str, Any]], title: str) -> dict[str, Any]:
+    """A request as the API shows it, with its report's title, and what became of the envelope sent about it."""
+    return {name: data[name] for name in _VIEW} | {"report_title": title, "delivery": sent.get(data["envelope"] or "")}
 
 
 def request_consent(node: Node, user: User | None, report_id: str, to: str, purpose: str) -> dict[str, Any]:
@@ -119,7 +115,7 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
         if not assumed.allowed:
             details = [reason.as_dict() for reason in assumed.reasons]
             raise ConflictError(f"consent alone would not let {report_id} go to {to}", details)
-        connection.execute(insert(decisions), decision_row(report_id, node.party, to, when, decision))
+        connection.execute(insert(decisions), decision_row(report_id, node.party, to, when, decision, BY_REQUEST))
         request_id = uuid.uuid4().hex
         payload = {
             "request": request_id,
@@ -163,10 +159,10 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
             when,
             [
                 AuditRecord("consent-requested", name, report_id, data),
-                AuditRecord("decide", node.party, report_id, decision_summary(to, decision)),
+                AuditRecord("decide", node.party, report_id, decision_summary(to, decision, BY_REQUEST)),
             ],
         )
-        return _view(values, notices.deliveries(connection, [envelope]))
+        return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
     return node.uow.write(write)
 
@@ -228,7 +224,7 @@ def answer_request(
         entry[3]["envelope"] = envelope
         node.audit.append(connection, when, [entry])
         answered = found._asdict() | values | {"envelope": envelope}
-        return _view(answered, notices.deliveries(connection, [envelope]))
+        return _view(answered, notices.deliveries(connection, [envelope]), report.title)
 
     return node.uow.write(write)
 
@@ -242,7 +238,7 @@ def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[
         sent = notices.deliveries(connection, [row.envelope for row in rows])
         returned = {"returned": [row.id for row in rows]}
         node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consent-requests", returned)])
-        return [_view(row._asdict(), sent) for row in rows]
+        return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.uow.write(write)
 
@@ -310,30 +306,6 @@ def _outgoing(connection: Connection, request_id: object, originator: str) -> An
         consent_requests.c.originator == originator,
     )
     return connection.execute(query).first()
-
-
-def receive_consent_answer(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
-    """At a holder: an originator's consent statement, and the request it grants, if it names one.
-
-    The statement is stored and acted on by pactnet.services.consents (the transfer it allows is decided and
-    queued); a pending request of this node is marked granted if the statement consents to what it asked.
-    """
-    answer = receive_consent(connection, node, partner, opened)
-    found = _outgoing(connection, opened.payload.get("request"), opened.sender)
-    if found is None or found.state != PENDING:
-        return answer
-    outcome = connection.execute(select(envelopes.c.outcome).where(envelopes.c.id == opened.id)).scalar_one_or_none()
-    statement = opened.payload["statement"] if outcome == "accepted" else {}
-    if statement.get("report") != found.origin_id or statement.get("to") != found.to:
-        return answer
-    answered_at = instant_text(parse_instant(statement["at"]))  # checked by receive_consent
-    values = {"state": GRANTED, "answered_at": answered_at, "answered_by": opened.sender, "statement": statement}
-    connection.execute(update(consent_requests).where(consent_requests.c.id == found.id).values(**values))
-    data = {"request": found.id, "to": found.to, "statement": statement["id"], "envelope": opened.id}
-    node.audit.append(
-        connection, instant_text(node.now()), [AuditRecord("consent-granted", opened.sender, found.report_id, data)]
-    )
-    return answer
 
 
 def receive_refusal(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:

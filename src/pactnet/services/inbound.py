@@ -30,17 +30,12 @@ from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, S
 from pactnet.services.acts import ACT, receive_act
 from pactnet.services.answers import RECEIPT, envelope_row, refusal, seal_answer
 from pactnet.services.compromises import COMPROMISE, receive_compromise
-from pactnet.services.consent_requests import (
-    CONSENT_REFUSED,
-    CONSENT_REQUEST,
-    receive_consent_answer,
-    receive_refusal,
-    receive_request,
-)
+from pactnet.services.consent_requests import CONSENT_REFUSED, CONSENT_REQUEST, receive_refusal, receive_request
 from pactnet.services.consents import CONSENT, adopt_consents
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.services.releases import receive_consent
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import TRANSFER, enqueue_transfer
+from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -112,6 +107,7 @@ class Transfer:
     final: str
     created: datetime
     consents: list[dict[str, Any]]
+    asked_by: str = BY_RECIPIENTS
 
 
 class PayloadError(Exception):
@@ -153,6 +149,14 @@ def _no_instant(name: str) -> datetime:
     raise PayloadError("malformed-payload", f"{name}: expected an RFC 3339 instant with an offset")
 
 
+def _asked_by(payload: dict[str, Any]) -> str:
+    """Who asked the sender for the transfer (pactnet.services.releases); a node older than it sent none."""
+    asked_by = payload.get("asked_by", BY_RECIPIENTS)
+    if not isinstance(asked_by, str) or asked_by not in ASKED_BY:
+        raise PayloadError("malformed-payload", f"asked_by: expected one of {', '.join(ASKED_BY)}")
+    return asked_by
+
+
 def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     """The transfer a payload carries; raises PayloadError naming the first field that is not right."""
     item = payload.get("report")
@@ -189,6 +193,7 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     if not isinstance(consents, list) or not all(isinstance(one, dict) for one in consents):
         raise PayloadError("malformed-payload", "consents: expected a list of consent statements")
     created = _instant(item, "created")
+    asked_by = _asked_by(payload)
     report = Report(
         _text(item, "id", MAX_ID),
         originator,
@@ -202,7 +207,9 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     compartments = sorted(set(_texts(item, "compartments") or []))
     title = _text(item, "title", MAX_TITLE)
     under = _text(payload, "under", MAX_ID)
-    return Transfer(report, title, precedence, compartments, body_type, body, under, route, final, created, consents)
+    return Transfer(
+        report, title, precedence, compartments, body_type, body, under, route, final, created, consents, asked_by
+    )
 
 
 class _Partners:
@@ -650,6 +657,7 @@ def _accepted(
             [*transfer.route, node.party],
             accepted.report_id,
             node.now(),
+            transfer.asked_by,
         )
         accepted.receipt["relayed_as"] = onward
         hop = len(transfer.route)
@@ -689,6 +697,7 @@ def _acceptance(
         "under": transfer.under,
         "route": [*transfer.route, node.party],
         "duplicate": stored is not None,
+        "asked_by": transfer.asked_by,
     }
     return _Acceptance(
         world=world,
@@ -696,7 +705,9 @@ def _acceptance(
         report_id=report_id,
         level=level,
         report=report,
-        decision=decision_row(report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision),
+        decision=decision_row(
+            report_id, transfer.route[0], transfer.final, instant_text(opened.sent_at), decision, transfer.asked_by
+        ),
         receipt={
             "report": item.id,
             "stored_as": report_id,
@@ -706,7 +717,10 @@ def _acceptance(
         audit=[
             AuditRecord("receive", opened.sender, report_id, received),
             AuditRecord(
-                "decide", node.party, report_id, decision_summary(transfer.final, decision) | {"from": opened.sender}
+                "decide",
+                node.party,
+                report_id,
+                decision_summary(transfer.final, decision, transfer.asked_by) | {"from": opened.sender},
             ),
         ],
     )
@@ -737,7 +751,7 @@ def _report_row(node: Node, opened: Opened, transfer: Transfer, level: str, repo
 # What answers each kind of envelope but transfers (_receive_transfer).
 HANDLERS: dict[str, Callable[[Connection, Node, Partner, Opened], dict[str, Any]]] = {
     ACT: receive_act,
-    CONSENT: receive_consent_answer,
+    CONSENT: receive_consent,
     CONSENT_REQUEST: receive_request,
     CONSENT_REFUSED: receive_refusal,
     COMPROMISE: receive_compromise,

@@ -75,7 +75,7 @@ def actor(user: User | None) -> str:
 def visible(connection: Connection, user: User | None, table: Table, limit: int) -> list[Row[Any]]:
     """The newest rows of `table` (which has a `report_id`) about reports the user may see, at most `limit`."""
     query = (
-        select(table, reports.c.compartments.label("report_compartments"))
+        select(table, reports.c.compartments.label("report_compartments"), reports.c.title.label("report_title"))
         .join(reports, reports.c.id == table.c.report_id)
         .order_by(table.c.seq.desc())
     )

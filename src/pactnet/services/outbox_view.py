@@ -40,6 +40,7 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
         "level": marking.get("level"),
         "stored_as": detail.get("stored_as"),
         "reasons": detail.get("reasons", []),
+        "asked_by": row.asked_by,
     }
 
 

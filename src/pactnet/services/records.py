@@ -25,8 +25,10 @@ def category_rows(report_id: str, categories: tuple[str, ...]) -> list[dict[str,
     return [{"report_id": report_id, "category": category} for category in categories]
 
 
-def decision_row(report_id: str, holder: str, recipient: str, at: str, decision: Decision) -> dict[str, Any]:
-    """The `decisions` row of one decision (`at` as stored: pactnet.node.instant_text)."""
+def decision_row(
+    report_id: str, holder: str, recipient: str, at: str, decision: Decision, asked_by: str
+) -> dict[str, Any]:
+    """The `decisions` row of one decision (`at` as stored: pactnet.node.instant_text), asked for by `asked_by`."""
     return {
         "report_id": report_id,
         "holder": holder,
@@ -37,13 +39,15 @@ def decision_row(report_id: str, holder: str, recipient: str, at: str, decision:
         "legs": [leg.as_dict() for leg in decision.legs],
         "marking": decision.as_dict()["marking"],
         "reasons": [reason.as_dict() for reason in decision.reasons],
+        "asked_by": asked_by,
     }
 
 
-def decision_summary(recipient: str, decision: Decision) -> dict[str, Any]:
-    """The data of a `decide` audit entry."""
+def decision_summary(recipient: str, decision: Decision, asked_by: str) -> dict[str, Any]:
+    """The data of a `decide` audit entry: the transfer, who asked for it, and the decision."""
     return {
         "to": recipient,
+        "asked_by": asked_by,
         "allowed": decision.allowed,
         "route": list(decision.route),
         "under": [leg.under for leg in decision.legs],

@@ -17,7 +17,7 @@ from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import enqueue_transfers, report_payload, transfer_row
+from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -144,14 +144,19 @@ def _store(
     item, when = prepared.item, prepared.row["created_at"]
     rows.reports.append(prepared.row)
     rows.categories += category_rows(item.id, item.categories)
-    rows.decisions += [decision_row(item.id, node.party, recipient, when, decision) for recipient, decision in decided]
+    # The publisher's recipients ask for these transfers; no other party gets the item unless someone asks.
+    rows.decisions += [
+        decision_row(item.id, node.party, recipient, when, decision, BY_RECIPIENTS) for recipient, decision in decided
+    ]
     payload = report_payload(prepared.row, prepared.row["level"])
-    rows.transfers += [transfer_row(payload, d, [node.party], item.id, prepared.at) for _, d in decided if d.allowed]
+    rows.transfers += [
+        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS) for _, d in decided if d.allowed
+    ]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         AuditRecord("publish", user.name, item.id, published),
         *(
-            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision))
+            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
             for recipient, decision in decided
         ),
     ]
@@ -356,6 +361,7 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
             "legs": row.legs,
             "marking": row.marking,
             "reasons": row.reasons,
+            "asked_by": row.asked_by,
         }
         for row in found
     ]

@@ -17,6 +17,7 @@ class Duty(StrEnum):
     PUBLISH = "publish"
     READ = "read"
     ASK_CONSENT = "ask-consent"
+    RELEASE = "release"
     REPORT_COMPROMISE = "report-compromise"
     VIEW_AGREEMENTS = "view-agreements"
     VIEW_INBOXES = "view-inboxes"
@@ -46,6 +47,7 @@ DUTIES: dict[Role, frozenset[Duty]] = {
             Duty.PUBLISH,
             Duty.READ,
             Duty.ASK_CONSENT,
+            Duty.RELEASE,
             Duty.REPORT_COMPROMISE,
             Duty.VIEW_AGREEMENTS,
             Duty.VIEW_INBOXES,

@@ -10,10 +10,11 @@ from pactnet.audit.chain import GENESIS, AuditRecord, Checkpoint, Entry, Verific
 from pactnet.store.tables import audit_checkpoints, audit_entries, audit_head
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from sqlalchemy import Connection, Row
 
+    from pactnet.audit.chain import Witnessed
     from pactnet.crypto.keys import NodeKeys
 
 HEAD_ROW = 1
@@ -157,11 +158,18 @@ def stored_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
         cursor.close()
 
 
-def verify(connection: Connection, public_key: bytes) -> Verification:
-    """Check the whole log as stored: chain, checkpoints and head."""
+def verify(
+    connection: Connection,
+    public_key: bytes,
+    *,
+    first_key: str | None = None,
+    witnessed: Sequence[Witnessed] = (),
+) -> Verification:
+    """Check the whole log as stored: chain, checkpoints and head, from `first_key`, against the witnesses."""
     head = read_head(connection)
     if head is None:
         count = connection.execute(select(func.count()).select_from(audit_entries)).scalar_one()
         problem = "the signed head of the log was removed"
         return Verification(intact=False, entries=count, checkpoints=0, first_bad=1, problem=problem)
-    return verify_chain(stored_rows(connection), read_checkpoints(connection), head, public_key)
+    marks = read_checkpoints(connection)
+    return verify_chain(stored_rows(connection), marks, head, public_key, first_key=first_key, witnessed=witnessed)

@@ -30,6 +30,14 @@ PENDING = "pending"
 DELIVERED = "delivered"
 REFUSED = "refused"
 CANCELLED = "cancelled"
+# Who asked for a transfer at the node that sends it (a consent permits a transfer, it never asks for one): the
+# publisher's recipients, a consent request of this node that the originator granted, a user's onward release.
+BY_RECIPIENTS = "recipients"
+BY_REQUEST = "consent-request"
+BY_RELEASE = "release"
+ASKED_BY = (BY_RECIPIENTS, BY_REQUEST, BY_RELEASE)
+
+
 _INSERT = insert(outbox)
 
 
@@ -102,11 +110,12 @@ def enqueue(
 
 
 def transfer_row(
-    item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime
+    item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime, asked_by: str
 ) -> dict[str, Any]:
     """The outbox row of the next hop of an allowed decision: the hop after `route` (the parties the item has passed).
 
-    The originator's consents are not in it: the dispatcher adds those it knows when it sends.
+    The originator's consents are not in it: the dispatcher adds those it knows when it sends. `asked_by` (one of
+    ASKED_BY) travels with it, so that every node on the route records who asked for the transfer.
     """
     leg = decision.legs[len(route) - 1]
     payload: dict[str, Any] = {
@@ -118,8 +127,9 @@ def transfer_row(
         # again with its own world and refuses a transfer on which the two disagree.
         "decision": decision.as_dict(),
         "marking": {"originator": item["originator"], "level": leg.level},
+        "asked_by": asked_by,
     }
-    return envelope_row(
+    row = envelope_row(
         kind=TRANSFER,
         recipient=leg.receiver,
         payload=payload,
@@ -129,6 +139,7 @@ def transfer_row(
         report_id=report_id,
         under=leg.under,
     )
+    return row | {"asked_by": asked_by}
 
 
 def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -139,10 +150,16 @@ def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> Non
 
 
 def enqueue_transfer(
-    connection: Connection, item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime
+    connection: Connection,
+    item: dict[str, Any],
+    decision: Decision,
+    route: list[str],
+    report_id: str,
+    at: datetime,
+    asked_by: str,
 ) -> str:
     """Write the next hop of an allowed decision; returns its envelope id."""
-    row = transfer_row(item, decision, route, report_id, at)
+    row = transfer_row(item, decision, route, report_id, at, asked_by)
     connection.execute(_INSERT, row)
     _note_queued(connection, [row])
     return str(row["envelope_id"])

@@ -81,6 +81,9 @@ decisions = Table(
     Column("legs", JSON, nullable=False),
     Column("marking", JSON),
     Column("reasons", JSON, nullable=False),
+    # Who asked for the transfer at the holder: the publisher's `recipients`, a `consent-request`, or a user's
+    # `release` (a consent permits a transfer, it never asks for one: docs/federation.md, "Who asks").
+    Column("asked_by", String(32), nullable=False, server_default="recipients"),
     Index("ix_decisions_report_id", "report_id", "seq"),
 )
 
@@ -169,6 +172,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("outcome", JSON),
     Column("answer", JSON),
+    # Who asked for a transfer (as in `decisions`); None for envelopes that are not transfers.
+    Column("asked_by", String(32)),
     Index("ix_outbox_due", "state", "rank", "seq"),
     Index("ix_outbox_report_id", "report_id"),
 )
@@ -256,4 +261,18 @@ audit_head = Table(
     Column("at", INSTANT, nullable=False),
     Column("key", String(64), nullable=False),
     Column("signature", String(128), nullable=False),
+)
+
+# As a witness of its partners' audit logs: the last signed head of each partner's log it was given, which the
+# partner's `pactnet audit verify --witnesses` compares its log with (docs/audit.md, "Witnesses").
+audit_witnessed = Table(
+    "audit_witnessed",
+    metadata,
+    Column("party", String(64), primary_key=True, autoincrement=False),
+    Column("seq", SEQ, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", INSTANT, nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("received_at", INSTANT, nullable=False),
 )

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from pactnet.api import errors, schemas
+from pactnet.federation import witness
 from pactnet.services import ServiceError, inbound
 from pactnet.services.context import Node
 
@@ -23,6 +24,19 @@ def install(routes: APIRouter, node: Node) -> None:
         200 with the signed receipt or refusal; an envelope that cannot be verified gets the one error shape.
         """
         return inbound.receive(node, envelope.model_dump(by_alias=True))
+
+    @routes.post(
+        witness.HEADS_PATH,
+        tags=["federation"],
+        responses={
+            403: {"model": schemas.ErrorOut, "description": "Not from a partner this node trusts, or not for it"},
+            409: {"model": schemas.ErrorOut, "description": "Sent too long ago (stale)"},
+            422: {"model": schemas.ErrorOut, "description": "Not an audit-head envelope this node can read"},
+        },
+    )
+    def witness_head(envelope: schemas.EnvelopeIn) -> dict[str, Any]:
+        """A partner's signed audit head to keep as its witness; the answer says, signed, what this node holds."""
+        return witness.receive_head(node, envelope.model_dump(by_alias=True))
 
     @routes.post("/federation/v1/envelopes/batch", tags=["federation"], response_model=schemas.EnvelopeAnswers)
     def receive_envelopes(body: schemas.EnvelopeBatch) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from pactnet.api import schemas
 from pactnet.api.auth import CompromiseReporter, ConsentGiver, InboxViewer, Publisher, Reader
 from pactnet.api.routes.paths import ListingLimit, ReportId
-from pactnet.services import InvalidInputError, compromises, consents, outbox_view, reports
+from pactnet.services import InvalidInputError, compromises, outbox_view, releases, reports
 from pactnet.services.context import Node
 
 
@@ -93,11 +93,12 @@ def _holding(routes: APIRouter, node: Node) -> None:
     ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
-        Transfers of the report refused for want of that consent are decided again and sent if now allowed.
+        Transfers to the recipients the publisher named that were refused for want of that consent are decided
+        again and sent if now allowed; no other party gets the report.
         """
         to = body.to if isinstance(body, schemas.ReleaseConsent) else None
         arrangement = body.arrangement if isinstance(body, schemas.RelayConsent) else None
-        return consents.grant_consent(node, who, report_id, to, arrangement, body.until)
+        return releases.grant_consent(node, who, report_id, to, arrangement, body.until)
 
     @routes.post(
         "/api/v1/reports/{report_id}/compromise",
