@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys,
 from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
 from pactnet.federation.tomlfile import toml_string, write_atomically
+from pactnet.logs import note
 from pactnet.services.context import Node, system_clock
 from pactnet.services.world_cache import WorldCache
 from pactnet.serving import served_url, stopped
@@ -53,6 +55,8 @@ __all__ = [
     "rotation_statements",
     "system_clock",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class NodeError(PactnetError):
@@ -283,6 +287,13 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
             node.close()
         _record_retired(folder, old, statement)
         _replace_keys(folder, new)
+    note(
+        log,
+        "key-rotated",
+        party=statement["party"],
+        retired=statement["old_fingerprint"],
+        fingerprint=statement["fingerprint"],
+    )
     return statement
 
 

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pactnet.urgency",
         "pactnet.wakeups",
         "pactnet.serving",
+        "pactnet.logs",
     ),
     ("pactnet.store",),
     ("pactnet.services",),

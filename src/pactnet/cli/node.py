@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ import typer
 
 from pactnet.cli.terminal import UsageError, err, fail, out, print_json
 from pactnet.errors import PactnetError
+from pactnet.logs import FORMATS, note
+from pactnet.logs import configure as configure_logs
 
 if TYPE_CHECKING:
     from pactnet.crypto.tls import PartnerTls
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from pactnet.node import Node
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
+log = logging.getLogger("pactnet.node")
 
 
 @app.command("init")
@@ -65,6 +69,9 @@ def serve(
     allow_plain_http: bool = typer.Option(
         False, "--allow-plain-http", help="Serve plain HTTP on a non-loopback address (behind a TLS proxy)."
     ),
+    log_format: str = typer.Option(
+        "text", "--log-format", help="The operator's log on standard error: text, or json (one object a line)."
+    ),
     scenario_clock: Path | None = typer.Option(None, "--scenario-clock", hidden=True, help="Demo only."),
 ) -> None:
     """Serve the node's API, and send its outbox to partner nodes, until interrupted."""
@@ -75,6 +82,9 @@ def serve(
         fail("--scenario-clock is for the demo's single-process nodes")
     if (tls_cert is None) != (tls_key is None):
         fail("--tls-cert and --tls-key go together: give both to serve HTTPS")
+    if log_format not in FORMATS:
+        fail(f"--log-format: expected text or json, found {log_format!r}")
+    configure_logs("json" if log_format == "json" else "text")
     clock = system_clock if scenario_clock is None else ScenarioClock(scenario_clock)
     try:
         clock()  # a scenario clock's file is read now, so that a bad one stops the start with its reason
@@ -111,6 +121,8 @@ def _run(node: Node, folder: Path, url: str, settings: dict[str, Any], workers: 
         _check_port_free(settings["host"], settings["port"])
         with serving(folder, url if settings["port"] else None):
             out.print(f"{node.party}'s node serving on {url}/api/v1 (stop with Ctrl-C)", markup=False)
+            tls = settings.get("ssl_certfile") is not None
+            note(log, "node-started", party=node.party, url=url, workers=workers, tls=tls)
             if workers > 1:
                 node.close()  # each worker opens the node itself
                 os.environ[NODE_FOLDER] = str(folder.resolve())

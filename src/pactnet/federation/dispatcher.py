@@ -34,6 +34,7 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.partners import PartnerError
+from pactnet.logs import note
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
 from pactnet.services.answers import RECEIPT, REFUSAL
@@ -407,6 +408,8 @@ class Dispatcher:
                         "row_last_error": outcome.error,
                     }
                 )
+                note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
+                     attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
                 continue
             settled.append(
                 {
@@ -420,6 +423,7 @@ class Dispatcher:
                 }
             )
             audit.append(_settled_entry(node.party, row, outcome))
+            _note_settled(row, outcome)
             if outcome.reroute is not None:
                 audit += self._reroute(connection, row, outcome.reroute, now)
         for statement, values in ((_RETRY_LATER, retries), (_SETTLE, settled)):
@@ -450,6 +454,15 @@ def _item_of(row: Row[Any]) -> tuple[str, str]:
 
 def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
     return {_item_of(row) for row in rows if row.kind == TRANSFER}
+
+
+def _note_settled(row: Row[Any], outcome: Outcome) -> None:
+    """The operator's log of a transfer a partner refused, or this node cancelled (pactnet.logs)."""
+    if outcome.state not in {REFUSED, CANCELLED}:
+        return
+    codes = [reason.get("code") for reason in outcome.detail.get("reasons", []) if isinstance(reason, dict)]
+    event = "refused-by-partner" if outcome.state == REFUSED else "transfer-cancelled"
+    note(log, event, logging.WARNING, partner=row.recipient, envelope=row.envelope_id, kind=row.kind, codes=codes)
 
 
 def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> AuditRecord:

@@ -6,6 +6,7 @@ that a replay of its id gets the same answer (docs/federation.md, "Receiving").
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import insert
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import seal
+from pactnet.logs import note
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import envelopes
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from pactnet.federation.partners import Partner
     from pactnet.services.context import Node
 
+log = logging.getLogger(__name__)
 RECEIPT = "receipt"
 REFUSAL = "refusal"
 
@@ -66,6 +69,8 @@ def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str
     """Refuse a verified envelope with its reasons; the caller writes the row and the record."""
     answer = seal_answer(node, partner, REFUSAL, {"envelope": opened.id, "reasons": reasons})
     data = {"kind": opened.kind, "codes": [reason["code"] for reason in reasons], "reasons": reasons}
+    note(log, "refusal-sent", logging.WARNING, partner=partner.party, envelope=opened.id, kind=opened.kind,
+         codes=data["codes"])  # fmt: skip
     return Refusal(
         answer,
         envelope_row(node, opened, "refused", None, reasons, answer),
