@@ -62,19 +62,17 @@ class PartnerClient:
 
     def __init__(self) -> None:
         self._clients: dict[PartnerTls, httpx.Client] = {}
-        # The dispatcher's lanes share this object: two lanes making the first client for the same way at once
-        # would each make one, and the one replaced would never be closed (its sockets left open).
-        self._making = threading.Lock()
+        # The dispatcher's lanes post from several threads: two must not both make (and one leak) a client.
+        self._lock = threading.Lock()
+        self._http(PartnerTls())  # made now, as before: loading the trust store is no flash report's to wait for
 
     def _http(self, tls: PartnerTls) -> httpx.Client:
-        client = self._clients.get(tls)
-        if client is None:
-            with self._making:
-                client = self._clients.get(tls)
-                if client is None:
-                    client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
-                    self._clients[tls] = client
-        return client
+        with self._lock:
+            client = self._clients.get(tls)
+            if client is None:
+                client = httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}, verify=tls.context())
+                self._clients[tls] = client
+            return client
 
     def post(
         self, url: str, envelopes: list[dict[str, Any]], *, urgent: bool = False, tls: PartnerTls | None = None
@@ -103,7 +101,7 @@ class PartnerClient:
 
     def close(self) -> None:
         """Close the connections."""
-        with self._making:
+        with self._lock:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
