@@ -23,14 +23,13 @@ import random
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
-from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.partners import PartnerError
@@ -39,11 +38,11 @@ from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
 from pactnet.services.answers import RECEIPT, REFUSAL
 from pactnet.services.consents import statements_for
+from pactnet.services.delivery import Outcome, settle
 from pactnet.services.inbound import PayloadError, read_transfer
-from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.instants import instant_text, parse_instant_text
-from pactnet.store.outbox import BY_RECIPIENTS, CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
-from pactnet.store.tables import decisions, outbox
+from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER
+from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row, Select
 
     from pactnet.federation.partners import Partner, PartnerRegistry
-    from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
     from pactnet.services.context import Node
     from pactnet.wakeups import LaneWaker
@@ -70,43 +68,6 @@ URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
-# Statements built once: building one per row cost more than running it (the settle of a batch writes every row).
-_PENDING_ROW = (outbox.c.seq == bindparam("row_seq"), outbox.c.state == PENDING)
-_SETTLE = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        state=bindparam("row_state", type_=outbox.c.state.type),
-        settled_at=bindparam("row_settled_at", type_=outbox.c.settled_at.type),
-        outcome=bindparam("row_outcome", type_=outbox.c.outcome.type),
-        answer=bindparam("row_answer", type_=outbox.c.answer.type),
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-    )
-)
-_STILL_PENDING = select(outbox.c.seq).where(
-    outbox.c.seq.in_(bindparam("seqs", expanding=True)), outbox.c.state == PENDING
-)
-_RETRY_LATER = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-        next_at=bindparam("row_next_at", type_=outbox.c.next_at.type),
-        last_error=bindparam("row_last_error", type_=outbox.c.last_error.type),
-    )
-)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What became of one row in one attempt."""
-
-    row: Row[Any]
-    state: str  # DELIVERED, REFUSED, CANCELLED, or PENDING (try again later)
-    detail: dict[str, Any] = field(default_factory=dict)
-    answer: dict[str, Any] | None = None
-    error: str | None = None
-    reroute: Decision | None = None
 
 
 @dataclass(slots=True)
@@ -382,63 +343,9 @@ class Dispatcher:
         return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row, why in failed]
 
     def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
-        """Write what became of each row, and audit every delivery, refusal and cancellation.
-
-        One statement per kind of update for the whole chunk: a statement per row cost more in SQLAlchemy than
-        in SQLite. A row settled already (by an earlier round that was not told) is left as it is, unaudited.
-        """
-        node = self.node
-        now = node.now()
-        when = instant_text(now)
-        seqs = [outcome.row.seq for outcome in outcomes]
-        pending = set(connection.execute(_STILL_PENDING, {"seqs": seqs}).scalars()) if seqs else set()
-        retries: list[dict[str, Any]] = []
-        settled: list[dict[str, Any]] = []
-        audit: list[AuditRecord] = []
-        for outcome in outcomes:
-            row = outcome.row
-            if row.seq not in pending:
-                continue
-            if outcome.state == PENDING:
-                retries.append(
-                    {
-                        "row_seq": row.seq,
-                        "row_attempts": row.attempts + 1,
-                        "row_next_at": outcome.detail["next_at"],
-                        "row_last_error": outcome.error,
-                    }
-                )
-                note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
-                     attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
-                continue
-            settled.append(
-                {
-                    "row_seq": row.seq,
-                    "row_state": outcome.state,
-                    "row_settled_at": when,
-                    "row_outcome": outcome.detail,
-                    "row_answer": outcome.answer,
-                    # A cancellation is no attempt.
-                    "row_attempts": row.attempts if outcome.state == CANCELLED else row.attempts + 1,
-                }
-            )
-            audit.append(_settled_entry(node.party, row, outcome))
-            _note_settled(row, outcome)
-            if outcome.reroute is not None:
-                audit += self._reroute(connection, row, outcome.reroute, now)
-        for statement, values in ((_RETRY_LATER, retries), (_SETTLE, settled)):
-            if values:
-                connection.execute(statement, values)
-        if audit:
-            node.audit.append(connection, when, audit)
-
-    def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[AuditRecord]:
-        """Send an item this node holds along the route the core finds now, as a new decision, asked as before."""
-        report_id, asked_by = row.report_id or "", row.asked_by or BY_RECIPIENTS
-        when, party = instant_text(now), self.node.party
-        connection.execute(decisions.insert(), decision_row(report_id, party, row.final, when, decision, asked_by))
-        enqueue_transfer(connection, row.payload["report"], decision, [party], report_id, now, asked_by)
-        return [AuditRecord("decide", party, report_id, decision_summary(row.final, decision, asked_by))]
+        """Write what became of each row (services.delivery), and tell the operator's log what went wrong."""
+        for outcome in settle(connection, self.node, outcomes):
+            _note_outcome(outcome)
 
 
 def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
@@ -456,30 +363,15 @@ def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
     return {_item_of(row) for row in rows if row.kind == TRANSFER}
 
 
-def _note_settled(row: Row[Any], outcome: Outcome) -> None:
-    """The operator's log of a transfer a partner refused, or this node cancelled (pactnet.logs)."""
+def _note_outcome(outcome: Outcome) -> None:
+    """The operator's log of a failed attempt, and of a transfer a partner refused or this node cancelled."""
+    row = outcome.row
+    if outcome.state == PENDING:
+        note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
+             attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
+        return
     if outcome.state not in {REFUSED, CANCELLED}:
         return
     codes = [reason.get("code") for reason in outcome.detail.get("reasons", []) if isinstance(reason, dict)]
     event = "refused-by-partner" if outcome.state == REFUSED else "transfer-cancelled"
     note(log, event, logging.WARNING, partner=row.recipient, envelope=row.envelope_id, kind=row.kind, codes=codes)
-
-
-def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> AuditRecord:
-    subject = row.report_id or row.envelope_id
-    data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
-    if row.kind == TRANSFER:
-        data |= {
-            "final": row.final,
-            "under": row.under,
-            "route": row.payload.get("route", []),
-            "asked_by": row.asked_by,
-        }
-    if outcome.state == DELIVERED:
-        marking = outcome.detail.get("marking") or {}
-        data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}
-        return AuditRecord("delivered", row.recipient, subject, data)
-    data["reasons"] = outcome.detail.get("reasons", [])
-    if outcome.state == REFUSED:
-        return AuditRecord("refused-by-partner", row.recipient, subject, data)
-    return AuditRecord("cancelled", party, subject, data)

@@ -8,7 +8,6 @@ holder's dispatcher records as the delivery. docs/federation.md, "Loss or compro
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
@@ -20,7 +19,6 @@ from pactnet.services.answers import acknowledge, refuse_envelope
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.reports import readable_row
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import enqueue
 from pactnet.store.tables import compromises, reports
 
 if TYPE_CHECKING:
@@ -65,39 +63,18 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator == node.party:
             raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")
-        compromise_id = uuid.uuid4().hex
-        payload = {
-            "compromise": compromise_id,
-            "origin_id": row.origin_id,
-            "description": description,
-            "reported_by": name,
-            "at": at.isoformat(),
-        }
-        envelope = enqueue(
-            connection,
+        notice = notices.ToOriginator(
             kind=COMPROMISE,
-            recipient=row.originator,
-            payload=payload,
             rank=Precedence.FLASH.rank,
-            at=at,
-            report_id=report_id,
+            table=compromises,
+            id_name="compromise",
+            payload={"description": description, "reported_by": name},
+            columns={"reporter": node.party, "reported_by": name, "description": description, "recorded_at": when},
         )
-        values = {
-            "id": compromise_id,
-            "direction": OUTGOING,
-            "report_id": report_id,
-            "originator": row.originator,
-            "origin_id": row.origin_id,
-            "reporter": node.party,
-            "reported_by": name,
-            "description": description,
-            "at": when,
-            "recorded_at": when,
-            "envelope": envelope,
-        }
-        connection.execute(insert(compromises), values)
+        values = notices.send_to_originator(connection, row, notice, at)
+        envelope = values["envelope"]
         data = {
-            "compromise": compromise_id,
+            "compromise": values["id"],
             "direction": OUTGOING,
             "originator": row.originator,
             "origin_id": row.origin_id,

@@ -12,7 +12,6 @@ to the third party, whose node checks again the statement that the transfer carr
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -33,10 +32,11 @@ from pactnet.store.tables import consent_requests, decisions, reports
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Row
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
+    from pactnet.policy.decisions import Decision
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
@@ -82,78 +82,26 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = readable_row(connection, user, report_id)
-        if row is None:
-            raise NotFoundError(f"no report {report_id!r}")
-        if to not in node.world.parties or to == node.party:
-            others = ", ".join(code for code in node.world.parties if code != node.party)
-            raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
-        if row.originator == node.party:
-            raise InvalidInputError(
-                f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
-                f"(POST /api/v1/reports/{report_id}/consents)"
-            )
-        if to == row.originator:
-            raise InvalidInputError(f"to: {to} is the originator of {report_id}: it needs no consent")
-        pending = connection.execute(
-            select(consent_requests.c.id).where(
-                consent_requests.c.report_id == report_id,
-                consent_requests.c.to == to,
-                consent_requests.c.direction == OUTGOING,
-                consent_requests.c.state == PENDING,
-            )
-        ).first()
-        if pending is not None:
-            raise ConflictError(f"consent to release {report_id} to {to} was asked already: request {pending.id}")
-        world = node.refresh(connection)
-        item = held_item(node, row)
-        decision = decide(world, item, node.party, to, at)
-        if decision.allowed:
-            route = " → ".join(decision.route)
-            raise ConflictError(f"{report_id} may go to {to} already ({route}): no consent is missing")
-        assumed = decide(world, item, node.party, to, at, assume_consent=True)
-        if not assumed.allowed:
-            details = [reason.as_dict() for reason in assumed.reasons]
-            raise ConflictError(f"consent alone would not let {report_id} go to {to}", details)
+        row = _requestable(connection, node, user, report_id, to)
+        decision = _wanting_consent(connection, node, row, to, at)
         connection.execute(insert(decisions), decision_row(report_id, node.party, to, when, decision, BY_REQUEST))
-        request_id = uuid.uuid4().hex
-        payload = {
-            "request": request_id,
-            "origin_id": row.origin_id,
-            "to": to,
-            "purpose": purpose,
-            "requested_by": name,
-            "at": at.isoformat(),
-        }
-        envelope = enqueue(
-            connection,
+        notice = notices.ToOriginator(
             kind=CONSENT_REQUEST,
-            recipient=row.originator,
-            payload=payload,
             rank=NOTICE_RANK,
-            at=at,
-            report_id=report_id,
+            table=consent_requests,
+            id_name="request",
+            payload={"to": to, "purpose": purpose, "requested_by": name},
+            columns=_OUTGOING_REQUEST | {"holder": node.party, "to": to, "purpose": purpose, "requested_by": name},
         )
-        values = {
-            "id": request_id,
-            "direction": OUTGOING,
-            "report_id": report_id,
+        values = notices.send_to_originator(connection, row, notice, at)
+        envelope = values["envelope"]
+        data = {
+            "request": values["id"],
             "originator": row.originator,
-            "origin_id": row.origin_id,
-            "holder": node.party,
             "to": to,
             "purpose": purpose,
-            "state": PENDING,
-            "requested_by": name,
-            "at": when,
-            "answered_at": None,
-            "answered_by": None,
-            "statement": None,
-            "reasons": [],
             "envelope": envelope,
         }
-        connection.execute(insert(consent_requests), values)
-        data = {"request": request_id, "originator": row.originator, "to": to, "purpose": purpose, "envelope": envelope}
         node.audit.append(
             connection,
             when,
@@ -165,6 +113,59 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
         return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
     return node.uow.write(write)
+
+
+# What a request asked here starts as: pending, unanswered.
+_OUTGOING_REQUEST: dict[str, Any] = {
+    "state": PENDING,
+    "answered_at": None,
+    "answered_by": None,
+    "statement": None,
+    "reasons": [],
+}
+
+
+def _requestable(connection: Connection, node: Node, user: User | None, report_id: str, to: str) -> Row[Any]:
+    """The held report a request may be about, for a party it may name; NotFound, InvalidInput or Conflict."""
+    row = readable_row(connection, user, report_id)
+    if row is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    if to not in node.world.parties or to == node.party:
+        others = ", ".join(code for code in node.world.parties if code != node.party)
+        raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
+    if row.originator == node.party:
+        raise InvalidInputError(
+            f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
+            f"(POST /api/v1/reports/{report_id}/consents)"
+        )
+    if to == row.originator:
+        raise InvalidInputError(f"to: {to} is the originator of {report_id}: it needs no consent")
+    pending = connection.execute(
+        select(consent_requests.c.id).where(
+            consent_requests.c.report_id == report_id,
+            consent_requests.c.to == to,
+            consent_requests.c.direction == OUTGOING,
+            consent_requests.c.state == PENDING,
+        )
+    ).first()
+    if pending is not None:
+        raise ConflictError(f"consent to release {report_id} to {to} was asked already: request {pending.id}")
+    return row
+
+
+def _wanting_consent(connection: Connection, node: Node, row: Row[Any], to: str, at: datetime) -> Decision:
+    """The transfer decided now, refused for want of the originator's consent alone; else ConflictError."""
+    world = node.refresh(connection)
+    item = held_item(node, row)
+    decision = decide(world, item, node.party, to, at)
+    if decision.allowed:
+        route = " → ".join(decision.route)
+        raise ConflictError(f"{row.id} may go to {to} already ({route}): no consent is missing")
+    assumed = decide(world, item, node.party, to, at, assume_consent=True)
+    if not assumed.allowed:
+        details = [reason.as_dict() for reason in assumed.reasons]
+        raise ConflictError(f"consent alone would not let {row.id} go to {to}", details)
+    return decision
 
 
 def answer_request(

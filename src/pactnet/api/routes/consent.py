@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from pactnet.api import schemas
+from pactnet.api import notice_schemas
 from pactnet.api.auth import ConsentAsker, ConsentGiver, InboxViewer
 from pactnet.api.routes.paths import ListingLimit, ReportId, RequestId
 from pactnet.services import consent_requests
@@ -18,9 +18,9 @@ def install(routes: APIRouter, node: Node) -> None:
         "/api/v1/reports/{report_id}/consent-requests",
         tags=["consent"],
         status_code=201,
-        response_model=schemas.ConsentRequestOut,
+        response_model=notice_schemas.ConsentRequestOut,
     )
-    def request_consent(report_id: ReportId, body: schemas.ConsentAsk, who: ConsentAsker) -> dict[str, Any]:
+    def request_consent(report_id: ReportId, body: notice_schemas.ConsentAsk, who: ConsentAsker) -> dict[str, Any]:
         """As a holder, ask a received item's originator for consent to release it to a third party.
 
         The transfer is decided now (refused, for want of consent) and the request is sent to the originator's
@@ -28,15 +28,19 @@ def install(routes: APIRouter, node: Node) -> None:
         """
         return consent_requests.request_consent(node, who, report_id, body.to, body.purpose)
 
-    @routes.get("/api/v1/consent-requests", tags=["consent"], response_model=list[schemas.ConsentRequestOut])
+    @routes.get("/api/v1/consent-requests", tags=["consent"], response_model=list[notice_schemas.ConsentRequestOut])
     def list_consent_requests(who: InboxViewer, limit: ListingLimit = 100) -> list[dict[str, Any]]:
         """Consent requests about items the user may see, asked here or of this party, newest first."""
         return consent_requests.list_requests(node, who, limit)
 
     @routes.post(
-        "/api/v1/consent-requests/{request_id}/answer", tags=["consent"], response_model=schemas.ConsentRequestOut
+        "/api/v1/consent-requests/{request_id}/answer",
+        tags=["consent"],
+        response_model=notice_schemas.ConsentRequestOut,
     )
-    def answer_consent_request(request_id: RequestId, body: schemas.ConsentAnswer, who: ConsentGiver) -> dict[str, Any]:
+    def answer_consent_request(
+        request_id: RequestId, body: notice_schemas.ConsentAnswer, who: ConsentGiver
+    ) -> dict[str, Any]:
         """As originator, grant a holder's request (a signed consent statement) or refuse it, with a reason."""
         return consent_requests.answer_request(
             node, who, request_id, grant=body.grant, reason=body.reason, until=body.until

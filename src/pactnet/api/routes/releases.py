@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from pactnet.api import schemas
+from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import InboxViewer, Releaser
 from pactnet.services import consent_inbox, releases
 from pactnet.services.context import Node
@@ -52,7 +52,7 @@ class ConsentEntry(BaseModel):
     at: str
     until: str | None
     request: str | None = Field(description="The consent request of this node it answered (acted on), if any.")
-    statement: schemas.ConsentOut
+    statement: notice_schemas.ConsentOut
 
 
 def install(routes: APIRouter, node: Node) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from pactnet.api import schemas
+from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import CompromiseReporter, ConsentGiver, InboxViewer, Publisher, Reader
 from pactnet.api.routes.paths import ListingLimit, ReportId
 from pactnet.services import InvalidInputError, compromises, outbox_view, releases, reports
@@ -86,31 +86,36 @@ def _reading(routes: APIRouter, node: Node) -> None:
 
 def _holding(routes: APIRouter, node: Node) -> None:
     @routes.post(
-        "/api/v1/reports/{report_id}/consents", tags=["reports"], status_code=201, response_model=schemas.ConsentOut
+        "/api/v1/reports/{report_id}/consents",
+        tags=["reports"],
+        status_code=201,
+        response_model=notice_schemas.ConsentOut,
     )
     def grant_consent(
-        report_id: ReportId, body: schemas.ReleaseConsent | schemas.RelayConsent, who: ConsentGiver
+        report_id: ReportId, body: notice_schemas.ReleaseConsent | notice_schemas.RelayConsent, who: ConsentGiver
     ) -> dict[str, Any]:
         """As originator, consent to release a report to a party or to relay it under an arrangement.
 
         Transfers to the recipients the publisher named that were refused for want of that consent are decided
         again and sent if now allowed; no other party gets the report.
         """
-        to = body.to if isinstance(body, schemas.ReleaseConsent) else None
-        arrangement = body.arrangement if isinstance(body, schemas.RelayConsent) else None
+        to = body.to if isinstance(body, notice_schemas.ReleaseConsent) else None
+        arrangement = body.arrangement if isinstance(body, notice_schemas.RelayConsent) else None
         return releases.grant_consent(node, who, report_id, to, arrangement, body.until)
 
     @routes.post(
         "/api/v1/reports/{report_id}/compromise",
         tags=["reports"],
         status_code=201,
-        response_model=schemas.CompromiseOut,
+        response_model=notice_schemas.CompromiseOut,
     )
-    def report_compromise(report_id: ReportId, body: schemas.CompromiseIn, who: CompromiseReporter) -> dict[str, Any]:
+    def report_compromise(
+        report_id: ReportId, body: notice_schemas.CompromiseIn, who: CompromiseReporter
+    ) -> dict[str, Any]:
         """Report the loss or compromise of a received item: recorded, and sent to its originator at flash."""
         return compromises.report_compromise(node, who, report_id, body.description)
 
-    @routes.get("/api/v1/compromises", tags=["reports"], response_model=list[schemas.CompromiseOut])
+    @routes.get("/api/v1/compromises", tags=["reports"], response_model=list[notice_schemas.CompromiseOut])
     def list_compromises(who: InboxViewer, limit: ListingLimit = 100) -> list[dict[str, Any]]:
         """Losses and compromises of items the user may see, reported here or to this party, newest first."""
         return compromises.list_compromises(node, who, limit)
