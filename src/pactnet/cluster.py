@@ -23,6 +23,7 @@ from pactnet.config import CONFIG_FILE, load_config
 from pactnet.crypto.identity import verify_identity
 from pactnet.errors import PactnetError
 from pactnet.federation.partners import save_partners
+from pactnet.federation.tomlfile import write_atomically
 from pactnet.node import identity_document, init_node, open_node, partner_registry
 from pactnet.services.users import add_user
 
@@ -124,7 +125,7 @@ def create_cluster(
         init_node(folder, world, party, (databases or {}).get(party))
         if settings:
             config = replace(load_config(folder), **settings)
-            (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+            write_atomically(folder / CONFIG_FILE, config.to_toml())
         opened = open_node(folder)
         try:
             highest = opened.world.parties[party].levels[-1]

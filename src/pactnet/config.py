@@ -46,6 +46,8 @@ class NodeConfig:
     dispatch_batch: int = 128
     retry_first_ms: int = 500
     retry_longest_ms: int = 30_000
+    # The longest a client may take to send a request's headers, and then its body (408 past it).
+    request_timeout_ms: int = 30_000
     folder: Path = field(default=Path(), compare=False)
 
     def database_url(self) -> str:
@@ -97,6 +99,7 @@ _NUMBERS = {
     "dispatch_batch": (1, 256),
     "retry_first_ms": (10, 600_000),
     "retry_longest_ms": (10, 86_400_000),
+    "request_timeout_ms": (100, 600_000),
 }
 
 

@@ -95,7 +95,8 @@ def init_node(folder: Path, world: str, party: str, database_url: str | None) ->
         if embedded:
             _make_private_file(folder / "node.db", made)
         _start_database(config, folder, made)
-        (folder / CONFIG_FILE).write_text(config.to_toml(), encoding="utf-8")
+        write_atomically(folder / CONFIG_FILE, config.to_toml())  # 0600: it may hold the database's password
+        made.append(folder / CONFIG_FILE)
     except BaseException:
         for path in reversed(made):
             _remove(path)

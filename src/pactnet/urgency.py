@@ -61,7 +61,7 @@ class Urgency:
         """Wait while urgent work is in hand, `longest` seconds at most.
 
         At once if there is none (read without the lock: the common case costs nothing, a stale read one turn),
-        or if the caller is urgent work itself (a request marked urgent on arrival, before its body was read).
+        or if the caller is urgent work itself (a complete, authenticated request marked urgent by its header).
         """
         if self._in_hand == 0 or self.urgent_here:
             return

@@ -364,3 +364,26 @@ class TestAudit:
         run = pactnet("audit", "verify", str(tmp_path))
         _clean_failure(run)
         assert "pactnet node init" in run.stderr
+
+
+class TestJsonEverywhere:
+    """The folder commands print JSON for scripts with `--json`."""
+
+    def test_init_migrate_disable_and_checkpoint(self, tmp_path: Path) -> None:
+        folder = tmp_path / "rok"
+        made = init(folder, "--json")
+        assert made.code == 0, made.output
+        assert json.loads(made.stdout) | {"folder": ""} == {
+            "party": "ROK",
+            "folder": "",
+            "world": "gsomia-2019",
+            "database": f"sqlite:///{(folder / 'node.db').resolve()}",
+        }
+        migrated = pactnet("node", "migrate", str(folder), "--json")
+        assert json.loads(migrated.stdout) == {"from": head_revision(), "to": head_revision(), "migrated": False}
+        add_user(folder, "alice")
+        disabled = pactnet("user", "disable", str(folder), "alice", "--json")
+        assert json.loads(disabled.stdout) == {"name": "alice", "disabled": True}
+        marked = pactnet("audit", "checkpoint", str(folder), "--json")
+        assert marked.code == 0, marked.output
+        assert set(json.loads(marked.stdout)) == {"seq", "hash", "at", "key", "signature"}

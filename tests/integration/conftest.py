@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from pactnet.api.app import create_app
+from pactnet.api.serving import server_settings
 from pactnet.node import Node, init_node, open_node
 from pactnet.services.users import add_user
 from tests.databases import fresh_postgres_database
@@ -77,15 +78,10 @@ class LoopbackServer:
     """The node's API served by uvicorn on a free loopback port, in a thread of the test process (HTTPS with `tls`)."""
 
     def __init__(self, node: Node, tls: ServerFiles | None = None) -> None:
-        config = uvicorn.Config(
-            create_app(node),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            access_log=False,
-            ssl_certfile=None if tls is None else str(tls.certificate),
-            ssl_keyfile=None if tls is None else str(tls.key),
-        )
+        settings = server_settings(node.config.request_timeout_ms)  # as `node serve` runs it
+        if tls is not None:
+            settings |= {"ssl_certfile": str(tls.certificate), "ssl_keyfile": str(tls.key)}
+        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=0, **settings)
         self.scheme = "http" if tls is None else "https"
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

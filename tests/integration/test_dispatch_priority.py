@@ -17,7 +17,7 @@ from pactnet.services.inbound import receive_batch
 from pactnet.services.reports import Publication, publish_many
 from pactnet.services.users import add_user
 from pactnet.store.tables import envelopes
-from tests.integration.test_inbound import Pair, _pair, transfer
+from tests.integration.test_inbound import Pair, pair_of_nodes, transfer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def pair(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[Pair]:
     """ROK and JPN on the GSOMIA world on 25 July 2019, ROK on each kind of database, JPN on SQLite."""
-    yield from _pair(tmp_path, database_url, None, "gsomia-2019", clock)
+    yield from pair_of_nodes(tmp_path, database_url, None, "gsomia-2019", clock)
 
 
 def _sleep(lane: LaneWaker, woken: queue.Queue[LaneWaker]) -> None:

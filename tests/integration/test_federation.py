@@ -21,6 +21,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from pactnet.api.app import create_app
+from pactnet.api.serving import server_settings
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.keys import NodeKeys
@@ -70,7 +71,8 @@ class Served:
     """A node's API served by uvicorn on a given loopback port, in a thread; stopping it closes the node."""
 
     def __init__(self, node: Node, port: int) -> None:
-        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        settings = server_settings(node.config.request_timeout_ms)
+        config = uvicorn.Config(create_app(node), host="127.0.0.1", port=port, **settings)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -729,9 +731,9 @@ class TestBatchEndpoint:
         assert (receipt["kind"], receipt["envelope"]) == ("receipt", accepted["id"])
         errors = [answers[i]["error"] for i in (1, 2, 4, 5, 6)]
         assert [(one["status"], one["code"]) for one in errors] == [
-            (403, "bad-signature"),
-            (403, "unknown-sender"),
-            (403, "bad-signature"),
+            (403, "unauthenticated"),  # a forged signature and an unknown sender are one answer outwardly
+            (403, "unauthenticated"),
+            (403, "unauthenticated"),
             (409, "stale"),
             (403, "wrong-recipient"),
         ]
@@ -747,6 +749,9 @@ class TestBatchEndpoint:
         assert len(jpn.received("ROK", _transfer_id(accepted, pair))) == 1
         kinds = Counter(entry.kind for entry in jpn.audit_entries())
         assert (kinds["receive"], kinds["replayed-envelope"], kinds["refused-envelope"]) == (1, 1, 6)
+        unopened = [entry.data["code"] for entry in jpn.audit_entries() if "code" in entry.data]
+        # The audit log tells them apart.
+        assert unopened == ["bad-signature", "unknown-sender", "bad-signature", "stale", "wrong-recipient"]
         assert jpn.verified()
 
     def test_a_batch_over_the_body_limit_is_refused_whole(self, pair: Federation) -> None:
@@ -774,7 +779,7 @@ class TestBatchEndpoint:
         pair.dispatch()
         [row] = rok.deliveries(report["id"])
         assert (row["state"], row["attempts"]) == ("pending", 1)
-        assert "unknown-sender" in row["last_error"]
+        assert "unauthenticated" in row["last_error"]
         assert jpn.received("ROK", report["id"]) == []
 
     def test_a_batch_of_refused_envelopes_counts_as_one_failure_of_the_partner(self, pair: Federation) -> None:

@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pactnet.wakeups",
         "pactnet.serving",
         "pactnet.logs",
+        "pactnet.json_bounds",
     ),
     ("pactnet.store",),
     ("pactnet.services",),

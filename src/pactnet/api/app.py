@@ -7,6 +7,7 @@ handlers, and runs the dispatcher beside the API when asked to.
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from pactnet.api.priority import UrgentFirst
 from pactnet.api.routes import agreements, audit, consent, federation, releases, reports
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
+from pactnet.services import users
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,14 +28,21 @@ if TYPE_CHECKING:
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorOut, "description": description}
     for status, description in (
+        (400, "Not a request this node can read (a body that is not JSON, for one)"),
         (401, "No valid bearer token"),
         (403, "None of the user's roles carries the duty this needs"),
         (404, "Not found, or not cleared"),
         (409, "In conflict with the current state"),
+        (408, "The request's body did not arrive within the node's deadline"),
         (413, "Request body too large"),
         (422, "Invalid input"),
+        (503, "Too many requests from this client at once; retry after Retry-After"),
     )
 }
+
+
+def _is_user(node: Node, token: str) -> bool:
+    return users.authenticate(node, token) is not None
 
 
 def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
@@ -60,8 +69,10 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
     )
     app.state.node = node
     limit = node.config.max_body_bytes
-    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit))
-    app.add_middleware(UrgentFirst, urgency=node.uow.urgency)  # outermost: urgent from arrival, body read included
+    # Inner first: a request is urgent work only once BodyLimit has read all of it and its token is valid.
+    app.add_middleware(UrgentFirst, urgency=node.uow.urgency, authenticated=partial(_is_user, node))
+    timeout = node.config.request_timeout_ms / 1000
+    app.add_middleware(BodyLimit, limit=limit, federation_limit=request_limit(limit), timeout=timeout)
     errors.install(app)
 
     @app.get("/api/v1/health", response_model=schemas.Health, tags=["node"])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pactnet.api.app import create_app
 from pactnet.api.collector import settle_for_serving
+from pactnet.api.serving import use_request_timeout
 from pactnet.node import open_node
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ NODE_FOLDER = "PACTNET_NODE"
 
 def app_from_environment() -> FastAPI:
     """The API of the node whose folder is in PACTNET_NODE (uvicorn calls this once per worker)."""
-    app = create_app(open_node(Path(os.environ[NODE_FOLDER])), dispatch=True)
+    node = open_node(Path(os.environ[NODE_FOLDER]))
+    use_request_timeout(node.config.request_timeout_ms)  # this worker's connections (pactnet.api.serving)
+    app = create_app(node, dispatch=True)
     settle_for_serving()
     return app

@@ -13,6 +13,8 @@ from pactnet.errors import PactnetError
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from fastapi import FastAPI, Request
 
 _CODES = {
@@ -21,10 +23,12 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    503: "unavailable",
     500: "internal",
 }
 
@@ -44,7 +48,7 @@ _STATUS: dict[type[ServiceError], int] = {
 
 def status_of(error: ServiceError) -> int:
     """The HTTP status a refusal is answered with."""
-    return _STATUS.get(type(error), 400)
+    return next((_STATUS[kind] for kind in type(error).__mro__ if kind in _STATUS), 400)
 
 
 def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -54,10 +58,14 @@ def error_body(status: int, message: str, details: list[dict[str, Any]] | None =
     }
 
 
-def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
-    """An error as a response; 401 says how to authenticate (RFC 6750 §3)."""
-    headers = {"WWW-Authenticate": 'Bearer realm="pactnet"'} if status == 401 else None  # noqa: PLR2004 - the status itself
-    return JSONResponse(error_body(status, message, details), status_code=status, headers=headers)
+def error_response(
+    status: int, message: str, details: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An error as a response; 401 says how to authenticate (RFC 6750 §3), 405 what is allowed (RFC 9110 §15.5.6)."""
+    sent = dict(headers or {})
+    if status == 401:  # noqa: PLR2004 - the status itself
+        sent["WWW-Authenticate"] = 'Bearer realm="pactnet"'
+    return JSONResponse(error_body(status, message, details), status_code=status, headers=sent or None)
 
 
 # Pydantic names the member of a union a value failed to match by its type (`constrained-str`, `StixBundle`,
@@ -101,7 +109,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return error_response(error.status_code, str(error.detail))
+        # The exception's headers are part of the answer: 405's Allow names the methods the route takes.
+        return error_response(error.status_code, str(error.detail), headers=error.headers)
 
     @app.exception_handler(ServiceError)
     async def service(_request: Request, error: ServiceError) -> JSONResponse:

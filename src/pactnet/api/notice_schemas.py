@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from pactnet.api.schemas import IDENTIFIER, Code, Strict
+from pactnet.api.schemas import IDENTIFIER, Code, Instant, Strict
 
 
 class ReleaseConsent(Strict):
     """A consent to release a report to a party."""
 
     to: Code
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 class RelayConsent(Strict):
     """A consent to relay a report through the hub of an arrangement."""
 
     arrangement: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=IDENTIFIER)]
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 # Exactly one of `to` and `arrangement`, said in the schema itself.
@@ -58,7 +58,7 @@ class ConsentAnswer(Strict):
 
     grant: bool
     reason: LongText | None = Field(default=None, description="Required to refuse.")
-    until: AwareDatetime | None = Field(default=None, description="When a granted consent ends (default: never).")
+    until: Instant | None = Field(default=None, description="When a granted consent ends (default: never).")
 
 
 class Delivery(BaseModel):

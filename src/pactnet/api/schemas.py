@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, create_model
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    create_model,
+    model_validator,
+)
 
+from pactnet.json_bounds import check_value
+from pactnet.policy.clock import in_calendar
 from pactnet.policy.precedence import PrecedenceName  # noqa: TC001 - pydantic reads the annotation at run time
 
 # Patterns use explicit ASCII classes: "\w" and "\s" mean different things in Python and in JSON Schema.
@@ -17,6 +30,10 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 IDENTIFIER = r"^[^\x00-\x1f\x7f]+$"
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+
+# An instant with an offset, as RFC 3339 writes it, that the node can store and compare.
+Instant = Annotated[AwareDatetime, AfterValidator(in_calendar)]
 
 
 class Strict(BaseModel):
@@ -37,6 +54,16 @@ class StixBundle(BaseModel):
         ),
     ]
     objects: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: object) -> object:
+        """What is kept as sent must be storable text, nested within bounds (pactnet.json_bounds).
+
+        Checked before the fields: a lone surrogate in a key fails inside the validation of `dict[str, Any]`.
+        """
+        check_value(data, nul=False)
+        return data
 
 
 def _body_kind(value: object) -> str | None:

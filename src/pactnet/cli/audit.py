@@ -152,10 +152,13 @@ def export(
 
 
 @app.command("checkpoint")
-def checkpoint(folder: Path = FOLDER) -> None:
+def checkpoint(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Sign a checkpoint at the last entry now."""
     from pactnet.services import audit  # noqa: PLC0415
 
     with node_at(folder) as node:
         mark = audit.checkpoint(node)
+    if as_json:
+        print_json(None if mark is None else mark.as_dict())
+        return
     out.print("the log is empty" if mark is None else f"checkpoint at entry {mark.seq}: {mark.hash}", markup=False)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pactnet.node import Node
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 log = logging.getLogger("pactnet.node")
 
 
@@ -32,19 +33,25 @@ def init(
     database_url: str | None = typer.Option(
         None, "--database", help="postgresql://USER@HOST/DB (default: SQLite in the folder)."
     ),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Create a node: config file, keys (owner-only), and a migrated database with a started audit log."""
     from pactnet.node import init_node  # noqa: PLC0415 - keep `pactnet --help` fast
+    from pactnet.store.database import shown_url  # noqa: PLC0415
 
     try:
         config = init_node(folder, world, party, database_url)
     except PactnetError as error:
         fail(str(error))
-    out.print(f"node for {config.party} created in {folder} (database {config.database_url()})", markup=False)
+    database = shown_url(config.database_url())
+    if as_json:
+        print_json({"party": config.party, "folder": str(folder), "world": config.world, "database": database})
+        return
+    out.print(f"node for {config.party} created in {folder} (database {database})", markup=False)
 
 
 @app.command("migrate")
-def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> None:
+def migrate(folder: Path = typer.Argument(..., help="The node's folder."), as_json: bool = AS_JSON) -> None:
     """Bring the node's database to the schema this version of pactnet needs (after an upgrade)."""
     from pactnet.node import migrate_node  # noqa: PLC0415 - keep `pactnet --help` fast
 
@@ -52,6 +59,9 @@ def migrate(folder: Path = typer.Argument(..., help="The node's folder.")) -> No
         before, after = migrate_node(folder)
     except PactnetError as error:
         fail(str(error))
+    if as_json:
+        print_json({"from": before, "to": after, "migrated": before != after})
+        return
     if before == after:
         out.print(f"the database of {folder} is at schema revision {after} already", markup=False)
         return
@@ -100,10 +110,8 @@ def serve(
         node.close()
         fail(f"the node cannot start: {error}")
     url = listening_url(listen_host, listen_port, tls=transport["ssl_certfile"] is not None)
-    # access_log off: request lines may carry ids; the audit log records what matters.
-    settings: dict[str, Any] = {"host": listen_host, "port": listen_port, "log_level": "warning", "access_log": False}
     try:
-        _run(node, folder, url, settings | transport, workers)
+        _run(node, folder, url, {"host": listen_host, "port": listen_port} | transport, workers)
     except PactnetError as error:
         fail(f"the node cannot start: {error}")
 
@@ -115,10 +123,13 @@ def _run(node: Node, folder: Path, url: str, settings: dict[str, Any], workers: 
     from pactnet.api.app import create_app  # noqa: PLC0415
     from pactnet.api.asgi import NODE_FOLDER  # noqa: PLC0415
     from pactnet.api.collector import settle_for_serving  # noqa: PLC0415
+    from pactnet.api.serving import server_settings  # noqa: PLC0415
     from pactnet.serving import serving  # noqa: PLC0415
 
     try:
         _check_port_free(settings["host"], settings["port"])
+        # Slow clients bounded, no access log (request lines may carry ids; the audit log records what matters).
+        settings |= server_settings(node.config.request_timeout_ms)
         with serving(folder, url if settings["port"] else None):
             out.print(f"{node.party}'s node serving on {url}/api/v1 (stop with Ctrl-C)", markup=False)
             tls = settings.get("ssl_certfile") is not None

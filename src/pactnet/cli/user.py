@@ -82,10 +82,15 @@ def list_(folder: Path = FOLDER, as_json: bool = AS_JSON) -> None:
 
 
 @app.command("disable")
-def disable(folder: Path = FOLDER, name: str = typer.Argument(..., help="The user to disable.")) -> None:
+def disable(
+    folder: Path = FOLDER, name: str = typer.Argument(..., help="The user to disable."), as_json: bool = AS_JSON
+) -> None:
     """Disable a user: its token stops working at once."""
     from pactnet.services.users import disable_user  # noqa: PLC0415
 
     with node_at(folder) as node:
         disable_user(node, name)
+    if as_json:
+        print_json({"name": name, "disabled": True})
+        return
     out.print(f"user {name} disabled", markup=False)

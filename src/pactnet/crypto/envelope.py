@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pactnet.crypto.keys import NodeKeys, b64, unb64, verify
 from pactnet.errors import PactnetError
+from pactnet.json_bounds import JsonBoundsError, parse_bounded
 
 FORMAT = "pactnet.envelope/1"
 INFO = b"pactnet-envelope/1 aes-256-gcm"
@@ -70,6 +71,18 @@ class Opened:
     payload: dict[str, Any]
 
 
+class UnreadableEnvelopeError(EnvelopeError):
+    """An envelope its sender really signed whose content cannot be read.
+
+    A small-order ephemeral key, or plaintext that is not bounded JSON text (pactnet.json_bounds). `opened` is
+    its verified header with an empty payload, so that the receiver can answer it with a signed refusal.
+    """
+
+    def __init__(self, code: str, message: str, opened: Opened) -> None:
+        super().__init__(code, message)
+        self.opened = opened
+
+
 def seal(
     keys: NodeKeys,
     sender: str,
@@ -111,6 +124,24 @@ def _header(envelope: dict[str, Any]) -> dict[str, Any]:
     return {name: envelope[name] for name in HEADER_FIELDS}
 
 
+def check_addressed(envelope: dict[str, Any], me: str) -> None:
+    """Raise EnvelopeError unless the envelope is well formed and addressed to `me`, before its sender is known.
+
+    Run before the sender is looked up among the partners, so that these answers are the same whoever claims
+    to have sent it: an answer that depended on the sender would tell anyone which parties a node trusts.
+    """
+    header = _header(envelope)
+    if header["to"] != me:
+        raise EnvelopeError("wrong-recipient", f"the envelope is for {header['to'][:64]}, not {me}")
+    try:
+        sizes = [len(unb64(envelope[name])) for name in ("epk", "nonce", "signature")]
+        unb64(envelope["ciphertext"])
+    except ValueError as error:
+        raise EnvelopeError("malformed", "a binary field of the envelope is not base64url") from error
+    if sizes != [32, 12, 64]:  # X25519 key, GCM nonce, Ed25519 signature
+        raise EnvelopeError("malformed", "the ephemeral key, the nonce or the signature has the wrong length")
+
+
 def sender_of(envelope: dict[str, Any]) -> str:
     """Who claims to have sent the envelope (not yet verified)."""
     return str(_header(envelope)["from"])
@@ -138,24 +169,43 @@ def open_envelope(
     signed = _signed_bytes(header, envelope["epk"], envelope["nonce"], envelope["ciphertext"])
     if not verify(sender_signing_key, signature, signed):
         raise EnvelopeError("bad-signature", f"the signature is not {header['from']}'s")
-    try:
-        sent_at = datetime.fromisoformat(header["sent_at"])
-    except ValueError as error:
-        raise EnvelopeError("malformed", f"sent_at {header['sent_at']!r} is not an instant") from error
-    if sent_at.tzinfo is None:
-        raise EnvelopeError("malformed", "sent_at has no UTC offset")
-    if abs(now - sent_at) > max_skew:
-        raise EnvelopeError("stale", f"sent at {header['sent_at']}, more than {max_skew} from {now.isoformat()}")
+    sent_at = _sent_at(header, now, max_skew)
     if len(ephemeral) != 32 or len(nonce) != 12:  # noqa: PLR2004 - X25519 key and GCM nonce sizes
         raise EnvelopeError("malformed", "the ephemeral key or the nonce has the wrong length")
+    verified = Opened(header["id"], header["from"], header["to"], sent_at, header["kind"], {})
     recipient_public = keys.public_encryption
-    shared = keys.encryption.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    try:
+        shared = keys.encryption.exchange(X25519PublicKey.from_public_bytes(ephemeral))
+    except ValueError as error:
+        # RFC 7748 §6.1: an all-zero shared secret, from an ephemeral key of small order (all zeros among them).
+        message = "the ephemeral key is of small order: it agrees no secret"
+        raise UnreadableEnvelopeError("bad-ephemeral-key", message, verified) from error
     key = _aead_key(shared, ephemeral, recipient_public)
     try:
         plaintext = AESGCM(key).decrypt(nonce, ciphertext, _canonical(header))
     except InvalidTag as error:
         raise EnvelopeError("undecryptable", "the ciphertext was altered or not made for this node's key") from error
-    payload = json.loads(plaintext)
+    try:
+        payload = parse_bounded(plaintext)
+    except JsonBoundsError as error:
+        raise UnreadableEnvelopeError("malformed-payload", f"the payload is {error}", verified) from error
     if not isinstance(payload, dict):
-        raise EnvelopeError("malformed", "the payload is not a JSON object")
+        raise UnreadableEnvelopeError("malformed-payload", "the payload is not a JSON object", verified)
     return Opened(header["id"], header["from"], header["to"], sent_at, header["kind"], payload)
+
+
+def _sent_at(header: dict[str, Any], now: datetime, max_skew: timedelta) -> datetime:
+    """The instant of sending, if it is one and within `max_skew` of now."""
+    try:
+        sent_at = datetime.fromisoformat(header["sent_at"])
+    except ValueError as error:
+        raise EnvelopeError("malformed", f"sent_at {header['sent_at'][:64]!r} is not an instant") from error
+    if sent_at.tzinfo is None:
+        raise EnvelopeError("malformed", "sent_at has no UTC offset")
+    try:
+        skew = abs(now - sent_at)
+    except OverflowError as error:  # an offset past the calendar's first or last day
+        raise EnvelopeError("stale", f"sent at {header['sent_at'][:64]}, outside the calendar in UTC") from error
+    if skew > max_skew:
+        raise EnvelopeError("stale", f"sent at {header['sent_at'][:64]}, more than {max_skew} from {now.isoformat()}")
+    return sent_at

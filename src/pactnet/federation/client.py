@@ -79,9 +79,9 @@ class PartnerClient:
     ) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
-        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority),
-        so that the partner's node takes it ahead of its routine work from the moment it arrives. `tls` says how an
-        https:// partner's certificate is verified (the system's trust store by default).
+        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority):
+        the partner's node takes the batch ahead of its routine work once it has verified an urgent envelope in it.
+        `tls` says how an https:// partner's certificate is verified (the system's trust store by default).
         """
         headers = URGENT_HEADERS if urgent else None
         http = self._http(tls or PartnerTls())

@@ -113,3 +113,13 @@ def show_instant(instant: datetime, zone: tzinfo) -> str:
         return instant.astimezone(zone).isoformat()
     except OverflowError:
         return instant.astimezone(UTC).isoformat()
+
+
+def in_calendar(at: datetime) -> datetime:
+    """The instant itself if it has a UTC form; RFC 3339 allows offsets that carry years 1 or 9999 past it."""
+    try:
+        at.astimezone(UTC)
+    except OverflowError as error:
+        msg = "an instant between the years 1 and 9999 in UTC"
+        raise ValueError(msg) from error
+    return at

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from pactnet.services.refusal_tally import RefusalTally
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,6 +40,8 @@ class Node:
     # trust a partner while the node runs. Handed in, so that the use cases import nothing of federation.
     partners: Callable[[], PartnerRegistry]
     clock: Callable[[], datetime] = system_clock
+    # Refusals of unopened envelopes audited one by one, and those only counted (pactnet.services.refusal_tally).
+    refusals: RefusalTally = field(default_factory=RefusalTally)
 
     @property
     def party(self) -> str:

@@ -19,21 +19,30 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from pactnet.audit.chain import AuditRecord
-from pactnet.crypto.envelope import EnvelopeError, Opened, open_envelope, sender_of
+from pactnet.crypto.envelope import (
+    EnvelopeError,
+    Opened,
+    UnreadableEnvelopeError,
+    check_addressed,
+    open_envelope,
+    sender_of,
+)
 from pactnet.crypto.identity import key_valid_at
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
-from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
+from pactnet.services import ServiceError
 from pactnet.services.acts import ACT, receive_act
 from pactnet.services.answers import RECEIPT, envelope_row, refusal, seal_answer
 from pactnet.services.compromises import COMPROMISE, receive_compromise
 from pactnet.services.consent_requests import CONSENT_REFUSED, CONSENT_REQUEST, receive_refusal, receive_request
 from pactnet.services.consents import CONSENT, adopt_consents
+from pactnet.services.handback import handback_problems
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.releases import receive_consent
+from pactnet.services.unopened import refusal_reason, refuse
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, envelopes, reports
@@ -59,15 +68,6 @@ MAX_ROUTE = 8
 # by default). Each transaction costs a commit (an fsync), a look-up and an audit head signed; chunks of 8 cost
 # the receiver a tenth to a fifth of its CPU. A flash does not wait for a long chunk: it stops at the next envelope.
 WRITE_CHUNK = 64
-# The stable codes of an envelope refused before it is opened, and the error (its HTTP status) each maps to.
-_ERRORS: dict[str, type[ServiceError]] = {
-    "unknown-sender": ForbiddenError,
-    "bad-signature": ForbiddenError,
-    "wrong-recipient": ForbiddenError,
-    "stale": ConflictError,
-    "id-reused": ConflictError,
-    "undecryptable": InvalidInputError,
-}
 # Statements built once: building them per envelope cost about as much as running them.
 _SEEN = select(envelopes.c.id, envelopes.c.sender, envelopes.c.answer).where(
     envelopes.c.id.in_(bindparam("ids", expanding=True))
@@ -81,15 +81,6 @@ _INSERT_REPORT = insert(reports)
 _INSERT_DECISION = insert(decisions)
 _INSERT_ENVELOPE = insert(envelopes)
 _INSERTS = (_INSERT_REPORT, INSERT_CATEGORIES, _INSERT_DECISION, _INSERT_ENVELOPE)
-
-
-class EnvelopeRefusedError(ServiceError):
-    """An envelope that is refused without a signed answer (400 unless a subclass of `_ERRORS` says otherwise)."""
-
-
-def _refuse(code: str, message: str) -> ServiceError:
-    kind = _ERRORS.get(code, EnvelopeRefusedError)
-    return kind(message, [{"code": code, "message": message}])
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +219,7 @@ class _Partners:
             self.registry = self.node.partners()
         partner = self.registry.get(claimed)
         if partner is None:
-            raise _refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")
+            raise refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")
         return partner
 
 
@@ -243,6 +234,10 @@ def _open(node: Node, envelope: dict[str, Any], partner: Partner) -> Opened:
         for old in partner.retired:
             try:
                 opened = open_envelope(node.keys, node.party, envelope, old.signing_key, now)
+            except UnreadableEnvelopeError as unreadable:
+                if key_valid_at(partner.history, old.signing_key, unreadable.opened.sent_at):
+                    raise
+                continue
             except EnvelopeError:
                 continue
             if key_valid_at(partner.history, old.signing_key, opened.sent_at):
@@ -255,6 +250,7 @@ def _verify(node: Node, envelope: dict[str, Any], partners: _Partners) -> tuple[
     sender = sender_of(envelope)
     if len(envelope["id"]) > MAX_ID:
         raise EnvelopeError("malformed", f"the envelope id is longer than {MAX_ID} characters")
+    check_addressed(envelope, node.party)
     partner = partners.get(sender)
     return partner, _open(node, envelope, partner)
 
@@ -299,6 +295,8 @@ class _Checked:
     refusal: ServiceError | None = None
     claimed: tuple[str, str] = ("?", "?")
     accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is an urgent transfer
+    unreadable: list[dict[str, str]] | None = None  # why a verified envelope's content cannot be read
+    audit: tuple[AuditRecord, ...] = ()  # what the audit log records of a refusal (pactnet.services.refusal_tally)
 
     @property
     def urgent(self) -> bool:
@@ -318,12 +316,22 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
     claimed = _claimed(envelope)
     try:
         partner, opened = _verify(node, envelope, partners)
+    except UnreadableEnvelopeError as error:
+        # Its sender signed it: answered with a signed refusal of its own, and its batch goes on.
+        reasons = [{"code": error.code, "message": str(error)}]
+        return _Checked(partners.get(error.opened.sender), error.opened, claimed=claimed, unreadable=reasons)
     except EnvelopeError as error:
-        return _Checked(refusal=_refuse(error.code, str(error)), claimed=claimed)
+        return _unopened(node, refuse(error.code, str(error)), claimed)
     except ServiceError as error:
-        return _Checked(refusal=error, claimed=claimed)
+        return _unopened(node, error, claimed)
     ahead = _accept_ahead(node, partner, opened) if _is_urgent(opened) else None
     return _Checked(partner, opened, accepted=ahead)
+
+
+def _unopened(node: Node, refusal: ServiceError, claimed: tuple[str, str]) -> _Checked:
+    """An envelope refused unopened, tallied before any transaction (a chunk written again appends the same)."""
+    record = AuditRecord("refused-envelope", *claimed, refusal_reason(refusal))
+    return _Checked(refusal=refusal, claimed=claimed, audit=tuple(node.refusals.admit(node.now(), record)))
 
 
 def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance | None:
@@ -338,8 +346,8 @@ def _accept_ahead(node: Node, partner: Partner, opened: Opened) -> _Acceptance |
         transfer = read_transfer(node, opened.payload)
     except PayloadError:
         return None
-    if transfer.consents or transfer.final != node.party:
-        return None
+    if transfer.consents or transfer.final != node.party or transfer.item.originator == node.party:
+        return None  # a hand-back is checked against what this node published, in the transaction
     world = node.world
     decision = decide(world, transfer.item, transfer.route[0], transfer.final, opened.sent_at)
     if _disagreements(node, opened, transfer, decision):
@@ -509,13 +517,11 @@ def _write_chunk(
             cut_short = True  # what is done is written now, not thrown away
             break
         if one.partner is None or one.opened is None:
-            refusal = one.refusal or _refuse("malformed", "not an envelope")
-            claimed, envelope_id = one.claimed
-            data = {"code": refusal.details[0]["code"], "message": refusal.message}
-            write.records.append(AuditRecord("refused-envelope", claimed, envelope_id, data))
+            refusal = one.refusal or refuse("malformed", "not an envelope")
+            write.records += one.audit
             answers.append(refusal)
         else:
-            answers.append(_answer_once(write, one.partner, one.opened, one.accepted))
+            answers.append(_answer_once(write, one.partner, one.opened, one.accepted, one.unreadable))
     write.write(give_way=stop_for_urgent and not cut_short)
     return answers
 
@@ -532,16 +538,20 @@ def receive(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer_once(
-    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+    write: _ChunkWrite,
+    partner: Partner,
+    opened: Opened,
+    ahead: _Acceptance | None,
+    unreadable: list[dict[str, str]] | None = None,
 ) -> dict[str, Any] | ServiceError:
     if write.connection.dialect.name == "sqlite":
         # Every SQLite write transaction holds the database's one write lock from its start (BEGIN IMMEDIATE),
         # so no other writer can record the same id between our look-up and our insert: no savepoint needed.
-        return _answer(write, partner, opened, ahead)
+        return _answer(write, partner, opened, ahead, unreadable)
     write.write()  # the earlier envelopes' rows stay out of this envelope's savepoint
     savepoint = write.connection.begin_nested()
     try:
-        answer = _answer(write, partner, opened, ahead)
+        answer = _answer(write, partner, opened, ahead, unreadable)
         write.write()
     except IntegrityError:
         # Another worker recorded the same envelope id, or stored the same item, after our look-up: read again
@@ -549,13 +559,17 @@ def _answer_once(
         savepoint.rollback()
         write.drop()
         write.look_up([opened])
-        return _answer(write, partner, opened, ahead)
+        return _answer(write, partner, opened, ahead, unreadable)
     savepoint.commit()
     return answer
 
 
 def _answer(
-    write: _ChunkWrite, partner: Partner, opened: Opened, ahead: _Acceptance | None
+    write: _ChunkWrite,
+    partner: Partner,
+    opened: Opened,
+    ahead: _Acceptance | None,
+    unreadable: list[dict[str, str]] | None = None,
 ) -> dict[str, Any] | ServiceError:
     """The answer to a verified envelope, or the error to refuse it with.
 
@@ -566,10 +580,12 @@ def _answer(
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
             write.records.append(AuditRecord("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
-            return _refuse("id-reused", message)
+            return refuse("id-reused", message)
         write.records.append(AuditRecord("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
-    if opened.kind == TRANSFER:
+    if unreadable:
+        answer = _refused(write, partner, opened, unreadable)
+    elif opened.kind == TRANSFER:
         answer = _receive_transfer(write, partner, opened, ahead)
     else:
         handler = HANDLERS.get(opened.kind)
@@ -602,6 +618,10 @@ def _receive_transfer(
         transfer = read_transfer(node, opened.payload)
     except PayloadError as error:
         return _refused(write, partner, opened, [{"code": error.code, "message": error.message}])
+    if transfer.item.originator == node.party:
+        problems = handback_problems(write.connection, node.party, opened.payload["report"])
+        if problems:
+            return _refused(write, partner, opened, problems)
     if transfer.consents:
         write.write()  # consents are read back with the world
         problems = adopt_consents(write.connection, node, transfer.item.originator, transfer.item.id, transfer.consents)

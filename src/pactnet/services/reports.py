@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
+from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 # Statements built once: building them per publish cost more than running them.
 _INSERT_REPORTS = insert(reports)
 _INSERT_DECISIONS = insert(decisions)
-_CURSOR = re.compile(r"c[0-9]{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,25 +277,20 @@ def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
     return _view(row)
 
 
-def parse_cursor(cursor: str | None) -> int | None:
-    """A listing cursor (`c` and a number) as the sequence number it stands for."""
-    if cursor is None:
-        return None
-    if not _CURSOR.fullmatch(cursor):
-        raise InvalidInputError(f"cursor {cursor!r} is not a cursor this node gave out")
-    return int(cursor[1:])
-
-
-def _listing(user: User, wanted: ReportFilter) -> Select[Any]:
+def _listing(node: Node, user: User, wanted: ReportFilter) -> Select[Any]:
     """Reports at or below the user's clearance that match the filters, newest first.
 
-    Compartments are checked row by row: they are a set, not a rank.
+    Compartments are checked row by row: they are a set, not a rank. The level filter is the level, whichever
+    label names it: an item published under an alias has the rank of the level the alias stands for.
     """
     query = select(reports).where(reports.c.level_rank <= user.rank).order_by(reports.c.seq.desc())
     if wanted.originator is not None:
         query = query.where(reports.c.originator == wanted.originator)
     if wanted.level is not None:
-        query = query.where(reports.c.level == wanted.level)
+        scheme = node.world.parties[node.party]
+        if scheme.level_of(wanted.level) is None:
+            raise InvalidInputError(f"level {wanted.level!r} is not a level of {node.party}")
+        query = query.where(reports.c.level_rank == scheme.rank(wanted.level))
     if wanted.since is not None:
         query = query.where(reports.c.created_at >= instant_text(wanted.since))
     if wanted.category is not None:
@@ -309,8 +303,8 @@ def list_reports(
     node: Node, user: User, wanted: ReportFilter, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Reports the user is cleared for, newest first, a page at a time; the listing is audited."""
-    before = parse_cursor(cursor)
-    query = _listing(user, wanted)
+    before = open_cursor(node.keys, cursor, user.name)
+    query = _listing(node, user, wanted)
     when = instant_text(node.now())
 
     def write(connection: Connection) -> tuple[list[dict[str, Any]], str | None]:
@@ -331,7 +325,7 @@ def list_reports(
                 break
         data = {"returned": [item["id"] for item in page]}
         node.audit.append(connection, when, [AuditRecord("list", user.name, "reports", data)])
-        return page, (f"c{last}" if more and last is not None else None)
+        return page, (seal_cursor(node.keys, last, user.name) if more and last is not None else None)
 
     return node.uow.write(write)
 

@@ -32,7 +32,7 @@ def normalise_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError as error:
         raise StoreError(
-            f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql://USER@HOST/DB)"
+            "not a database URL (expected sqlite:///PATH or postgresql://USER@HOST/DB)"  # the URL may hold a password
         ) from error
     backend = parsed.get_backend_name()
     if backend == "postgresql":
@@ -40,6 +40,14 @@ def normalise_url(url: str) -> str:
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
     raise StoreError(f"unsupported database {backend!r}: pactnet runs on SQLite or PostgreSQL")
+
+
+def shown_url(url: str) -> str:
+    """The database URL as it may be printed or logged: its password, if any, as `***`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -74,14 +82,18 @@ def is_reader(connection: Connection) -> bool:
 
 
 def create(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for `url`, with SQLite set up for durability and one writer at a time."""
+    """An engine for `url`, with SQLite set up for durability and one writer at a time.
+
+    `hide_parameters`: an error's message (which the dispatcher and the server log) leaves out the statement's
+    parameters, which are reports' titles and bodies.
+    """
     normal = normalise_url(url)
     if normal.startswith("sqlite"):
-        engine = create_engine(normal, pool_size=pool_size, max_overflow=10)
+        engine = create_engine(normal, pool_size=pool_size, max_overflow=10, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(normal, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    return create_engine(normal, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query
 from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import CompromiseReporter, ConsentGiver, InboxViewer, Publisher, Reader
 from pactnet.api.routes.paths import ListingLimit, ReportId
-from pactnet.services import InvalidInputError, compromises, outbox_view, releases, reports
+from pactnet.policy.clock import in_calendar
+from pactnet.services import InvalidInputError, compromises, cursors, outbox_view, releases, reports
 from pactnet.services.context import Node
 
 
@@ -56,12 +57,17 @@ def _reading(routes: APIRouter, node: Node) -> None:
         category: Annotated[str | None, Query(max_length=100, pattern=schemas.IDENTIFIER)] = None,
         level: Annotated[level_filter | None, Query()] = None,
         since: Annotated[datetime | None, Query(description="RFC 3339 with an offset")] = None,
-        cursor: Annotated[str | None, Query(pattern=r"^c[0-9]{1,18}$")] = None,
+        cursor: Annotated[str | None, Query(pattern=cursors.PATTERN, description="`next` of the page before")] = None,
         limit: Annotated[int | None, Query(ge=1, le=node.config.max_page_size)] = None,
     ) -> dict[str, Any]:
         """Reports the user is cleared for, newest first."""
         if since is not None and since.tzinfo is None:
             raise InvalidInputError("since: expected an instant with an offset, e.g. 2019-11-23T00:00:00+09:00")
+        if since is not None:
+            try:
+                in_calendar(since)
+            except ValueError as error:
+                raise InvalidInputError(f"since: expected {error}") from error
         wanted = reports.ReportFilter(originator, category, level, since)
         items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
         return {"items": items, "next": following}
