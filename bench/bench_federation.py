@@ -41,13 +41,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from machine import cpu_model, percentile, process_cpu_seconds, source_state
-from pactnet.api.priority import priority_header
 from pactnet.cluster import ClusterNode, create_cluster
-from pactnet.federation import inbound
 from pactnet.federation.client import PartnerClient
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.node import open_node, parse_instant_text
-from pactnet.services import ServiceError, reports, users
+from pactnet.federation.priority import priority_header
+from pactnet.node import open_node
+from pactnet.services import ServiceError, inbound, reports, users
+from pactnet.store.instants import parse_instant_text
 from pactnet.store.writer import GroupCommitter
 
 if TYPE_CHECKING:
@@ -580,8 +580,8 @@ def profile_drain(root: Path, options: Options) -> str:
         if user is None:
             raise RuntimeError("the officer's token does not authenticate in-process")
         for node in (rok, jpn):
-            node.writer.close()
-            node.writer = InThreadWriter(node.engine)
+            node.uow.writer.close()
+            node.uow.writer = InThreadWriter(node.uow.engine)
         body = report_body("routine", 0, options.body_bytes)
         publication = reports.Publication(body["title"], LEVEL, [CATEGORY], body=body["body"], recipients=[RECEIVER])
         for start in range(0, options.profile, BATCH):

@@ -36,10 +36,11 @@ from sqlalchemy import update
 from machine import cpu_model, percentile, process_cpu_seconds, source_state
 from pactnet.audit.chain import Checkpoint, Entry, chain_entry
 from pactnet.cluster import free_port
-from pactnet.node import instant_text, open_node
+from pactnet.node import open_node
 from pactnet.services import audit as audit_service
 from pactnet.services import reports, users
 from pactnet.store import audit_log
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import audit_head
 
 if TYPE_CHECKING:
@@ -531,9 +532,9 @@ def synthetic_records(rng: random.Random, count: int) -> Iterator[tuple[str, str
 
 def insert_batch(node: Node, rows: list[tuple[Any, ...]], marks: list[tuple[Any, ...]]) -> None:
     """Entries and checkpoints in one transaction, with the driver's fastest bulk path."""
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         raw: Any = connection.connection.driver_connection
-        if node.engine.dialect.name == "sqlite":
+        if node.uow.engine.dialect.name == "sqlite":
             raw.executemany(INSERT_ENTRIES, rows)
             if marks:
                 raw.executemany(INSERT_MARKS.format(", ".join("?" * len(MARK_COLUMNS))), marks)
@@ -553,7 +554,7 @@ def build_audit_log(node: Node, total: int, batch: int = 50_000) -> dict[str, An
     rows go in with the driver's executemany (SQLite) or COPY (PostgreSQL), a transaction per batch.
     """
     started = time.perf_counter()
-    with node.engine.connect() as connection:
+    with node.uow.engine.connect() as connection:
         head = audit_log.read_head(connection)
     if head is None:
         raise RuntimeError("the node has no signed head")
@@ -576,10 +577,10 @@ def build_audit_log(node: Node, total: int, batch: int = 50_000) -> dict[str, An
                 mark = Checkpoint.sign(node.keys, seq, entry.hash, at)
                 marks.append((mark.seq, mark.hash, mark.at, mark.key, mark.signature))
         insert_batch(node, rows, marks)
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         signed = Checkpoint.sign(node.keys, seq, prev, at)
         connection.execute(update(audit_head).where(audit_head.c.id == audit_log.HEAD_ROW).values(**signed.as_dict()))
-        if node.engine.dialect.name == "postgresql":
+        if node.uow.engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE audit_entries")
     return {"entries": seq, "build_seconds": time.perf_counter() - started}
 
@@ -596,7 +597,7 @@ def measure_verify(node: Node, repeat: int, sample: int) -> dict[str, Any]:
         cpus.append(time.process_time() - cpu)
     assert result is not None  # noqa: S101 - repeat >= 1
     parts: dict[str, float] = {}
-    with node.engine.connect() as connection:
+    with node.uow.engine.connect() as connection:
         start = time.perf_counter()
         rows = 0
         cursor = connection.exec_driver_sql(SELECT_ENTRIES)

@@ -2,223 +2,65 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
-import secrets
 import shutil
 import tempfile
-import threading
 import tomllib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
-from pactnet.audit.chain import KEY_ROTATED
+from pactnet.audit.chain import KEY_ROTATED, AuditRecord
 from pactnet.audit.trust import RETIRED_KEYS_FILE
 from pactnet.config import CONFIG_FILE, ConfigError, NodeConfig, load_config
 from pactnet.crypto.identity import build_identity, build_rotation
 from pactnet.crypto.keys import ENCRYPTION_KEY_FILE, SIGNING_KEY_FILE, NodeKeys, b64, fingerprint
 from pactnet.errors import PactnetError, WorldError
 from pactnet.federation.partners import PartnerRegistry, load_partners
-from pactnet.federation.refusal_tally import RefusalTally
 from pactnet.federation.tomlfile import toml_string, write_atomically
 from pactnet.logs import note
-from pactnet.policy.model import Consent
+from pactnet.services.context import Node, system_clock
+from pactnet.services.world_cache import WorldCache
 from pactnet.serving import served_url, stopped
 from pactnet.store import database
 from pactnet.store.audit_log import SqlAuditLog
-from pactnet.store.tables import audit_entries, consents, lifecycle_acts
-from pactnet.store.writer import GroupCommitter
-from pactnet.urgency import Urgency
-from pactnet.wakeups import LaneWaker, LaneWakers
+from pactnet.store.instants import instant_text
+from pactnet.store.tables import audit_entries
+from pactnet.store.unit_of_work import UnitOfWork
 from pactnet.world import BUNDLED, load_document, read_document
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
+    from datetime import datetime
 
     from sqlalchemy import Connection
-    from sqlalchemy.engine import Engine
 
     from pactnet.policy.model import World
 
+__all__ = [
+    "RETIRED_KEYS_FILE",
+    "Node",
+    "NodeError",
+    "default_url",
+    "identity_document",
+    "init_node",
+    "listening_url",
+    "open_node",
+    "partner_registry",
+    "rotate_node_keys",
+    "rotation_statements",
+    "system_clock",
+]
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
-_COUNT_ACTS = select(
-    select(func.count()).select_from(lifecycle_acts).scalar_subquery()
-    + select(func.count()).select_from(consents).scalar_subquery()
-)
-# Where a connection's info holds the dispatcher lanes its writes queued outbox rows for (see take_queued).
-QUEUED_LANES = "pactnet.outbox.queued"
-# Noted on a connection whose transaction read the acts and consents into the node's world (Node.refresh).
-WORLD_READ = "pactnet.world.read"
-
-
-def system_clock() -> datetime:
-    """The wall clock, in UTC; the only place a node reads it (the demo hands in a scenario clock)."""
-    return datetime.now(UTC)
-
-
-def instant_text(at: datetime) -> str:
-    """The fixed-width UTC text instants are stored as (see store.tables.INSTANT)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_instant_text(text: str) -> datetime:
-    """The inverse of `instant_text`."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 class NodeError(PactnetError):
     """A node cannot be created or started; the message says what to do."""
-
-
-@dataclass(slots=True)
-class Node:
-    """One party's node: everything a request needs, built once."""
-
-    config: NodeConfig
-    keys: NodeKeys
-    engine: Engine
-    audit: SqlAuditLog
-    document: dict[str, Any]
-    world: World
-    clock: Callable[[], datetime] = system_clock
-    acts: list[dict[str, Any]] = field(default_factory=list)
-    granted: list[Consent] = field(default_factory=list)
-    writer: GroupCommitter = field(init=False)
-    # Rung when something was written to the outbox, so that a dispatcher in this process sends it at once: the
-    # urgent lanes (True), one idle lane per write, and the others (False), all of them.
-    outbox_wakers: dict[bool, LaneWakers] = field(
-        default_factory=lambda: {True: LaneWakers(one_at_a_time=True), False: LaneWakers(one_at_a_time=False)}
-    )
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # Flash and immediate work in hand in this process, which routine work gives way to (pactnet.urgency).
-    urgency: Urgency = field(default_factory=Urgency)
-    # Refusals of unopened envelopes audited one by one, and those only counted (pactnet.federation.refusal_tally).
-    refusals: RefusalTally = field(default_factory=RefusalTally)
-
-    reader: Engine = field(init=False)
-    # Set when a transaction that read the acts and consents into `world` was rolled back: what it read may
-    # have included its own rows, which are gone now, so the next refresh reads them again whatever their count.
-    world_stale: bool = False
-
-    def __post_init__(self) -> None:
-        self.writer = GroupCommitter(self.engine)
-        self.reader = database.reader(self.engine)
-        event.listen(self.engine, "commit", _world_read_kept)
-        event.listen(self.engine, "rollback", self._world_read_undone)
-        event.listen(self.engine, "rollback_savepoint", self._world_read_undone)
-
-    def write(self, job: Callable[[Connection], T], *, urgent: bool = False) -> T:
-        """Run a write (and the audit entries it appends) in a committed transaction, sharing its fsync.
-
-        `urgent` (a flash or immediate report, its delivery): taken before the routine writes waiting with it.
-        Once it is committed, the dispatcher lanes it queued outbox rows for are woken.
-        """
-        queued: set[bool] = set()
-
-        def job_and_its_queue(connection: Connection) -> T:
-            take_queued(connection)  # a note left on this pooled connection by a write that failed
-            result = job(connection)
-            queued.update(take_queued(connection))
-            return result
-
-        result = self.writer.run(job_and_its_queue, urgent=urgent)
-        self.outbox_changed(queued)
-        return result
-
-    @property
-    def party(self) -> str:
-        """The party this node speaks for."""
-        return self.config.party
-
-    def now(self) -> datetime:
-        """The node's current instant."""
-        return self.clock()
-
-    def world_with(self, *events: dict[str, Any]) -> World:
-        """The world with the recorded acts and `events` added; raises WorldError if an act makes no sense."""
-        return self.world_with_acts(self.acts, *events)
-
-    def world_with_acts(
-        self, acts: list[dict[str, Any]], *events: dict[str, Any], granted: list[Consent] | None = None
-    ) -> World:
-        """The world with these acts, `events` and consents (by default those recorded); raises WorldError."""
-        document = copy.copy(self.document)
-        document["events"] = [*self.document.get("events", []), *acts, *events]
-        world = read_document(document, self.world.source)
-        consents = self.granted if granted is None else granted
-        return world.with_consents(consents) if consents else world
-
-    def refresh(self, connection: Connection) -> World:
-        """The world with every lifecycle act recorded so far, by any API worker on the same database.
-
-        Called inside the transaction that decides, so a decision never rests on a world older than its
-        own transaction.
-        """
-        count = connection.execute(_COUNT_ACTS).scalar_one()  # acts and consents: committed rows stay
-        with self.lock:  # API threads and dispatcher lanes refresh alike: acts, consents and world change together
-            if self.world_stale or count != len(self.acts) + len(self.granted):
-                acts, granted = recorded_acts(connection), recorded_consents(connection)
-                world = self.world_with_acts(acts, granted=granted)
-                self.acts, self.granted, self.world = acts, granted, world
-                self.world_stale = False
-                if not database.is_reader(connection):  # a reader's transaction holds no rows of its own
-                    connection.info[WORLD_READ] = True
-            return self.world
-
-    def _world_read_undone(self, connection: Connection, *_savepoint: object) -> None:
-        # A rolled-back write (one that failed, or gave way to an urgent one) may have refreshed the world with
-        # an act or consent of its own: without this, a row committed later would bring the count back to what
-        # the world holds, and the rolled-back one would stay in it in place of the committed one.
-        if connection.info.pop(WORLD_READ, False):
-            with self.lock:
-                self.world_stale = True
-
-    def adopt(self, event: dict[str, Any], world: World) -> None:
-        """Take a recorded act into the node's world (after its transaction committed)."""
-        with self.lock:
-            self.acts = [*self.acts, event]
-            self.world = world
-
-    def outbox_waker(self, *, urgent: bool) -> LaneWaker:
-        """What a dispatcher lane (urgent or not) waits on: woken when this process queues rows for its class."""
-        return self.outbox_wakers[urgent].add()
-
-    def outbox_changed(self, lanes: Iterable[bool]) -> None:
-        """Wake this process's dispatcher lanes that have something new: urgent (True), the others (False).
-
-        Only those, and one urgent lane per write (pactnet.wakeups): every lane woken reads the outbox, and those
-        reads take turns on the interpreter lock with the flash being sent or received.
-        """
-        for urgent in set(lanes):
-            self.outbox_wakers[urgent].ring()
-
-    def close(self) -> None:
-        """Finish the writes handed over, then release the database connections."""
-        self.writer.close()
-        self.engine.dispose()
-
-
-def _world_read_kept(connection: Connection) -> None:
-    connection.info.pop(WORLD_READ, None)
-
-
-def take_queued(connection: Connection) -> set[bool]:
-    """The dispatcher lanes the writes on this connection queued outbox rows for since the last call.
-
-    pactnet.federation.outbox notes them (urgent True, the others False) as it writes the rows; whoever commits
-    the transaction takes them and wakes those lanes only (`Node.outbox_changed`), after the commit. A row rolled
-    back after it was noted costs one needless wake-up, nothing more.
-    """
-    lanes: set[bool] = connection.info.pop(QUEUED_LANES, set())
-    return lanes
 
 
 def _world(config: NodeConfig) -> tuple[dict[str, Any], World]:
@@ -231,27 +73,6 @@ def _world(config: NodeConfig) -> tuple[dict[str, Any], World]:
     if config.party not in world.parties:
         raise NodeError(f"party {config.party!r} is not in the world {source} ({', '.join(world.parties)})")
     return document, world
-
-
-def recorded_acts(connection: Connection) -> list[dict[str, Any]]:
-    """Every lifecycle act recorded at this node, in order, as world-file events."""
-    rows = connection.execute(select(lifecycle_acts).order_by(lifecycle_acts.c.seq)).all()
-    return [{"at": row.at, "type": row.type, "agreement": row.agreement, "by": row.by} for row in rows]
-
-
-def recorded_consents(connection: Connection) -> list[Consent]:
-    """Every consent recorded at this node (granted here, or received from an originator), in order."""
-    return [
-        Consent(
-            row.report,
-            row.originator,
-            row.to,
-            row.arrangement,
-            parse_instant_text(row.at),
-            None if row.until is None else parse_instant_text(row.until),
-        )
-        for row in connection.execute(select(consents).order_by(consents.c.seq))
-    ]
 
 
 def init_node(folder: Path, world: str, party: str, database_url: str | None) -> NodeConfig:
@@ -312,7 +133,7 @@ def _start_database(config: NodeConfig, folder: Path, made: list[Path]) -> None:
             log = SqlAuditLog(keys, config.checkpoint_every)
             now = instant_text(system_clock())
             log.start(connection, now)
-            log.append(connection, now, [("node-created", "cli", config.party, _settings(config))])
+            log.append(connection, now, [AuditRecord("node-created", "cli", config.party, _settings(config))])
     finally:
         engine.dispose()
 
@@ -334,24 +155,22 @@ def open_node(folder: Path, clock: Callable[[], datetime] = system_clock, *, rec
     keys = NodeKeys.load(folder)
     document, world = _world(config)
     engine = database.create(config.database_url(), pool_size=config.pool_size)
+    worlds = WorldCache(document, world)
     try:
         database.check_schema(engine)
         with engine.connect() as connection:
-            acts = recorded_acts(connection)
-            granted = recorded_consents(connection)
+            worlds.load(connection)
+    except WorldError as error:
+        engine.dispose()
+        raise NodeError(f"the lifecycle acts recorded in the database no longer fit the world: {error}") from error
     except PactnetError:
         engine.dispose()
         raise
-    node = Node(config, keys, engine, SqlAuditLog(keys, config.checkpoint_every), document, world, clock)
+    worlds.watch(engine)
+    partners = partial(load_partners, folder, config.party, world.parties)
+    node = Node(config, keys, SqlAuditLog(keys, config.checkpoint_every), worlds, UnitOfWork(engine), partners, clock)
     if record_settings:
         _audit_configuration(node)
-    if acts or granted:
-        node.acts, node.granted = acts, granted
-        try:
-            node.world = node.world_with()
-        except WorldError as error:
-            engine.dispose()
-            raise NodeError(f"the lifecycle acts recorded in the database no longer fit the world: {error}") from error
     return node
 
 
@@ -399,17 +218,14 @@ def _audit_configuration(node: Node) -> None:
         row = connection.execute(_LAST_SETTINGS).first()
         return row is not None and json.loads(row.data) == settings
 
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         if recorded(connection):
             return
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         if not recorded(connection):  # another process may have recorded it meanwhile
-            node.audit.append(connection, instant_text(node.now()), [("config-changed", "node", node.party, settings)])
-
-
-def new_token() -> str:
-    """A fresh API token: 32 random bytes, URL-safe, with a prefix that says what it is."""
-    return "pn_" + secrets.token_urlsafe(32)
+            node.audit.append(
+                connection, instant_text(node.now()), [AuditRecord("config-changed", "node", node.party, settings)]
+            )
 
 
 def _config(folder: Path) -> NodeConfig:
@@ -465,8 +281,8 @@ def rotate_node_keys(folder: Path, clock: Callable[[], datetime] = system_clock)
             old = node.keys
             new = NodeKeys.generate()
             statement = build_rotation(old, new, node.party, at)
-            with node.engine.begin() as connection:
-                entry = (KEY_ROTATED, "cli", node.party, {"rotation": statement})
+            with node.uow.transaction() as connection:
+                entry = AuditRecord(KEY_ROTATED, "cli", node.party, {"rotation": statement})
                 node.audit.append(connection, instant_text(at), [entry])
         finally:
             node.close()

@@ -91,9 +91,9 @@ class TestDatabaseErrors:
                 "created_at": "2019-07-25T06:00:00.000000Z",
             }
             try:
-                with node.engine.begin() as connection:
+                with node.uow.transaction() as connection:
                     connection.execute(insert(reports), row)
-                with pytest.raises(IntegrityError) as caught, node.engine.begin() as connection:
+                with pytest.raises(IntegrityError) as caught, node.uow.transaction() as connection:
                     connection.execute(insert(reports), row | {"title": f"again {PASSWORD}"})
             finally:
                 node.close()

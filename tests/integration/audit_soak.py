@@ -25,7 +25,8 @@ from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, fingerprint
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.federation.witness import exchange
-from pactnet.node import identity_document, init_node, open_node, rotate_node_keys, system_clock
+from pactnet.node import identity_document, init_node, open_node, rotate_node_keys
+from pactnet.services.context import system_clock
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store import audit_log
@@ -101,7 +102,7 @@ def witnessed_node(
 
 
 def _target(rok: Node) -> Target:
-    with rok.engine.connect() as connection:
+    with rok.uow.engine.connect() as connection:
         head = audit_log.read_head(connection)
     answers = exchange(rok, head)
     witnessed = [answer.witnessed for answer in answers if answer.witnessed is not None]
@@ -271,7 +272,7 @@ def soak(target: Target, rounds: int, rng: random.Random) -> SoakResult:
     while result.total < rounds:
         name = rng.choice(sorted(KINDS))
         target.first_key = anchor
-        with target.node.engine.connect() as connection:
+        with target.node.uow.engine.connect() as connection:
             transaction = connection.begin()
             try:
                 what = KINDS[name](connection, rng, target)
@@ -293,7 +294,7 @@ def soak(target: Target, rounds: int, rng: random.Random) -> SoakResult:
 
 def is_untouched(target: Target) -> bool:
     """Whether the log still verifies after the soak (every tampering was rolled back)."""
-    with target.node.engine.connect() as connection:
+    with target.node.uow.engine.connect() as connection:
         return audit_log.verify(
             connection, target.node.keys.public_signing, first_key=target.first_key, witnessed=target.witnessed
         ).intact

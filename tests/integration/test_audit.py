@@ -57,7 +57,7 @@ class TestTampering:
 
     def test_a_changed_entry_is_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(update(audit_entries).where(audit_entries.c.seq == 5).values(actor="someone else"))
         intact, first_bad, problem = _verify(node)
         assert (intact, first_bad) == (False, 5)
@@ -66,13 +66,13 @@ class TestTampering:
 
     def test_a_removed_entry_is_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(delete(audit_entries).where(audit_entries.c.seq == 7))
         assert _verify(node)[:2] == (False, 7)
 
     def test_an_inserted_entry_is_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             rows = connection.execute(select(audit_entries).where(audit_entries.c.seq >= 4)).all()
             connection.execute(delete(audit_entries).where(audit_entries.c.seq >= 4))
             forged = Entry(4, rows[0].at, "read", "ghost", "x", "{}", rows[0].prev, "0" * 64)
@@ -99,7 +99,7 @@ class TestTampering:
 
     def test_reordered_entries_are_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(update(audit_entries).where(audit_entries.c.seq == 6).values(seq=-6))
             connection.execute(update(audit_entries).where(audit_entries.c.seq == 7).values(seq=6))
             connection.execute(update(audit_entries).where(audit_entries.c.seq == -6).values(seq=7))
@@ -107,7 +107,7 @@ class TestTampering:
 
     def test_a_truncated_tail_is_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             last = connection.execute(select(audit_head.c.seq)).scalar_one()
             connection.execute(delete(audit_entries).where(audit_entries.c.seq > last - 3))
         intact, first_bad, problem = _verify(node)
@@ -118,7 +118,7 @@ class TestTampering:
     def test_a_recomputed_chain_still_fails_the_signed_head(self, node: Node) -> None:
         """An insider who rewrites an entry and re-hashes every later one cannot forge the node's signature."""
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             rows = connection.execute(select(audit_entries).order_by(audit_entries.c.seq)).all()
             prev = rows[2].prev
             for row in rows[2:]:
@@ -138,7 +138,7 @@ class TestTampering:
 
     def test_a_removed_head_is_found(self, node: Node) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(delete(audit_head))
         assert not _verify(node)[0]
 
@@ -146,7 +146,7 @@ class TestTampering:
         node.audit.checkpoint_every = 2
         _fill(node, reports=2)
         other = NodeKeys.generate()
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             row = connection.execute(select(audit_checkpoints).limit(1)).one()
             forged = Checkpoint.sign(other, row.seq, row.hash, row.at)
             connection.execute(
@@ -191,6 +191,6 @@ class TestExport:
 @pytest.mark.parametrize("statement", ["UPDATE audit_entries SET kind = 'read' WHERE seq = 2"])
 def test_a_raw_sql_change_is_found(node: Node, statement: str) -> None:
     _fill(node, reports=1)
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         connection.execute(text(statement))
     assert _verify(node)[:2] == (False, 2)

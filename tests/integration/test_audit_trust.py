@@ -33,7 +33,7 @@ def _fill(node: Node, name: str = "officer", reports: int = 4) -> None:
 
 
 def _entries(node: Node) -> int:
-    with node.engine.connect() as connection:
+    with node.uow.engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(audit_entries)).scalar_one())
 
 
@@ -46,7 +46,7 @@ class TestAKeyForgedRewrite:
         """The attack as found: entries dropped and renumbered, a forged rotation, the head signed by the attacker."""
         _fill(node)
         attacker = NodeKeys.generate()
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             forge_rewrite(connection, node.keys, attacker, {3, 4, 5}, clock())
         result = audit.verify(node)
         assert not result.intact
@@ -66,7 +66,7 @@ class TestAKeyForgedRewrite:
         node = open_node(folder, clock)
         try:
             _fill(node, "after")
-            with node.engine.begin() as connection:
+            with node.uow.transaction() as connection:
                 forge_rewrite(connection, node.keys, NodeKeys.generate(), {2}, clock())
             result = audit.verify(node)
         finally:
@@ -103,7 +103,7 @@ class TestAKeyForgedRewrite:
         _fill(node)
         genuine = fingerprint(node.keys.public_signing)
         attacker = NodeKeys.generate()
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             forge_rewrite(connection, node.keys, attacker, {2}, clock())
         (node.config.folder / RETIRED_KEYS_FILE).write_text(
             f'[[retired_keys]]\nsigning_key = "{b64(attacker.public_signing)}"\n', encoding="utf-8"
@@ -120,7 +120,7 @@ class TestTheCommand:
 
     def test_the_command_reports_a_key_forged_rewrite(self, node: Node, clock: Clock) -> None:
         _fill(node)
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             forge_rewrite(connection, node.keys, NodeKeys.generate(), {2, 3}, clock())
         run = pactnet("audit", "verify", str(node.config.folder))
         assert run.code == 1, run.output

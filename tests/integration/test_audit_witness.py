@@ -18,8 +18,9 @@ from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.federation.witness import HEAD, HEADS_PATH, HeadPusher, exchange
-from pactnet.node import identity_document, init_node, open_node, system_clock
+from pactnet.node import identity_document, init_node, open_node
 from pactnet.services import audit
+from pactnet.services.context import system_clock
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_head
@@ -51,7 +52,7 @@ class Witnessed:
             publish(self.rok, user, Publication(title=f"r{index}", level="군사III급비밀", categories=["dprk-missile"]))
 
     def head(self) -> Checkpoint:
-        with self.rok.engine.connect() as connection:
+        with self.rok.uow.engine.connect() as connection:
             head = read_head(connection)
         assert head is not None
         return head
@@ -104,7 +105,7 @@ class TestAWitness:
     def test_a_witness_keeps_the_head_it_is_given(self, witnessed: Witnessed) -> None:
         witnessed.fill()
         head = witnessed.give_head()
-        with witnessed.jpn.engine.connect() as connection:
+        with witnessed.jpn.uow.engine.connect() as connection:
             row = connection.execute(select(audit_witnessed)).one()
         assert (row.party, row.seq, row.hash) == ("ROK", head.seq, head.hash)
 
@@ -125,7 +126,7 @@ class TestAWitness:
         assert answer.conflict
         assert answer.witnessed is not None
         assert answer.witnessed.head == held
-        with witnessed.jpn.engine.connect() as connection:
+        with witnessed.jpn.uow.engine.connect() as connection:
             kinds = connection.execute(select(audit_entries.c.kind)).scalars().all()
         assert "witness-conflict" in kinds
         assert audit.verify(witnessed.jpn).intact
@@ -177,7 +178,7 @@ class TestVerifyingWithWitnesses:
     ) -> None:
         witnessed.fill()
         head = witnessed.give_head()
-        with witnessed.rok.engine.begin() as connection:
+        with witnessed.rok.uow.engine.begin() as connection:
             cut = cut_back_to_checkpoint(connection)
         assert cut is not None
         assert cut < head.seq
@@ -193,7 +194,7 @@ class TestVerifyingWithWitnesses:
         witnessed.fill()
         witnessed.give_head()
         attacker = NodeKeys.generate()
-        with witnessed.rok.engine.begin() as connection:
+        with witnessed.rok.uow.engine.begin() as connection:
             forge_rewrite(connection, witnessed.rok.keys, attacker, {2}, system_clock())
         (witnessed.rok.config.folder / RETIRED_KEYS_FILE).write_text(
             f'[[retired_keys]]\nsigning_key = "{b64(attacker.public_signing)}"\n', encoding="utf-8"
@@ -210,7 +211,7 @@ class TestVerifyingWithWitnesses:
         given = pactnet("audit", "witness", folder)
         assert given.code == 0, given.output
         assert "witness JPN: holds the head at entry" in given.stdout
-        with witnessed.rok.engine.begin() as connection:
+        with witnessed.rok.uow.engine.begin() as connection:
             cut_back_to_checkpoint(connection)
         assert pactnet("audit", "verify", folder).code == 0
         run = pactnet("audit", "verify", folder, "--witnesses", "--json")

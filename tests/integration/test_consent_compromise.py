@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 from pactnet.cli.main import app as cli
 from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.identity import verify_identity
-from pactnet.federation.consents import build_statement
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.inbound import receive
-from pactnet.federation.outbox import RANKS
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
+from pactnet.policy.precedence import Precedence
 from pactnet.services import audit
+from pactnet.services.consents import build_statement
+from pactnet.services.inbound import receive
 from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import compromises, consents, outbox, reports
@@ -88,11 +88,11 @@ class Trio:
         return published["id"], held[0]["id"]
 
     def count(self, party: str, table: Any, *where: Any) -> int:
-        with self.nodes[party].engine.connect() as connection:
+        with self.nodes[party].uow.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
     def audit_kinds(self, party: str) -> list[tuple[str, str]]:
-        with self.nodes[party].engine.connect() as connection:
+        with self.nodes[party].uow.engine.connect() as connection:
             return [(entry.kind, entry.actor) for entry in read_entries(connection)]
 
     def intact(self) -> None:
@@ -344,7 +344,7 @@ class TestCompromise:
         reported = trio.post("JPN", f"/api/v1/reports/{jpn_id}/compromise", {"description": description})
         assert (reported["direction"], reported["originator"], reported["reporter"]) == ("outgoing", "ROK", "JPN")
         assert reported["delivery"]["state"] == "pending"
-        assert trio.count("JPN", outbox, outbox.c.kind == "compromise", outbox.c.rank == RANKS["flash"]) == 1
+        assert trio.count("JPN", outbox, outbox.c.kind == "compromise", outbox.c.rank == Precedence.FLASH.rank) == 1
 
         trio.dispatch("JPN", urgent=True)  # the urgent lane takes it
         at_rok = trio.get("ROK", "/api/v1/compromises")

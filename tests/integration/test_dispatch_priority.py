@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.inbound import receive_batch
 from pactnet.services import ServiceError, audit
+from pactnet.services.inbound import receive_batch
 from pactnet.services.reports import Publication, publish_many
 from pactnet.services.users import add_user
 from pactnet.store.tables import envelopes
@@ -58,7 +58,7 @@ class TestWakeUps:
 
     def test_a_flash_wakes_the_urgent_lanes_and_a_routine_report_the_others(self, pair: Pair) -> None:
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
-        urgent, general = pair.rok.outbox_waker(urgent=True), pair.rok.outbox_waker(urgent=False)
+        urgent, general = pair.rok.uow.outbox_waker(urgent=True), pair.rok.uow.outbox_waker(urgent=False)
 
         publish_many(pair.rok, user, _reports("flash", 1))
         assert (urgent.is_set(), general.is_set()) == (True, False)
@@ -73,13 +73,13 @@ class TestWakeUps:
 
     def test_each_flash_wakes_one_idle_urgent_lane(self, pair: Pair) -> None:
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
-        lanes = [pair.rok.outbox_waker(urgent=True) for _ in range(2)]
+        lanes = [pair.rok.uow.outbox_waker(urgent=True) for _ in range(2)]
         woken: queue.Queue[LaneWaker] = queue.Queue()
         sleepers = [threading.Thread(target=_sleep, args=(lane, woken)) for lane in lanes]
         for sleeper in sleepers:
             sleeper.start()
         try:
-            _until(lambda: pair.rok.outbox_wakers[True].idle_count == len(lanes))
+            _until(lambda: pair.rok.uow.outbox_wakers[True].idle_count == len(lanes))
             publish_many(pair.rok, user, _reports("flash", 1))
             first = woken.get(timeout=10)
             time.sleep(0.2)  # time for a second lane to wake, were it woken too
@@ -95,13 +95,13 @@ class TestWakeUps:
     def test_a_flash_wakes_every_urgent_lane_when_none_is_idle(self, pair: Pair) -> None:
         # A lane that read the outbox just before the flash was committed must look again before it sleeps.
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
-        lanes = [pair.rok.outbox_waker(urgent=True) for _ in range(2)]
+        lanes = [pair.rok.uow.outbox_waker(urgent=True) for _ in range(2)]
         publish_many(pair.rok, user, _reports("flash", 1))
         assert [lane.is_set() for lane in lanes] == [True, True]
 
     def test_a_report_with_no_allowed_transfer_wakes_no_lane(self, pair: Pair) -> None:
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
-        urgent, general = pair.rok.outbox_waker(urgent=True), pair.rok.outbox_waker(urgent=False)
+        urgent, general = pair.rok.uow.outbox_waker(urgent=True), pair.rok.uow.outbox_waker(urgent=False)
         nowhere = Publication("kept at home", "군사II급비밀", ["dprk-missile"], precedence="flash", recipients=[])
         publish_many(pair.rok, user, [nowhere])
         assert (urgent.is_set(), general.is_set()) == (False, False)
@@ -111,14 +111,14 @@ class TestLanes:
     """On SQLite, urgent lanes and the others take disjoint rows, and no row is taken twice while in flight."""
 
     def test_lanes_take_their_own_rows_and_none_twice(self, pair: Pair) -> None:
-        if pair.rok.engine.dialect.name != "sqlite":
+        if pair.rok.uow.engine.dialect.name != "sqlite":
             pytest.skip("PostgreSQL dispatchers take rows FOR UPDATE SKIP LOCKED (test_federation covers them)")
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
         publish_many(pair.rok, user, _reports("routine", 2) + _reports("flash", 3) + _reports("immediate", 1))
         pair.rok.config = replace(pair.rok.config, dispatch_batch=2)
         dispatcher = Dispatcher(pair.rok)
         try:
-            with pair.rok.reader.connect() as connection, connection.begin():
+            with pair.rok.uow.reader.connect() as connection, connection.begin():
                 first = dispatcher._due(connection, urgent=True)  # noqa: SLF001 - what one lane takes
                 second = dispatcher._due(connection, urgent=True)  # noqa: SLF001
                 third = dispatcher._due(connection, urgent=True)  # noqa: SLF001
@@ -135,14 +135,14 @@ class TestLanes:
         assert len(ranks) == 6  # no row taken twice
 
     def test_rows_taken_in_a_round_of_every_rank_are_left_alone_by_the_urgent_lanes(self, pair: Pair) -> None:
-        if pair.rok.engine.dialect.name != "sqlite":
+        if pair.rok.uow.engine.dialect.name != "sqlite":
             pytest.skip("PostgreSQL dispatchers take rows FOR UPDATE SKIP LOCKED (test_federation covers them)")
         user, _ = add_user(pair.rok, "officer", "군사II급비밀", [])
         publish_many(pair.rok, user, _reports("flash", 3))
         pair.rok.config = replace(pair.rok.config, dispatch_batch=2)
         dispatcher = Dispatcher(pair.rok)
         try:
-            with pair.rok.reader.connect() as connection, connection.begin():
+            with pair.rok.uow.reader.connect() as connection, connection.begin():
                 every = dispatcher._due(connection, urgent=False)  # noqa: SLF001 - a round of every rank
                 urgent = dispatcher._due(connection, urgent=True)  # noqa: SLF001 - an urgent lane beside it
         finally:
@@ -163,7 +163,7 @@ class TestReceiverGivesWay:
 
         def urgent_writes() -> None:
             while not stop.is_set():
-                pair.jpn.write(lambda connection: connection.execute(select(1)), urgent=True)
+                pair.jpn.uow.write(lambda connection: connection.execute(select(1)), urgent=True)
 
         hammer = threading.Thread(target=urgent_writes)
         hammer.start()
@@ -176,7 +176,7 @@ class TestReceiverGivesWay:
         opened = [pair.open_answer(answer) for answer in answers if not isinstance(answer, ServiceError)]
         assert [(one["kind"], one["envelope"]) for one in opened] == [("receipt", env["id"]) for env in batch]
         assert pair.stored() == 20
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(envelopes)).scalar_one() == 20
         # and a replay of the whole batch is answered the same, storing nothing more
         again = receive_batch(pair.jpn, batch)

@@ -27,12 +27,13 @@ from pactnet.crypto.envelope import open_envelope, seal
 from pactnet.crypto.keys import NodeKeys
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, envelope_size, request_limit
 from pactnet.federation.dispatcher import Dispatcher
-from pactnet.federation.outbox import PENDING
-from pactnet.node import Node, open_node, parse_instant_text
+from pactnet.node import Node, open_node
 from pactnet.scenario import set_scenario
 from pactnet.services import audit
 from pactnet.store import database
 from pactnet.store.audit_log import read_entries
+from pactnet.store.instants import parse_instant_text
+from pactnet.store.outbox import PENDING
 from pactnet.store.tables import consents, envelopes, outbox, reports
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import Clock
@@ -144,7 +145,7 @@ class Site:
         return found
 
     def audit_entries(self) -> list[Entry]:
-        with self.opened.reader.connect() as connection:
+        with self.opened.uow.reader.connect() as connection:
             return list(read_entries(connection))
 
     def audit_of(self, kind: str) -> list[Entry]:
@@ -153,11 +154,11 @@ class Site:
     def received(self, originator: str, origin_id: str) -> list[Any]:
         """The rows of reports stored here for one item of `originator`."""
         query = select(reports).where(reports.c.originator == originator, reports.c.origin_id == origin_id)
-        with self.opened.reader.connect() as connection:
+        with self.opened.uow.reader.connect() as connection:
             return list(connection.execute(query).all())
 
     def pending(self) -> int:
-        with self.opened.reader.connect() as connection:
+        with self.opened.uow.reader.connect() as connection:
             count = connection.execute(select(func.count()).select_from(outbox).where(outbox.c.state == PENDING))
             return int(count.scalar_one())
 
@@ -359,7 +360,7 @@ def test_after_the_pact_ends_a_missile_report_reaches_jpn_via_usa_only_with_rela
     assert received.actor == "USA"
     # ROK's consent travelled with the item and was checked and kept at each node on the way.
     for site in (usa, jpn):
-        with site.opened.reader.connect() as connection:
+        with site.opened.uow.reader.connect() as connection:
             kept = list(connection.execute(select(consents.c.id, consents.c.originator)).all())
         assert [tuple(row) for row in kept] == [(statement["id"], "ROK")]
 
@@ -603,12 +604,12 @@ def test_concurrent_dispatchers_never_send_a_row_twice(federation: Make, backend
         for node in nodes[1:]:
             node.close()
 
-    with rok.opened.reader.connect() as connection:
+    with rok.opened.uow.reader.connect() as connection:
         settled = connection.execute(select(outbox.c.state, outbox.c.attempts)).all()
     assert Counter(settled) == {("delivered", 1): rows}
     assert len(rok.audit_of("delivered")) == rows
     for receiver in (jpn, usa):
-        with receiver.opened.reader.connect() as connection:
+        with receiver.opened.uow.reader.connect() as connection:
             answered = list(connection.execute(select(envelopes.c.id, envelopes.c.outcome)).all())
         assert len(answered) == count
         assert {outcome for _, outcome in answered} == {"accepted"}
@@ -742,7 +743,7 @@ class TestBatchEndpoint:
         assert "no-equivalent-level" in _codes(refusal["reasons"])
         assert answers[7] == answers[0]  # the same envelope again: the same signed receipt
 
-        with jpn.opened.reader.connect() as connection:
+        with jpn.opened.uow.reader.connect() as connection:
             recorded = set(connection.execute(select(envelopes.c.id)).scalars())
         assert recorded == {accepted["id"], batch[3]["id"]}
         assert len(jpn.received("ROK", _transfer_id(accepted, pair))) == 1
@@ -763,7 +764,7 @@ class TestBatchEndpoint:
         assert response.status_code == 413
         assert response.json()["error"]["status"] == 413
         assert pair["JPN"].received("ROK", batch[0]["id"]) == []
-        with pair["JPN"].opened.reader.connect() as connection:
+        with pair["JPN"].opened.uow.reader.connect() as connection:
             assert connection.execute(select(func.count()).select_from(envelopes)).scalar_one() == 0
 
     def test_an_empty_or_oversized_batch_is_invalid(self, pair: Federation) -> None:
@@ -787,7 +788,7 @@ class TestBatchEndpoint:
         for _ in range(8):
             rok.publish(recipients=["JPN"])
         pair.dispatch()
-        with rok.opened.reader.connect() as connection:
+        with rok.opened.uow.reader.connect() as connection:
             rows = connection.execute(select(outbox.c.attempts, outbox.c.next_at)).all()
         assert [row.attempts for row in rows] == [1] * 8
         # One failure: every row waits at most the first delay (50 ms), not a delay doubled once per row.

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from pactnet.crypto.envelope import _aead_key, _canonical, _raw, _signed_bytes
 from pactnet.crypto.keys import b64
-from pactnet.federation.inbound import receive_batch
 from pactnet.services import audit
+from pactnet.services.inbound import receive_batch
 from pactnet.store.tables import envelopes
 from tests.databases import fresh_postgres_database
 from tests.integration.conftest import LoopbackServer
@@ -138,7 +138,7 @@ class TestALyingPartnersBatch:
         assert opened[1]["envelope"] == bad["id"]
         assert opened[1]["reasons"][0]["code"]
         assert pair.stored() == 2
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             outcome = connection.execute(select(envelopes.c.outcome).where(envelopes.c.id == bad["id"])).scalar_one()
         assert outcome == "refused"
         assert audit.verify(pair.jpn).intact

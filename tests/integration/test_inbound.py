@@ -16,10 +16,10 @@ from pactnet.crypto.envelope import HEADER_FIELDS, SIGNED_DOMAIN, open_envelope,
 from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64, unb64
 from pactnet.federation.client import PartnerClient
-from pactnet.federation.inbound import receive, receive_batch
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.node import Node, identity_document, init_node, open_node
 from pactnet.services import ServiceError, audit
+from pactnet.services.inbound import receive, receive_batch
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import decisions, envelopes, report_categories, reports
 from tests.databases import fresh_postgres_database
@@ -63,11 +63,11 @@ class Pair:
         return {"kind": opened.kind} | opened.payload
 
     def stored(self) -> int:
-        with self.jpn.engine.connect() as connection:
+        with self.jpn.uow.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(reports)).scalar_one())
 
     def audit_kinds(self) -> list[str]:
-        with self.jpn.engine.connect() as connection:
+        with self.jpn.uow.engine.connect() as connection:
             return [entry.kind for entry in read_entries(connection)]
 
 
@@ -152,7 +152,7 @@ def _refused_with(pair: Pair, envelope: dict[str, Any], code: str) -> ServiceErr
 
 
 def _last_entry(pair: Pair) -> Any:
-    with pair.jpn.engine.connect() as connection:
+    with pair.jpn.uow.engine.connect() as connection:
         return list(read_entries(connection))[-1]
 
 
@@ -171,7 +171,7 @@ def _signed_by(keys: NodeKeys, envelope: dict[str, Any]) -> dict[str, Any]:
 
 def _nothing_recorded(pair: Pair) -> None:
     assert pair.stored() == 0
-    with pair.jpn.engine.connect() as connection:
+    with pair.jpn.uow.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(envelopes)).scalar_one() == 0
     assert pair.audit_kinds()[-1] == "refused-envelope"
     assert audit.verify(pair.jpn).intact
@@ -189,7 +189,7 @@ class TestAcceptedTransfer:
         assert receipt["report"] == payload["report"]["id"]
         assert receipt["marking"] == {"originator": "ROK", "level": "極秘"}
         assert receipt["decision"]["allowed"] is True
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             row = connection.execute(select(reports)).one()
             trail = connection.execute(select(decisions)).one()
         assert (row.originator, row.received_from, row.origin_id) == ("ROK", "ROK", payload["report"]["id"])
@@ -231,7 +231,7 @@ class TestOneBatch:
         assert opened[3]["stored_as"] != opened[0]["stored_as"]
         assert [answer["kind"] for answer in opened] == ["receipt"] * 4 + ["refusal"]
         assert pair.stored() == 2
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             recorded = connection.execute(select(envelopes.c.id, envelopes.c.outcome)).all()
             categories = connection.execute(
                 select(report_categories.c.category)
@@ -330,7 +330,7 @@ class TestReusedIds:
 
     def test_an_id_used_by_another_partner_is_refused_and_audited(self, pair: Pair) -> None:
         envelope = pair.envelope(transfer())
-        with pair.jpn.engine.begin() as connection:
+        with pair.jpn.uow.engine.begin() as connection:
             connection.execute(
                 insert(envelopes).values(
                     id=envelope["id"],
@@ -386,7 +386,7 @@ class TestRefusedTransfers:
     def test_a_replayed_refusal_gets_the_same_answer(self, pair: Pair) -> None:
         envelope = pair.envelope(transfer("군사I급비밀", ("pla-navy",)))
         assert receive(pair.jpn, envelope) == receive(pair.jpn, envelope)
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(envelopes)).scalar_one() == 1
 
 
@@ -427,7 +427,7 @@ class TestEndpoint:
 def test_a_flash_envelope_sent_as_urgent_does_not_wait_for_itself(pair: Pair) -> None:
     """Marked urgent on arrival (its Priority header), the request is the urgent work its routine checks wait for."""
     urgency = CountingUrgency()
-    pair.jpn.urgency = urgency
+    pair.jpn.uow.urgency = urgency
     client = PartnerClient()
     try:
         with LoopbackServer(pair.jpn) as base_url:

@@ -88,7 +88,7 @@ class TestTheAuditLogAcrossARotation:
         node = open_node(folder, clock)
         try:
             result = audit.verify(node)
-            with node.engine.connect() as connection:
+            with node.uow.engine.connect() as connection:
                 kinds = connection.execute(select(audit_entries.c.kind)).scalars().all()
         finally:
             node.close()
@@ -113,7 +113,7 @@ class TestTheAuditLogAcrossARotation:
         old, _ = rotated
         node = open_node(folder, clock)
         try:
-            with node.engine.begin() as connection:
+            with node.uow.transaction() as connection:
                 rotation_seq = connection.execute(
                     select(audit_entries.c.seq).where(audit_entries.c.kind == KEY_ROTATED)
                 ).scalar_one()

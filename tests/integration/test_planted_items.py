@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
-from pactnet.federation.inbound import receive
-from pactnet.federation.outbox import report_payload
 from pactnet.services import audit
+from pactnet.services.inbound import receive
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_entries
+from pactnet.store.outbox import report_payload
 from pactnet.store.tables import reports
 from tests.databases import fresh_postgres_database
 from tests.integration.test_inbound import GSOMIA, Pair, pair_of_nodes
@@ -68,7 +68,7 @@ def _published_at_jpn(pair: Pair) -> dict[str, Any]:
         recipients=["ROK"],
     )
     published = publish(pair.jpn, user, publication)
-    with pair.jpn.engine.connect() as connection:
+    with pair.jpn.uow.engine.connect() as connection:
         row = connection.execute(select(reports).where(reports.c.id == published["id"])).one()
     return report_payload(row._asdict(), row.level)
 
@@ -80,7 +80,7 @@ def _refusal_codes(pair: Pair, payload: dict[str, Any]) -> list[str]:
 
 
 def _jpn_reports(pair: Pair) -> list[tuple[str, str | None]]:
-    with pair.jpn.engine.connect() as connection:
+    with pair.jpn.uow.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(select(reports.c.origin_id, reports.c.received_from))]
 
 
@@ -90,7 +90,7 @@ class TestPlantedItems:
     def test_an_item_jpn_never_published_is_refused_and_audited(self, pair: Pair) -> None:
         assert _refusal_codes(pair, _claiming_jpn()) == ["unknown-own-item"]
         assert _jpn_reports(pair) == []
-        with pair.jpn.engine.connect() as connection:
+        with pair.jpn.uow.engine.connect() as connection:
             last = list(read_entries(connection))[-1]
         assert last.kind == "refused-envelope"
         assert "unknown-own-item" in str(last.data)

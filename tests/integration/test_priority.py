@@ -11,8 +11,8 @@ import httpx
 import pytest
 import uvicorn
 
-from pactnet.api.priority import priority_header, urgency_of
 from pactnet.federation.client import PartnerClient
+from pactnet.federation.priority import priority_header, urgency_of
 from pactnet.urgency import GIVE_WAY_LONGEST, Urgency
 from tests.integration.conftest import LoopbackServer
 
@@ -48,7 +48,7 @@ class CountingUrgency(Urgency):
 def counted(node: Node) -> Iterator[tuple[CountingUrgency, str]]:
     """The node's API on loopback, its urgency counted; the base URL."""
     urgency = CountingUrgency()
-    node.urgency = urgency
+    node.uow.urgency = urgency
     with LoopbackServer(node) as base_url:
         yield urgency, base_url
 

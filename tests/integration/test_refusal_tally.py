@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pactnet.crypto.keys import NodeKeys
-from pactnet.federation.inbound import receive_batch
-from pactnet.federation.refusal_tally import BURST, INTERVAL, SUMMARY
 from pactnet.services import audit
+from pactnet.services.inbound import receive_batch
+from pactnet.services.refusal_tally import BURST, INTERVAL, SUMMARY
 from pactnet.store.audit_log import read_entries
 from tests.integration.test_hostile_envelopes import rok_and_jpn  # noqa: F401 - the fixture `pair`
 from tests.integration.test_inbound import Pair, transfer
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _entries(pair: Pair) -> list[Entry]:
-    with pair.jpn.engine.connect() as connection:
+    with pair.jpn.uow.engine.connect() as connection:
         return [entry for entry in read_entries(connection) if entry.kind in {"refused-envelope", SUMMARY}]
 
 

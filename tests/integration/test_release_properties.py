@@ -105,7 +105,7 @@ class Run:
 
     def known_consents(self, party: str) -> list[Consent]:
         """The consents `party`'s node knows of, read from its store as statements."""
-        with self.trio.nodes[party].engine.connect() as connection:
+        with self.trio.nodes[party].uow.engine.connect() as connection:
             statements = [row.statement for row in connection.execute(select(consents.c.statement))]
         return [
             Consent(
@@ -150,7 +150,7 @@ class Run:
         """(party, item, id of its copy there) for this run's items a party holds (received ones only, or all)."""
         found = []
         for party in PARTIES:
-            with self.trio.nodes[party].engine.connect() as connection:
+            with self.trio.nodes[party].uow.engine.connect() as connection:
                 query = select(reports.c.origin_id, reports.c.id).where(reports.c.origin_id.in_(self.items))
                 found += [(party, self.items[origin_id], held) for origin_id, held in connection.execute(query)]
         found = [one for one in found if not received or one[0] != one[1].originator]
@@ -238,7 +238,7 @@ def _hubs(world: World, sender: str, to: str) -> set[str]:
 def _check_holdings(run: Run, asks: list[Ask]) -> None:
     """No node holds an item nobody at the sending node asked for (but the hub of an asked-for relay)."""
     for party in PARTIES:
-        with run.trio.nodes[party].engine.connect() as connection:
+        with run.trio.nodes[party].uow.engine.connect() as connection:
             query = select(reports.c.origin_id, reports.c.received_from).where(
                 reports.c.origin_id.in_(run.items), reports.c.received_from.is_not(None)
             )
@@ -261,7 +261,7 @@ def _check_transfers(run: Run, asks: list[Ask]) -> None:
     wanted = {(one.sender, one.origin_id, one.to, one.asked_by) for one in asks}
     delivered: dict[tuple[str, str, str], int] = {}
     for party in PARTIES:
-        with run.trio.nodes[party].engine.connect() as connection:
+        with run.trio.nodes[party].uow.engine.connect() as connection:
             rows = list(connection.execute(select(outbox).where(outbox.c.kind == "transfer")))
         for row in rows:
             item = row.payload["report"]
@@ -276,7 +276,7 @@ def _check_transfers(run: Run, asks: list[Ask]) -> None:
         if not one.expected:
             continue
         assert delivered.get((one.sender, one.origin_id, one.to)) == 1, one
-        with run.trio.nodes[one.to].engine.connect() as connection:
+        with run.trio.nodes[one.to].uow.engine.connect() as connection:
             query = select(func.count()).select_from(reports).where(reports.c.origin_id == one.origin_id)
             assert connection.execute(query).scalar_one() == 1, one
 

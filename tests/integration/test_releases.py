@@ -69,13 +69,13 @@ def _everyone(trio: Trio, rounds: int = 4) -> None:
 
 def _transfers(trio: Trio, party: str) -> list[tuple[str, str, str | None]]:
     """Every transfer queued at a party: (next hop, final recipient, who asked), in order."""
-    with trio.nodes[party].engine.connect() as connection:
+    with trio.nodes[party].uow.engine.connect() as connection:
         query = select(outbox.c.recipient, outbox.c.final, outbox.c.asked_by).where(outbox.c.kind == "transfer")
         return [tuple(row) for row in connection.execute(query.order_by(outbox.c.seq))]
 
 
 def _held(trio: Trio, party: str, origin_id: str) -> list[Any]:
-    with trio.nodes[party].engine.connect() as connection:
+    with trio.nodes[party].uow.engine.connect() as connection:
         query = select(reports.c.id, reports.c.received_from).where(reports.c.origin_id == origin_id)
         return [tuple(row) for row in connection.execute(query)]
 
@@ -117,7 +117,7 @@ class TestRelayConsent:
         assert [(one["to"], one["final"], one["state"], one["asked_by"]) for one in sent] == [
             ("USA", "JPN", "delivered", "recipients")
         ]
-        with trio.nodes["ROK"].engine.connect() as connection:
+        with trio.nodes["ROK"].uow.engine.connect() as connection:
             entries = list(read_entries(connection))
         decided = [entry.data for entry in entries if entry.kind == "decide"]
         assert [(one["to"], one["allowed"], one["asked_by"]) for one in decided] == [
@@ -252,7 +252,7 @@ class TestRequestedConsent:
         trio.post("ROK", f"/api/v1/reports/{rok_id}/consents", {"to": "USA"})  # granted directly, not as an answer
         trio.dispatch("ROK")
         assert _transfers(trio, "JPN") == [("USA", "USA", "consent-request")]
-        with trio.nodes["JPN"].engine.connect() as connection:
+        with trio.nodes["JPN"].uow.engine.connect() as connection:
             state = connection.execute(select(consent_requests.c.state).where(consent_requests.c.id == asked["id"]))
             assert state.scalar_one() == "granted"
 

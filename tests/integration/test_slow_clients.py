@@ -37,7 +37,7 @@ def served(pair: Pair) -> Iterator[tuple[Pair, int, CountingUrgency]]:
     """JPN served on loopback with a request deadline of TIMEOUT_MS, its urgency counted; the port."""
     pair.jpn.config = replace(pair.jpn.config, request_timeout_ms=TIMEOUT_MS)
     urgency = CountingUrgency()
-    pair.jpn.urgency = urgency
+    pair.jpn.uow.urgency = urgency
     with LoopbackServer(pair.jpn) as base_url:
         yield pair, int(base_url.rsplit(":", 1)[1]), urgency
 

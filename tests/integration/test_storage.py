@@ -28,12 +28,12 @@ class TestMigrations:
     """The migrations build exactly the tables the code declares, on both databases."""
 
     def test_the_migrated_schema_matches_the_declared_tables(self, node: Node) -> None:
-        with node.engine.connect() as connection:
+        with node.uow.engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), metadata)
         assert differences == []
 
     def test_a_database_at_an_unknown_revision_is_refused(self, node: Node, folder: Path) -> None:
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
         node.close()
         with pytest.raises(StoreError, match="9999_future"):
@@ -51,11 +51,11 @@ class TestAtomicWrites:
 
     def test_a_publish_whose_audit_append_fails_leaves_nothing(self, node: Node) -> None:
         user, _ = add_user(node, "officer", "군사II급비밀", [])
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             connection.execute(delete(audit_head))  # the audit append cannot find its head
         with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises, nothing may remain
             publish(node, user, Publication(title="lost", level="군사II급비밀", categories=["dprk-missile"]))
-        with node.engine.connect() as connection:
+        with node.uow.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(reports)).scalar_one() == 0
             assert connection.execute(select(func.count()).select_from(decisions)).scalar_one() == 0
 
@@ -102,7 +102,7 @@ class TestConfigurationChanges:
         (folder / "node.toml").write_text(config.replace("checkpoint_every = 1000", "checkpoint_every = 10"), "utf-8")
         for _ in range(2):
             reopened = open_node(folder)
-            with reopened.engine.connect() as connection:
+            with reopened.uow.engine.connect() as connection:
                 kinds = [entry.kind for entry in read_entries(connection)]
             reopened.close()
         assert kinds.count("config-changed") == 1

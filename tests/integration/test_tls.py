@@ -56,9 +56,9 @@ class Pair:
             dispatcher.run_once()
         finally:
             dispatcher.client.close()
-        with self.jpn.reader.connect() as connection:
+        with self.jpn.uow.reader.connect() as connection:
             copies = connection.execute(select(reports.c.id).where(reports.c.origin_id == published["id"])).all()
-        with self.rok.reader.connect() as connection:
+        with self.rok.uow.reader.connect() as connection:
             error = connection.execute(
                 select(outbox.c.last_error).where(outbox.c.report_id == published["id"])
             ).scalar()

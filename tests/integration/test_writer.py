@@ -25,14 +25,14 @@ LAUNCH = Publication(title="launch", level="군사III급비밀", categories=["dp
 
 
 def run_in_thread(node: Node, job: Callable[[Connection], str], *, urgent: bool) -> threading.Thread:
-    thread = threading.Thread(target=node.write, args=(job,), kwargs={"urgent": urgent})
+    thread = threading.Thread(target=node.uow.write, args=(job,), kwargs={"urgent": urgent})
     thread.start()
     return thread
 
 
 def wait_queued(node: Node, count: int) -> None:
     for _ in range(1000):
-        if len(node.writer._routine) + len(node.writer._urgent) >= count:  # noqa: SLF001 - what is queued
+        if len(node.uow.writer._routine) + len(node.uow.writer._urgent) >= count:  # noqa: SLF001 - what is queued
             return
         threading.Event().wait(0.005)
     raise AssertionError(f"{count} writes were never queued")
@@ -62,7 +62,7 @@ class TestGroupCommit:
         for thread in threads:
             thread.join()
         assert errors == []
-        with node.engine.connect() as connection:
+        with node.uow.engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(reports)).scalar_one() == 200
         result = audit.verify(node)
         assert result.intact
@@ -81,10 +81,10 @@ class TestGroupCommit:
             )
             raise RuntimeError("refused halfway")
 
-        assert node.write(good) == 1
+        assert node.uow.write(good) == 1
         with pytest.raises(RuntimeError, match="halfway"):
-            node.write(bad)
-        with node.engine.connect() as connection:
+            node.uow.write(bad)
+        with node.uow.engine.connect() as connection:
             stored = connection.execute(select(lifecycle_acts.c.agreement)).scalars().all()
         assert stored == ["A"]
 
@@ -110,7 +110,7 @@ class TestUrgentWrites:
         return job
 
     def _stored(self, node: Node) -> list[str]:
-        with node.engine.connect() as connection:
+        with node.uow.engine.connect() as connection:
             return list(connection.execute(select(lifecycle_acts.c.agreement).order_by(lifecycle_acts.c.seq)).scalars())
 
     def test_an_urgent_write_goes_before_routine_writes_queued_ahead_of_it(self, node: Node) -> None:
@@ -123,13 +123,13 @@ class TestUrgentWrites:
             wait_queued(node, queued)
         threads.append(run_in_thread(node, self._recording(order, "flash"), urgent=True))
         wait_queued(node, 3)
-        assert node.writer.urgent_waiting
+        assert node.uow.writer.urgent_waiting
         hold.set()
         for thread in threads:
             thread.join(10)
         assert order == ["busy", "flash", "r1", "r2"]
         assert sorted(self._stored(node)) == sorted(order)  # and every write was committed
-        assert not node.writer.urgent_waiting
+        assert not node.uow.writer.urgent_waiting
 
     def test_a_routine_batch_is_cut_short_for_an_urgent_write_and_the_rest_follows(self, node: Node) -> None:
         order: list[str] = []
@@ -164,10 +164,10 @@ class TestUrgentWrites:
             if not flashes:  # a flash comes in while the first run is writing
                 flashes.append(run_in_thread(node, self._recording(order, "flash"), urgent=True))
                 wait_queued(node, 1)
-            node.writer.give_way_to_urgent()
+            node.uow.writer.give_way_to_urgent()
             return "done"
 
-        assert node.write(routine) == "done"
+        assert node.uow.write(routine) == "done"
         flashes[0].join(10)
         assert order == ["routine", "flash", "routine"]
         assert sorted(self._stored(node)) == ["flash", "routine"]  # the first run left nothing behind
@@ -180,10 +180,10 @@ class TestUrgentWrites:
             name = f"flash {len(flashes)}"
             flashes.append(run_in_thread(node, self._recording(order, name), urgent=True))
             wait_queued(node, 1)
-            node.writer.give_way_to_urgent()  # an urgent write is always waiting
+            node.uow.writer.give_way_to_urgent()  # an urgent write is always waiting
             return self._recording(order, "routine")(connection)
 
-        assert node.write(routine) == "routine"
+        assert node.uow.write(routine) == "routine"
         for flash in flashes:
             flash.join(10)
         assert len(flashes) == MAX_GIVE_WAY + 1  # it gave way MAX_GIVE_WAY times, then went through
@@ -197,14 +197,14 @@ class TestUrgentWrites:
         assert started.wait(10)
         flash = run_in_thread(node, self._recording([], "flash"), urgent=True)
         wait_queued(node, 1)
-        node.writer.give_way_to_urgent()  # this thread is not the writer's: nothing to roll back
+        node.uow.writer.give_way_to_urgent()  # this thread is not the writer's: nothing to roll back
         urgent_ran: list[str] = []
 
         def urgent(connection: Connection) -> str:
-            node.writer.give_way_to_urgent()  # an urgent write never gives way
+            node.uow.writer.give_way_to_urgent()  # an urgent write never gives way
             return self._recording(urgent_ran, "urgent")(connection)
 
-        second = threading.Thread(target=node.write, args=(urgent,), kwargs={"urgent": True})
+        second = threading.Thread(target=node.uow.write, args=(urgent,), kwargs={"urgent": True})
         second.start()
         wait_queued(node, 2)
         hold.set()
@@ -220,7 +220,7 @@ class TestUrgentWrites:
         assert started.wait(10)
         threads += [run_in_thread(node, self._recording(order, "queued"), urgent=True)]
         wait_queued(node, 1)
-        closing = threading.Thread(target=node.writer.close)
+        closing = threading.Thread(target=node.uow.writer.close)
         closing.start()
         hold.set()
         closing.join(10)
@@ -228,7 +228,7 @@ class TestUrgentWrites:
         for thread in threads:
             thread.join(10)
         assert order == ["busy", "queued"]
-        assert node.write(self._recording(order, "after")) == "after"  # a new writer thread takes it
+        assert node.uow.write(self._recording(order, "after")) == "after"  # a new writer thread takes it
         assert sorted(self._stored(node)) == ["after", "busy", "queued"]
 
 
@@ -250,7 +250,7 @@ class TestWorldAfterRollback:
     @staticmethod
     def _acts_by(node: Node, connection: Connection) -> list[str]:
         node.refresh(connection)
-        return [act["by"] for act in node.acts]
+        return [act["by"] for act in node.worlds.acts]
 
     def test_a_failed_write_takes_its_act_out_of_the_world_though_a_later_one_brings_the_count_back(
         self, node: Node
@@ -261,9 +261,9 @@ class TestWorldAfterRollback:
             raise RuntimeError("refused after reading the world")
 
         with pytest.raises(RuntimeError, match="after reading"):
-            node.write(failing)
-        node.write(lambda connection: self._notice(connection, "USA"))  # as many acts as the world held
-        with node.reader.connect() as connection:
+            node.uow.write(failing)
+        node.uow.write(lambda connection: self._notice(connection, "USA"))  # as many acts as the world held
+        with node.uow.read() as connection:
             assert self._acts_by(node, connection) == ["USA"]
 
     def test_an_urgent_write_after_a_routine_one_gave_way_decides_without_the_routine_ones_act(
@@ -283,11 +283,11 @@ class TestWorldAfterRollback:
             if not flashes:
                 flashes.append(run_in_thread(node, flash, urgent=True))
                 wait_queued(node, 1)
-                node.writer.give_way_to_urgent()
+                node.uow.writer.give_way_to_urgent()
             return "routine"
 
-        assert node.write(routine) == "routine"
+        assert node.uow.write(routine) == "routine"
         flashes[0].join(10)
         assert seen_by_flash == [["USA"]]  # its own act, not the one rolled back
-        with node.reader.connect() as connection:
+        with node.uow.read() as connection:
             assert sorted(self._acts_by(node, connection)) == ["ROK", "USA"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import fields
 from pathlib import Path
+from typing import get_args
 
 import typer.main
 
@@ -13,6 +14,7 @@ import pactnet.policy
 from pactnet.cli.main import app
 from pactnet.config import NodeConfig
 from pactnet.policy.decisions import Code
+from pactnet.policy.precedence import Precedence, PrecedenceName, rank_of
 
 SRC = Path(pactnet.__file__).resolve().parent
 DOCS = SRC.parents[1] / "docs"
@@ -100,3 +102,17 @@ class TestEverythingIsDocumented:
             sub = getattr(command, "commands", None)
             commands += [f"pactnet {name} {child}" for child in sub] if sub else [f"pactnet {name}"]
         assert [command for command in commands if command not in readme] == []
+
+
+class TestPrecedenceIsDefinedOnce:
+    """The API's precedence field, the outbox's ranks and the Priority header all come from policy.precedence."""
+
+    def test_the_api_field_names_the_precedences_of_the_enum_in_order(self) -> None:
+        """The Literal the API schema uses lists exactly the enum's values, most urgent first."""
+        assert get_args(PrecedenceName) == tuple(precedence.value for precedence in Precedence)
+
+    def test_ranks_follow_the_order_and_only_flash_and_immediate_are_urgent(self) -> None:
+        """Flash ranks 0 and routine 3, as RFC 9218's urgencies; an unknown name travels as routine."""
+        assert [precedence.rank for precedence in Precedence] == [0, 1, 2, 3]
+        assert [precedence.is_urgent for precedence in Precedence] == [True, True, False, False]
+        assert rank_of("no such precedence") == Precedence.ROUTINE.rank

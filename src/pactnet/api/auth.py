@@ -8,14 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pactnet.services import ServiceError, users
+from pactnet.api.errors import UnauthorizedError
+from pactnet.services import users
 from pactnet.services.roles import Duty
 
 _bearer = HTTPBearer(auto_error=False)
-
-
-class UnauthorizedError(ServiceError):
-    """No valid bearer token."""
 
 
 def current_user(

@@ -31,7 +31,14 @@ _CODES = {
     503: "unavailable",
     500: "internal",
 }
+
+
+class UnauthorizedError(ServiceError):
+    """No valid bearer token (answered with 401 and the scheme to use, RFC 6750 §3)."""
+
+
 _STATUS: dict[type[ServiceError], int] = {
+    UnauthorizedError: 401,
     InvalidInputError: 422,
     NotFoundError: 404,
     ForbiddenError: 403,

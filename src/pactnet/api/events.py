@@ -15,10 +15,11 @@ from starlette.responses import StreamingResponse
 
 from pactnet.api import schemas
 from pactnet.api.auth import InboxViewer
-from pactnet.node import Node, instant_text
 from pactnet.services import events
+from pactnet.services.context import Node
 from pactnet.services.cursors import Cursors
 from pactnet.services.users import User
+from pactnet.store.instants import instant_text
 
 POLL_SECONDS = 0.4  # how often a stream looks for new entries in the log
 HEARTBEAT_SECONDS = 15.0  # a comment line after this long without a frame, so that proxies keep the connection

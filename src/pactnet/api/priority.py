@@ -10,7 +10,7 @@ complete (its body read in full within the node's deadline, pactnet.api.limits) 
 valid: a request that sent its headers and never its body counted as urgent from its arrival, forever, and
 stalled routine federation traffic (issue 17, item 3). Partners' envelopes (`/federation/`) are authenticated
 by their signatures, which only the route can check: a receiver makes a batch urgent work itself once it has
-verified an urgent envelope in it (pactnet.federation.inbound). Routine work waits 0.2 s at most per step
+verified an urgent envelope in it (pactnet.services.inbound). Routine work waits 0.2 s at most per step
 (pactnet.urgency), and what is stored and how it is sent still follows the precedence in the signed or
 validated body.
 """
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
-from pactnet.federation.outbox import RANKS, URGENT_RANK, is_urgent
+from pactnet.federation.priority import HEADER, says_urgent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,35 +30,8 @@ if TYPE_CHECKING:
 
     from pactnet.urgency import Urgency
 
-HEADER = "priority"
 API_PREFIX = "/api/"
-# RFC 9218 urgencies: 0 (most urgent) to 7; 3 when absent. The outbox's ranks of the precedences are exactly those
-# (flash 0, immediate 1, priority 2, routine 3), so a request is urgent work when its urgency is an urgent rank.
-DEFAULT_URGENCY = RANKS["routine"]
-LAST_URGENCY = 7
-MAX_INTEGER_DIGITS = 15
-
-
-def priority_header(precedence: str) -> dict[str, str]:
-    """The request header a client sends with a report or envelope of this precedence (none for the others)."""
-    return {HEADER: f"u={RANKS[precedence]}"} if is_urgent(precedence) else {}
-
-
-def urgency_of(value: str) -> int:
-    """The urgency (`u`) of an RFC 9218 Priority field value; the default for one that names none or is not valid.
-
-    The field is a structured-field dictionary (`u=0, i`); only `u` matters here, an integer from 0 to 7.
-    """
-    for member in value.split(","):
-        key, _, given = member.strip().partition("=")
-        if key.strip() == "u":
-            given = given.strip()
-            # An sf-integer has at most 15 digits (RFC 8941): a longer run is no urgency, and int() of thousands
-            # of digits would raise.
-            if given.isascii() and given.isdigit() and len(given) <= MAX_INTEGER_DIGITS and int(given) <= LAST_URGENCY:
-                return int(given)
-            return DEFAULT_URGENCY
-    return DEFAULT_URGENCY
+_HEADER = HEADER.encode("ascii")
 
 
 class UrgentFirst:
@@ -98,6 +71,6 @@ def _bearer_token(scope: Scope) -> str | None:
 
 def _is_urgent(scope: Scope) -> bool:
     for name, value in scope.get("headers", ()):
-        if name == b"priority":
-            return urgency_of(value.decode("latin-1")) <= URGENT_RANK
+        if name == _HEADER:
+            return says_urgent(value.decode("latin-1"))
     return False

@@ -54,6 +54,15 @@ def entry_hash(seq: int, at: str, kind: str, actor: str, subject: str, data_json
     return sha256(encoded.encode("utf-8")).hexdigest()
 
 
+class AuditRecord(NamedTuple):
+    """What a write asks the log to record: its kind, who acted, what it is about, and the details."""
+
+    kind: str
+    actor: str
+    subject: str
+    data: dict[str, Any]
+
+
 class Entry(NamedTuple):
     """One audit entry as stored; `data_json` is the canonical JSON of its data.
 

@@ -108,7 +108,7 @@ def witness(folder: Path = FOLDER) -> None:
     from pactnet.store.audit_log import read_head  # noqa: PLC0415
 
     with node_at(folder, record_settings=False) as node:
-        with node.reader.connect() as connection:
+        with node.uow.read() as connection:
             head = read_head(connection)
         if head is None:
             fail("the log has no signed head to give (see `pactnet audit verify`)")

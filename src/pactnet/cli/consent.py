@@ -33,7 +33,7 @@ def request(
     as_json: bool = AS_JSON,
 ) -> None:
     """Ask the report's originator for consent to release it to a third party; the request is queued."""
-    from pactnet.federation.consent_requests import request_consent  # noqa: PLC0415
+    from pactnet.services.consent_requests import request_consent  # noqa: PLC0415
 
     with node_at(folder) as node:
         asked = request_consent(node, None, report_id, to, purpose)
@@ -51,7 +51,7 @@ def list_(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
-    from pactnet.federation.consent_requests import list_requests  # noqa: PLC0415
+    from pactnet.services.consent_requests import list_requests  # noqa: PLC0415
 
     with node_at(folder) as node:
         found = list_requests(node, None, limit)
@@ -89,7 +89,7 @@ def answer(
     as_json: bool = AS_JSON,
 ) -> None:
     """As originator, grant or refuse a request; the answer is queued for the holder's node."""
-    from pactnet.federation.consent_requests import answer_request  # noqa: PLC0415
+    from pactnet.services.consent_requests import answer_request  # noqa: PLC0415
 
     ends = None if until is None else instant(until, "--until")
     with node_at(folder) as node:
@@ -108,7 +108,7 @@ def inbox(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the originators' consents about items held here; an unasked one waits for `pactnet report release`."""
-    from pactnet.federation.consent_inbox import list_consents  # noqa: PLC0415
+    from pactnet.services.consent_inbox import list_consents  # noqa: PLC0415
 
     with node_at(folder) as node:
         found = list_consents(node, None, limit)

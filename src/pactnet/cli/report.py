@@ -44,7 +44,7 @@ def release(
     as_json: bool = AS_JSON,
 ) -> None:
     """Release a held report onward to a party: decided now like any transfer, queued if allowed (exit 1 if not)."""
-    from pactnet.federation.releases import release_report  # noqa: PLC0415
+    from pactnet.services.releases import release_report  # noqa: PLC0415
 
     with node_at(folder) as node:
         released = release_report(node, None, report_id, to)
@@ -64,7 +64,7 @@ def compromise(
     as_json: bool = AS_JSON,
 ) -> None:
     """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
-    from pactnet.federation.compromises import report_compromise  # noqa: PLC0415
+    from pactnet.services.compromises import report_compromise  # noqa: PLC0415
 
     with node_at(folder) as node:
         reported = report_compromise(node, None, report_id, description)
@@ -86,7 +86,7 @@ def compromises(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
-    from pactnet.federation.compromises import list_compromises  # noqa: PLC0415
+    from pactnet.services.compromises import list_compromises  # noqa: PLC0415
 
     with node_at(folder) as node:
         found = list_compromises(node, None, limit)

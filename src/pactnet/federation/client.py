@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from pactnet.api.priority import priority_header
 from pactnet.crypto.tls import PartnerTls
 from pactnet.errors import PactnetError
+from pactnet.federation.priority import priority_header
 
 BATCH_PATH = "/federation/v1/envelopes/batch"
 # A partner that does not accept a connection within this is treated as down; the rest bounds a batch.
@@ -79,8 +79,8 @@ class PartnerClient:
     ) -> list[dict[str, Any]]:
         """One answer per envelope, in order: `{"envelope": answer}` or `{"error": {...}}`.
 
-        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.api.priority); the
-        partner's node takes the batch ahead of its routine work once it has verified an urgent envelope in it.
+        `urgent` (flash or immediate traffic) says so in the request's Priority header (pactnet.federation.priority):
+        the partner's node takes the batch ahead of its routine work once it has verified an urgent envelope in it.
         `tls` says how an https:// partner's certificate is verified (the system's trust store by default).
         """
         headers = URGENT_HEADERS if urgent else None

@@ -23,34 +23,26 @@ import random
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
-from pactnet.federation.answers import RECEIPT, REFUSAL
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
-from pactnet.federation.consents import statements_for
-from pactnet.federation.inbound import PayloadError, read_transfer
-from pactnet.federation.outbox import (
-    BY_RECIPIENTS,
-    CANCELLED,
-    DELIVERED,
-    PENDING,
-    REFUSED,
-    TRANSFER,
-    URGENT_RANK,
-    enqueue_transfer,
-)
-from pactnet.federation.partners import PartnerError, load_partners
+from pactnet.federation.partners import PartnerError
 from pactnet.logs import note
-from pactnet.node import instant_text, parse_instant_text, take_queued
 from pactnet.policy.decisions import decide
-from pactnet.services.records import decision_row, decision_summary
-from pactnet.store.tables import decisions, outbox
+from pactnet.policy.precedence import URGENT_RANK
+from pactnet.services.answers import RECEIPT, REFUSAL
+from pactnet.services.consents import statements_for
+from pactnet.services.delivery import Outcome, settle
+from pactnet.services.inbound import PayloadError, read_transfer
+from pactnet.store.instants import instant_text, parse_instant_text
+from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER
+from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,9 +51,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row, Select
 
     from pactnet.federation.partners import Partner, PartnerRegistry
-    from pactnet.node import Node
-    from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
+    from pactnet.services.context import Node
     from pactnet.wakeups import LaneWaker
 
 log = logging.getLogger(__name__)
@@ -77,44 +68,6 @@ URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
-_Audit = tuple[str, str, str, dict[str, Any]]
-# Statements built once: building one per row cost more than running it (the settle of a batch writes every row).
-_PENDING_ROW = (outbox.c.seq == bindparam("row_seq"), outbox.c.state == PENDING)
-_SETTLE = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        state=bindparam("row_state", type_=outbox.c.state.type),
-        settled_at=bindparam("row_settled_at", type_=outbox.c.settled_at.type),
-        outcome=bindparam("row_outcome", type_=outbox.c.outcome.type),
-        answer=bindparam("row_answer", type_=outbox.c.answer.type),
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-    )
-)
-_STILL_PENDING = select(outbox.c.seq).where(
-    outbox.c.seq.in_(bindparam("seqs", expanding=True)), outbox.c.state == PENDING
-)
-_RETRY_LATER = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-        next_at=bindparam("row_next_at", type_=outbox.c.next_at.type),
-        last_error=bindparam("row_last_error", type_=outbox.c.last_error.type),
-    )
-)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What became of one row in one attempt."""
-
-    row: Row[Any]
-    state: str  # DELIVERED, REFUSED, CANCELLED, or PENDING (try again later)
-    detail: dict[str, Any] = field(default_factory=dict)
-    answer: dict[str, Any] | None = None
-    error: str | None = None
-    reroute: Decision | None = None
 
 
 @dataclass(slots=True)
@@ -130,7 +83,7 @@ class Dispatcher:
         self.node = node
         self.client = client or PartnerClient()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self.postgres = node.engine.dialect.name == "postgresql"
+        self.postgres = node.uow.is_postgresql
         self._stop = threading.Event()
         self._lock = threading.Lock()
         # Rows taken and not yet settled (SQLite), kept per class of lane: the urgent lanes and the others never
@@ -144,7 +97,7 @@ class Dispatcher:
     def start(self) -> None:
         """Run the lanes in the background."""
         for number, urgent in enumerate((*[True] * URGENT_LANES, *[False] * GENERAL_LANES)):
-            waker = self.node.outbox_waker(urgent=urgent)
+            waker = self.node.uow.outbox_waker(urgent=urgent)
             thread = threading.Thread(
                 target=self._lane, args=(urgent, waker), name=f"pactnet-dispatch-{'urgent-' if urgent else ''}{number}"
             )
@@ -180,9 +133,9 @@ class Dispatcher:
     def run_once(self, *, urgent: bool = False, skip_urgent: bool = False) -> int:
         """Send one batch of due rows (only urgent ones, or none of them); the number of rows it settled or tried."""
         # The urgent lanes' work goes ahead of routine work in this process; the other lanes give way to it.
-        in_hand = self.node.urgency.running() if urgent else nullcontext()
-        if self.postgres:
-            with self.node.engine.connect() as connection, connection.begin():
+        in_hand = self.node.uow.urgency.running() if urgent else nullcontext()
+        if self.postgres:  # the rows stay locked (FOR UPDATE SKIP LOCKED) while they are sent and settled
+            with self.node.uow.transaction() as connection:
                 rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
                 if not rows:
                     return 0
@@ -190,10 +143,8 @@ class Dispatcher:
                     carried = statements_for(connection, _items(rows))
                     outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
                     self._settle(connection, outcomes)
-                rerouted = take_queued(connection)
-            self.node.outbox_changed(rerouted)  # committed now
             return len(rows)
-        with self.node.reader.connect() as connection, connection.begin():
+        with self.node.uow.read() as connection, connection.begin():
             rows = self._due(connection, urgent=urgent, skip_urgent=skip_urgent)
             world = self.node.refresh(connection) if rows else self.node.world
             carried = statements_for(connection, _items(rows))
@@ -204,9 +155,9 @@ class Dispatcher:
                 outcomes = self._attempt(rows, world, carried, urgent=urgent)
                 for start in range(0, len(outcomes), SETTLE_CHUNK):
                     if not urgent:
-                        self.node.urgency.give_way()
+                        self.node.uow.urgency.give_way()
                     chunk = outcomes[start : start + SETTLE_CHUNK]
-                    self.node.write(partial(self._settle, outcomes=chunk), urgent=urgent)
+                    self.node.uow.write(partial(self._settle, outcomes=chunk), urgent=urgent)
         finally:
             self._release(rows)
         return len(rows)
@@ -263,7 +214,7 @@ class Dispatcher:
         if not sending:
             return outcomes
         try:
-            registry: PartnerRegistry | None = load_partners(self.node.config.folder, self.node.party, world.parties)
+            registry: PartnerRegistry | None = self.node.partners()
         except PartnerError as error:
             registry = None
             problem = f"partners.toml: {error}"
@@ -312,10 +263,10 @@ class Dispatcher:
         envelopes = []
         for row in rows:
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             payload = row.payload
             statements = carried.get(_item_of(row)) if row.kind == TRANSFER else None
-            if statements:  # the originator's consents known here travel with the item (pactnet.federation.consents)
+            if statements:  # the originator's consents known here travel with the item (pactnet.services.consents)
                 payload = payload | {"consents": statements}
             envelopes.append(
                 seal(
@@ -346,7 +297,7 @@ class Dispatcher:
         failed = [(row, unreachable) for row in rows[len(answers) :]]
         for row, answer in zip(rows[: len(answers)], answers, strict=True):
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             read = self._read_answer(partner, row, answer)
             if isinstance(read, Outcome):
                 outcomes.append(read)
@@ -392,63 +343,9 @@ class Dispatcher:
         return [Outcome(row, PENDING, {"next_at": retry_at}, error=why[:2000]) for row, why in failed]
 
     def _settle(self, connection: Connection, outcomes: list[Outcome]) -> None:
-        """Write what became of each row, and audit every delivery, refusal and cancellation.
-
-        One statement per kind of update for the whole chunk: a statement per row cost more in SQLAlchemy than
-        in SQLite. A row settled already (by an earlier round that was not told) is left as it is, unaudited.
-        """
-        node = self.node
-        now = node.now()
-        when = instant_text(now)
-        seqs = [outcome.row.seq for outcome in outcomes]
-        pending = set(connection.execute(_STILL_PENDING, {"seqs": seqs}).scalars()) if seqs else set()
-        retries: list[dict[str, Any]] = []
-        settled: list[dict[str, Any]] = []
-        audit: list[_Audit] = []
-        for outcome in outcomes:
-            row = outcome.row
-            if row.seq not in pending:
-                continue
-            if outcome.state == PENDING:
-                retries.append(
-                    {
-                        "row_seq": row.seq,
-                        "row_attempts": row.attempts + 1,
-                        "row_next_at": outcome.detail["next_at"],
-                        "row_last_error": outcome.error,
-                    }
-                )
-                note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
-                     attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
-                continue
-            settled.append(
-                {
-                    "row_seq": row.seq,
-                    "row_state": outcome.state,
-                    "row_settled_at": when,
-                    "row_outcome": outcome.detail,
-                    "row_answer": outcome.answer,
-                    # A cancellation is no attempt.
-                    "row_attempts": row.attempts if outcome.state == CANCELLED else row.attempts + 1,
-                }
-            )
-            audit.append(_settled_entry(node.party, row, outcome))
-            _note_settled(row, outcome)
-            if outcome.reroute is not None:
-                audit += self._reroute(connection, row, outcome.reroute, now)
-        for statement, values in ((_RETRY_LATER, retries), (_SETTLE, settled)):
-            if values:
-                connection.execute(statement, values)
-        if audit:
-            node.audit.append(connection, when, audit)
-
-    def _reroute(self, connection: Connection, row: Row[Any], decision: Decision, now: datetime) -> list[_Audit]:
-        """Send an item this node holds along the route the core finds now, as a new decision, asked as before."""
-        report_id, asked_by = row.report_id or "", row.asked_by or BY_RECIPIENTS
-        when, party = instant_text(now), self.node.party
-        connection.execute(decisions.insert(), decision_row(report_id, party, row.final, when, decision, asked_by))
-        enqueue_transfer(connection, row.payload["report"], decision, [party], report_id, now, asked_by)
-        return [("decide", party, report_id, decision_summary(row.final, decision, asked_by))]
+        """Write what became of each row (services.delivery), and tell the operator's log what went wrong."""
+        for outcome in settle(connection, self.node, outcomes):
+            _note_outcome(outcome)
 
 
 def _not_taken(connection: Connection, query: Select[Any], taken: set[int]) -> list[Row[Any]]:
@@ -466,30 +363,15 @@ def _items(rows: Sequence[Row[Any]]) -> set[tuple[str, str]]:
     return {_item_of(row) for row in rows if row.kind == TRANSFER}
 
 
-def _note_settled(row: Row[Any], outcome: Outcome) -> None:
-    """The operator's log of a transfer a partner refused, or this node cancelled (pactnet.logs)."""
+def _note_outcome(outcome: Outcome) -> None:
+    """The operator's log of a failed attempt, and of a transfer a partner refused or this node cancelled."""
+    row = outcome.row
+    if outcome.state == PENDING:
+        note(log, "delivery-failed", logging.WARNING, partner=row.recipient, envelope=row.envelope_id,
+             attempts=row.attempts + 1, retry_at=outcome.detail["next_at"], cause=outcome.error)  # fmt: skip
+        return
     if outcome.state not in {REFUSED, CANCELLED}:
         return
     codes = [reason.get("code") for reason in outcome.detail.get("reasons", []) if isinstance(reason, dict)]
     event = "refused-by-partner" if outcome.state == REFUSED else "transfer-cancelled"
     note(log, event, logging.WARNING, partner=row.recipient, envelope=row.envelope_id, kind=row.kind, codes=codes)
-
-
-def _settled_entry(party: str, row: Row[Any], outcome: Outcome) -> _Audit:
-    subject = row.report_id or row.envelope_id
-    data: dict[str, Any] = {"envelope": row.envelope_id, "kind": row.kind, "to": row.recipient}
-    if row.kind == TRANSFER:
-        data |= {
-            "final": row.final,
-            "under": row.under,
-            "route": row.payload.get("route", []),
-            "asked_by": row.asked_by,
-        }
-    if outcome.state == DELIVERED:
-        marking = outcome.detail.get("marking") or {}
-        data |= {"stored_as": outcome.detail.get("stored_as"), "level": marking.get("level")}
-        return ("delivered", row.recipient, subject, data)
-    data["reasons"] = outcome.detail.get("reasons", [])
-    if outcome.state == REFUSED:
-        return ("refused-by-partner", row.recipient, subject, data)
-    return ("cancelled", party, subject, data)

@@ -10,7 +10,7 @@ from pactnet.federation.dispatcher import Dispatcher
 from pactnet.federation.witness import HeadPusher
 
 if TYPE_CHECKING:
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 LOCK_FILE = "dispatcher.lock"
 
@@ -26,7 +26,7 @@ class DispatcherService:
 
     def start(self) -> bool:
         """Start dispatching; False when another process of this SQLite node already does."""
-        if self.node.engine.dialect.name == "sqlite":
+        if not self.node.uow.is_postgresql:  # SQLite
             # The lock is released by the kernel when this process ends, however it ends.
             descriptor = os.open(self.node.config.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
             try:

@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import insert, select, update
 
-from pactnet.audit.chain import Checkpoint, Witnessed, checkpoint_from
+from pactnet.audit.chain import AuditRecord, Checkpoint, Witnessed, checkpoint_from
 from pactnet.crypto.envelope import EnvelopeError, open_envelope, seal, sender_of
 from pactnet.crypto.identity import key_valid_at
 from pactnet.crypto.keys import unb64
 from pactnet.federation.client import TIMEOUT
-from pactnet.federation.partners import load_partners
-from pactnet.node import instant_text, parse_instant_text
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
 from pactnet.store.audit_log import read_head
+from pactnet.store.instants import instant_text, parse_instant_text
 from pactnet.store.tables import audit_witnessed
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 HEADS_PATH = "/federation/v1/audit/heads"
 HEAD = "audit-head"
@@ -70,7 +69,7 @@ def _open(node: Node, envelope: dict[str, Any], partner: Partner) -> Opened:
 
 
 def _sender(node: Node, envelope: dict[str, Any]) -> Partner:
-    partner = load_partners(node.config.folder, node.party, node.world.parties).get(sender_of(envelope))
+    partner = node.partners().get(sender_of(envelope))
     # One refusal for an unknown sender and a forged signature: which parties a node trusts is not told.
     if partner is None:
         raise EnvelopeError("bad-signature", _NOT_VERIFIED)
@@ -129,7 +128,7 @@ def _keep(node: Node, party: str, head: Checkpoint, connection: Connection) -> t
     # Two heads the partner signed for the same entry with different hashes: its log forked. The held head
     # stays; both signed heads are evidence, kept in this node's own log.
     data = {"held": held.as_dict(), "offered": head.as_dict()}
-    node.audit.append(connection, now, [("witness-conflict", party, party, data)])
+    node.audit.append(connection, now, [AuditRecord("witness-conflict", party, party, data)])
     return held, True
 
 
@@ -138,10 +137,10 @@ def receive_head(node: Node, envelope: dict[str, Any]) -> dict[str, Any]:
     partner, opened = _verified(node, envelope)
     head = _partner_head(partner, opened.payload)
     if head is None:
-        with node.reader.connect() as connection:
+        with node.uow.read() as connection:
             held, conflict = _held(connection, partner.party), False
     else:
-        held, conflict = node.write(partial(_keep, node, partner.party, head))
+        held, conflict = node.uow.write(partial(_keep, node, partner.party, head))
     keys = [old.fingerprint for old in partner.retired] + [partner.fingerprint]
     payload = {"party": partner.party, "head": None if held is None else held.as_dict(), "conflict": conflict}
     return seal(
@@ -172,7 +171,7 @@ class WitnessAnswer:
 
 def exchange(node: Node, head: Checkpoint | None, http: httpx.Client | None = None) -> list[WitnessAnswer]:
     """Give every trusted partner `head` (None: only ask), and read what each holds; a partner down is a problem."""
-    registry = load_partners(node.config.folder, node.party, node.world.parties)
+    registry = node.partners()
     client = http or httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"})
     try:
         return [_ask(node, client, partner, head) for _, partner in sorted(registry.partners.items())]
@@ -234,7 +233,7 @@ class HeadPusher:
         given: Checkpoint | None = None
         with httpx.Client(timeout=TIMEOUT, headers={"user-agent": "pactnet"}) as http:
             while not self._stop.wait(self.every):
-                with self.node.reader.connect() as connection:
+                with self.node.uow.read() as connection:
                     head = read_head(connection)
                 if head is None or head == given:
                     continue

@@ -6,6 +6,7 @@ It imports nothing of pactnet's adapters, no I/O library and never reads the clo
 from pactnet.policy.decisions import Code, Decision, Leg, Marking, Reason, decide
 from pactnet.policy.lifecycle import History, Notice, State, Status
 from pactnet.policy.model import Agreement, Arrangement, Party, Report, World
+from pactnet.policy.precedence import Precedence
 
 __all__ = [
     "Agreement",
@@ -17,6 +18,7 @@ __all__ = [
     "Marking",
     "Notice",
     "Party",
+    "Precedence",
     "Reason",
     "Report",
     "State",

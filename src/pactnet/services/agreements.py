@@ -6,17 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.errors import WorldError
-from pactnet.federation.acts import ACTS, act_problem, send_act
-from pactnet.node import instant_text, recorded_acts, take_queued
 from pactnet.policy.model import Arrangement
 from pactnet.policy.timeline import timeline
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from pactnet.services.acts import ACTS, act_problem, send_act
+from pactnet.store.acts import recorded_acts
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
-    from pactnet.node import Node
     from pactnet.policy.model import Agreement, World
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 
@@ -46,7 +48,7 @@ def _describe(node: Node, pact: Agreement | Arrangement, *, with_timeline: bool)
 
 def _current_world(node: Node) -> World:
     """The world with every act recorded so far, including those received from partner nodes."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         return node.refresh(connection)
 
 
@@ -68,7 +70,7 @@ def get_agreement(node: Node, pact_id: str) -> dict[str, Any]:
 def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]:
     """Record a lifecycle act by this party now, validated by the core exactly as a world file's event.
 
-    The act is queued, in the same transaction, for every partner's node (pactnet.federation.acts).
+    The act is queued, in the same transaction, for every partner's node (pactnet.services.acts).
     """
     agreement = node.world.agreements.get(pact_id)
     if agreement is None:
@@ -82,22 +84,22 @@ def record_act(node: Node, user: User, pact_id: str, act: str) -> dict[str, Any]
     at = node.now()
     when = instant_text(at)
     event = {"at": at.isoformat(), "type": act, "agreement": pact_id, "by": node.party}
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         # Holding the log's lock, read every act recorded so far (by any API worker) and judge this one
         # against them, so that two workers cannot both record acts that only make sense alone.
         node.audit.lock(connection)
-        node.acts = recorded_acts(connection)
+        acts = recorded_acts(connection)
         try:
-            world = node.world_with(event)
+            world = node.worlds.with_acts(acts, event)
         except WorldError as error:
             message = act_problem(error)
             raise ConflictError(f"{act} on {pact_id} at {at.isoformat()} makes no sense: {message}") from error
         connection.execute(
             insert(lifecycle_acts).values(agreement=pact_id, type=act, by=node.party, at=when, recorded_by=user.name)
         )
-        node.audit.append(connection, when, [("lifecycle", user.name, pact_id, {"type": act, "by": node.party})])
+        node.audit.append(
+            connection, when, [AuditRecord("lifecycle", user.name, pact_id, {"type": act, "by": node.party})]
+        )
         send_act(connection, node, event, at)
-        queued = take_queued(connection)
-    node.adopt(event, world)
-    node.outbox_changed(queued)
+    node.worlds.adopt([*acts, event], world)
     return _describe(node, world.agreements[pact_id], with_timeline=False)

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from pactnet.audit.export import EXPORT_FORMAT
 from pactnet.audit.trust import first_key_on_record
-from pactnet.node import instant_text
 from pactnet.services import redaction
 from pactnet.store import audit_log
+from pactnet.store.instants import instant_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import TextIO
 
     from pactnet.audit.chain import Checkpoint, Verification, Witnessed
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 
@@ -29,10 +29,7 @@ def verify(node: Node, *, expect_key: str | None = None, witnessed: Sequence[Wit
     first_key = expect_key or first_key_on_record(node.config.folder, node.keys.public_signing)
     # One snapshot for the head, the entries and the checkpoints: on PostgreSQL's default READ COMMITTED,
     # entries appended while the log is read would look like entries added behind the node's back.
-    reader = node.reader
-    if reader.dialect.name == "postgresql":
-        reader = reader.execution_options(isolation_level="REPEATABLE READ")
-    with reader.connect() as connection:
+    with node.uow.read(snapshot=True) as connection:
         return audit_log.verify(connection, node.keys.public_signing, first_key=first_key, witnessed=witnessed)
 
 
@@ -41,7 +38,7 @@ def page(node: Node, user: User, after: int, limit: int, *, with_verification: b
 
     Verifying reads every entry; a client paging through a long log declines it (`?verify=false`).
     """
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         entries = redaction.entries_for(connection, user, list(audit_log.read_entries(connection, after, limit)))
     following = entries[-1]["seq"] if len(entries) == limit else None
     verification = verify(node).as_dict() if with_verification else None
@@ -50,7 +47,7 @@ def page(node: Node, user: User, after: int, limit: int, *, with_verification: b
 
 def checkpoint(node: Node) -> Checkpoint | None:
     """A signed checkpoint at the last entry, now."""
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         return node.audit.checkpoint_now(connection, instant_text(node.now()))
 
 
@@ -58,7 +55,7 @@ def export(node: Node, out: TextIO) -> int:
     """Write the log as JSON Lines (docs/audit.md): a header, every entry, every checkpoint, the head."""
     from pactnet.crypto.keys import b64  # noqa: PLC0415 - only export needs it
 
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         header = {"format": EXPORT_FORMAT, "party": node.party, "key": b64(node.keys.public_signing)}
         out.write(json.dumps({"header": header}, ensure_ascii=False) + "\n")
         count = 0

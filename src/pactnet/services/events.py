@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Connection, Row
 
     from pactnet.audit.chain import Entry
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 BATCH = 500  # entries read at most per call: a client resuming far back catches up in steps
@@ -78,20 +78,20 @@ class Batch:
 
 def last_position(node: Node) -> int:
     """The position of the log's last entry: a client that names none starts from here."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         return int(connection.execute(select(func.coalesce(func.max(audit_entries.c.seq), 0))).scalar_one())
 
 
 def is_active(node: Node, user: User) -> bool:
     """Whether the user may still be told anything: a disabled user's stream ends at once."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         disabled = connection.execute(select(users.c.disabled).where(users.c.id == user.id)).scalar_one_or_none()
     return disabled is not None and not disabled
 
 
 def events_after(node: Node, user: User, position: int, limit: int = BATCH) -> Batch:
     """The events for `user` in the next `limit` entries after `position`."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         entries = list(audit_log.read_entries(connection, position, limit))
         wanted = [entry for entry in entries if entry.kind in TYPES and user.may(TYPES[entry.kind][1])]
         hidden = redaction.concealed(connection, user, wanted)

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, insert, select
 
-from pactnet.federation.outbox import BY_RECIPIENTS, enqueue_transfers, is_urgent, report_payload, transfer_row
-from pactnet.node import instant_text
+from pactnet.audit.chain import AuditRecord
 from pactnet.policy.decisions import Decision, decide
 from pactnet.policy.model import Report
+from pactnet.policy.precedence import NAMES as PRECEDENCES
+from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -22,10 +25,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Row, Select
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
-PRECEDENCES = ("flash", "immediate", "priority", "routine")
 # Statements built once: building them per publish cost more than running them.
 _INSERT_REPORTS = insert(reports)
 _INSERT_DECISIONS = insert(decisions)
@@ -136,7 +138,7 @@ def _store(
     prepared: _Prepared,
     decided: list[tuple[str, Decision]],
     rows: _Rows,
-) -> list[tuple[str, str, str, dict[str, Any]]]:
+) -> list[AuditRecord]:
     """Add one report's rows (the report, its categories, decisions and transfers) to `rows`; its audit records."""
     item, when = prepared.item, prepared.row["created_at"]
     rows.reports.append(prepared.row)
@@ -151,9 +153,9 @@ def _store(
     ]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
-        ("publish", user.name, item.id, published),
+        AuditRecord("publish", user.name, item.id, published),
         *(
-            ("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
+            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
             for recipient, decision in decided
         ),
     ]
@@ -189,7 +191,7 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
     All or nothing: a publication that is not valid refuses the whole request, naming its place.
     """
     if any(is_urgent(publication.precedence) for publication in publications):
-        with node.urgency.running():
+        with node.uow.urgency.running():
             return _publish_many(node, user, publications, urgent=True)
     return _publish_many(node, user, publications, urgent=False)
 
@@ -208,7 +210,7 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
     def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
         world = node.refresh(connection)
         outcome = []
-        audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        audit: list[AuditRecord] = []
         rows = _Rows()
         for one in prepared:
             decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
@@ -218,7 +220,7 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
         node.audit.append(connection, instant_text(at), audit)
         return outcome
 
-    outcome = node.write(write, urgent=urgent)
+    outcome = node.uow.write(write, urgent=urgent)
     return [
         {
             "id": one.item.id,
@@ -266,10 +268,10 @@ def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
     def write(connection: Connection) -> Row[Any] | None:
         row = readable_row(connection, user, report_id)
         kind = "read" if row is not None else "refused-read"
-        node.audit.append(connection, when, [(kind, user.name, report_id[:200], {})])
+        node.audit.append(connection, when, [AuditRecord(kind, user.name, report_id[:200], {})])
         return row
 
-    row = node.write(write)
+    row = node.uow.write(write)
     if row is None:
         raise NotFoundError(f"no report {report_id!r}")
     return _view(row)
@@ -322,10 +324,10 @@ def list_reports(
             if more or len(rows) < batch:
                 break
         data = {"returned": [item["id"] for item in page]}
-        node.audit.append(connection, when, [("list", user.name, "reports", data)])
+        node.audit.append(connection, when, [AuditRecord("list", user.name, "reports", data)])
         return page, (seal_cursor(node.keys, last, user.id) if more and last is not None else None)
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
@@ -334,12 +336,12 @@ def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any
 
     def write(connection: Connection) -> list[Row[Any]] | None:
         if readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
             return None
         query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
         return list(connection.execute(query).all())
 
-    found = node.write(write)
+    found = node.uow.write(write)
     if found is None:
         raise NotFoundError(f"no report {report_id!r}")
     return [

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.node import instant_text, new_token
+from pactnet.audit.chain import AuditRecord
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.roles import DEFAULT_ROLES, Duty, Role, duties_of, parse_roles, roles_with
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import users
 
 if TYPE_CHECKING:
@@ -20,9 +22,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Row
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
+
+
+def new_token() -> str:
+    """A fresh API token: 32 random bytes, URL-safe, with a prefix that says what it is."""
+    return "pn_" + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,7 @@ def add_user(
     now = instant_text(node.now())
     level = party.canonical[clearance]
     try:
-        with node.engine.begin() as connection:
+        with node.uow.transaction() as connection:
             result = connection.execute(
                 insert(users).values(
                     name=name,
@@ -114,7 +121,7 @@ def add_user(
                 )
             )
             data = {"clearance": level, "compartments": sorted(set(compartments)), "roles": granted}
-            node.audit.append(connection, now, [("user-added", actor, name, data)])
+            node.audit.append(connection, now, [AuditRecord("user-added", actor, name, data)])
             user_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
     except IntegrityError as error:
         raise ConflictError(f"a user named {name!r} already exists") from error
@@ -124,23 +131,23 @@ def add_user(
 
 def list_users(node: Node) -> list[User]:
     """Every user, in order of creation."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         return [_user(node, row) for row in connection.execute(select(users).order_by(users.c.id))]
 
 
 def disable_user(node: Node, name: str, actor: str = "cli") -> None:
     """Disable a user: the token stops working at once; the user stays in the audit trail."""
     now = instant_text(node.now())
-    with node.engine.begin() as connection:
+    with node.uow.transaction() as connection:
         result = connection.execute(update(users).where(users.c.name == name).values(disabled=True))
         if result.rowcount == 0:
             raise NotFoundError(f"no user named {name!r}")
-        node.audit.append(connection, now, [("user-disabled", actor, name, {})])
+        node.audit.append(connection, now, [AuditRecord("user-disabled", actor, name, {})])
 
 
 def authenticate(node: Node, token: str) -> User | None:
     """The enabled user holding `token`, or None."""
-    with node.reader.connect() as connection:
+    with node.uow.read() as connection:
         row = connection.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
     if row is None or row.disabled:
         return None

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
-from pactnet.audit.chain import GENESIS, Checkpoint, Entry, Verification, chain_entry, verify_chain
+from pactnet.audit.chain import GENESIS, AuditRecord, Checkpoint, Entry, Verification, chain_entry, verify_chain
 from pactnet.store.tables import audit_checkpoints, audit_entries, audit_head
 
 if TYPE_CHECKING:
@@ -45,9 +45,7 @@ class SqlAuditLog:
         """Take the log's lock for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite is locked)."""
         connection.execute(_LOCK_HEAD).one()
 
-    def append(
-        self, connection: Connection, at: str, records: list[tuple[str, str, str, dict[str, Any]]]
-    ) -> list[Entry]:
+    def append(self, connection: Connection, at: str, records: list[AuditRecord]) -> list[Entry]:
         """Append (kind, actor, subject, data) records, in the caller's transaction, and re-sign the head.
 
         The head row is locked first (FOR UPDATE on PostgreSQL; SQLite's writer lock is already held), so

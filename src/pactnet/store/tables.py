@@ -114,7 +114,7 @@ lifecycle_acts = Table(
 
 # Consents of originators (GSOMIA art. 6) to release or relay one of their items: granted here for this
 # party's own reports, or received signed from the originator's node. Each becomes a `grant_consent` event of
-# the node's world; `statement` is the signed document (pactnet.federation.consents) passed on with the item.
+# the node's world; `statement` is the signed document (pactnet.services.consents) passed on with the item.
 consents = Table(
     "consents",
     metadata,
@@ -180,7 +180,7 @@ outbox = Table(
 
 # Requests for an originator's consent to pass one of its items on to a third party (GSOMIA art. 6): made at a
 # holder (`outgoing`, sent to the originator's node) and recorded there (`incoming`) for its operator to answer,
-# granted with a signed statement or refused with reasons (pactnet.federation.consent_requests). `report_id` is
+# granted with a signed statement or refused with reasons (pactnet.services.consent_requests). `report_id` is
 # this node's copy of the item; `envelope` is the envelope this node sent about it (the request, or its answer).
 consent_requests = Table(
     "consent_requests",
@@ -206,7 +206,7 @@ consent_requests = Table(
 )
 
 # Losses and compromises of items (GSOMIA art. 17), reported at a holder (`outgoing`, sent to the originator's
-# node at flash precedence) and recorded at the originator (`incoming`) (pactnet.federation.compromises).
+# node at flash precedence) and recorded at the originator (`incoming`) (pactnet.services.compromises).
 # `envelope` is the envelope sent (outgoing) or received (incoming).
 compromises = Table(
     "compromises",

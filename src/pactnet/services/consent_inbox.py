@@ -1,6 +1,6 @@
 """The consent inbox: the originators' consents a node knows of, about items its user may see.
 
-A consent that nobody at this node asked for sends nothing (pactnet.federation.releases): it is shown here, so
+A consent that nobody at this node asked for sends nothing (pactnet.services.releases): it is shown here, so
 that a user can decide to release the item onward (`POST /api/v1/reports/{id}/releases`). Each entry says
 whether it answered a consent request of this node (`request`), on which the node acted itself.
 """
@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
-from pactnet.federation import notices
-from pactnet.federation.consent_requests import GRANTED
-from pactnet.federation.notices import OUTGOING
-from pactnet.node import instant_text
+from pactnet.audit.chain import AuditRecord
+from pactnet.services import notices
+from pactnet.services.consent_requests import GRANTED
+from pactnet.services.notices import OUTGOING
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import consent_requests, consents, reports
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 GRANTED_HERE = "granted"
@@ -85,7 +86,7 @@ def list_consents(node: Node, user: User | None, limit: int = 100) -> list[dict[
         rows = _visible(connection, user, limit)
         answered = _answered(connection, {row.report_id for row in rows})
         returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [("list", notices.actor(user), "consents", returned)])
+        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consents", returned)])
         return [_view(node, row, answered) for row in rows]
 
-    return node.write(write)
+    return node.uow.write(write)

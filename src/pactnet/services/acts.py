@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.errors import WorldError
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.outbox import NOTICE_RANK, enqueue
-from pactnet.node import instant_text, recorded_acts
 from pactnet.policy.clock import parse_instant
+from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.store.acts import recorded_acts
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue
 from pactnet.store.tables import lifecycle_acts
 
 if TYPE_CHECKING:
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 ACT = "act"
 ACTS = ("notify_termination", "suspend_notice", "resume_notice", "withdraw_notice")
@@ -70,7 +73,7 @@ def receive_act(connection: Connection, node: Node, partner: Partner, opened: Op
     node.audit.lock(connection)  # judged against every act recorded so far, as a local act is
     recorded = recorded_acts(connection)
     try:
-        node.world_with_acts(recorded, act)
+        node.worlds.with_acts(recorded, act)
     except WorldError as error:
         message = f"{act['type']} makes no sense here: {act_problem(error)}"
         return _refuse(connection, node, partner, opened, message)
@@ -82,5 +85,5 @@ def receive_act(connection: Connection, node: Node, partner: Partner, opened: Op
     )
     data = {"type": act["type"], "by": opened.sender, "at": act["at"], "envelope": opened.id}
     return acknowledge(
-        connection, node, partner, opened, {"act": act}, [("lifecycle", opened.sender, agreement.id, data)]
+        connection, node, partner, opened, {"act": act}, [AuditRecord("lifecycle", opened.sender, agreement.id, data)]
     )

@@ -15,10 +15,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pactnet.federation.answers import Audit
+from pactnet.audit.chain import AuditRecord
 
 BURST = 10
 INTERVAL = timedelta(minutes=1)
@@ -38,22 +36,22 @@ class RefusalTally:
     _last: datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, at: datetime, record: Audit) -> list[Audit]:
+    def admit(self, at: datetime, record: AuditRecord) -> list[AuditRecord]:
         """The audit records to append for one refusal at `at`: itself, a summary and itself, or none (counted)."""
         with self._lock:
-            records: list[Audit] = []
+            records: list[AuditRecord] = []
             if self._started is None or at - self._started >= self.interval:
                 records += self._summary()
                 self._started, self._audited = at, 0
             if self._audited < self.burst:
                 self._audited += 1
                 return [*records, record]
-            self._counted[str(record[3].get("code", "?"))] += 1
+            self._counted[str(record.data.get("code", "?"))] += 1
             self._first = self._first or at
             self._last = at
             return records
 
-    def _summary(self) -> list[Audit]:
+    def _summary(self) -> list[AuditRecord]:
         if not self._counted or self._first is None or self._last is None:
             return []
         data = {
@@ -63,4 +61,4 @@ class RefusalTally:
             "last": self._last.isoformat(),
         }
         self._counted, self._first, self._last = Counter(), None, None
-        return [(SUMMARY, "?", "unopened", data)]
+        return [AuditRecord(SUMMARY, "?", "unopened", data)]

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import seal
 from pactnet.logs import note
-from pactnet.node import instant_text
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import envelopes
 
 if TYPE_CHECKING:
@@ -22,12 +23,11 @@ if TYPE_CHECKING:
 
     from pactnet.crypto.envelope import Opened
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 log = logging.getLogger(__name__)
 RECEIPT = "receipt"
 REFUSAL = "refusal"
-Audit = tuple[str, str, str, dict[str, Any]]
 
 
 def seal_answer(node: Node, partner: Partner, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class Refusal:
 
     answer: dict[str, Any]
     row: dict[str, Any]
-    audit: Audit
+    audit: AuditRecord
 
 
 def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str, str]]) -> Refusal:
@@ -74,7 +74,7 @@ def refusal(node: Node, partner: Partner, opened: Opened, reasons: list[dict[str
     return Refusal(
         answer,
         envelope_row(node, opened, "refused", None, reasons, answer),
-        ("refused-envelope", opened.sender, opened.id, data),
+        AuditRecord("refused-envelope", opened.sender, opened.id, data),
     )
 
 
@@ -94,7 +94,7 @@ def acknowledge(
     partner: Partner,
     opened: Opened,
     receipt: dict[str, Any],
-    audit: list[Audit],
+    audit: list[AuditRecord],
     report_id: str | None = None,
 ) -> dict[str, Any]:
     """Accept a verified envelope: record it, append its audit entries, answer with a signed receipt."""

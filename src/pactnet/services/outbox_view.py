@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.node import instant_text
+from pactnet.audit.chain import AuditRecord
 from pactnet.services import NotFoundError
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 
@@ -49,13 +50,13 @@ def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
 
     def write(connection: Connection) -> list[Row[Any]] | None:
         if readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, when, [("refused-read", user.name, report_id[:200], {})])
+            node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
             return None
-        node.audit.append(connection, when, [("read-deliveries", user.name, report_id, {})])
+        node.audit.append(connection, when, [AuditRecord("read-deliveries", user.name, report_id, {})])
         query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
         return list(connection.execute(query).all())
 
-    rows = node.write(write)
+    rows = node.uow.write(write)
     if rows is None:
         raise NotFoundError(f"no report {report_id!r}")
     return [delivery_view(row) for row in rows]

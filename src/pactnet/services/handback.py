@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.federation.outbox import report_payload
-from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import report_payload
 from pactnet.store.tables import reports
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ and audit entries say which (docs/federation.md, "Who asks for a transfer").
   that were refused (or cancelled) for want of that consent; for a relay consent, through the arrangement's hub.
 - At a holder, a release consent from the originator sends the item only where this node asked for it (a
   pending consent request for that item and party), and once. Otherwise it waits in the consent inbox
-  (pactnet.federation.consent_inbox) until a user releases the item onward (`release_report`).
+  (pactnet.services.consent_inbox) until a user releases the item onward (`release_report`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from pactnet.federation import notices
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.consent_requests import GRANTED, PENDING
-from pactnet.federation.consents import (
+from pactnet.audit.chain import AuditRecord
+from pactnet.policy.clock import parse_instant
+from pactnet.policy.decisions import Code, Decision, decide
+from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, notices
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.consent_requests import GRANTED, PENDING
+from pactnet.services.consents import (
     CONSENT,
     StatementError,
     build_statement,
@@ -30,28 +34,22 @@ from pactnet.federation.consents import (
     held_item,
     store_statement,
 )
-from pactnet.federation.notices import OUTGOING
-from pactnet.federation.outbox import (
+from pactnet.services.notices import OUTGOING
+from pactnet.services.records import decision_row, decision_summary
+from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import (
     BY_RECIPIENTS,
     BY_RELEASE,
     BY_REQUEST,
     CANCELLED,
     DELIVERED,
-    NOTICE_RANK,
     TRANSFER,
     enqueue,
     enqueue_transfer,
     report_payload,
 )
-from pactnet.federation.outbox import (
-    PENDING as ON_ITS_WAY,
-)
-from pactnet.node import instant_text
-from pactnet.policy.clock import parse_instant
-from pactnet.policy.decisions import Code, Decision, decide
-from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import readable_row
+from pactnet.store.outbox import PENDING as ON_ITS_WAY
 from pactnet.store.tables import consent_requests, decisions, outbox, reports
 
 if TYPE_CHECKING:
@@ -60,10 +58,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
     from pactnet.policy.model import World
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 
@@ -92,12 +89,12 @@ def _decide_and_queue(
 
 def _redecide(
     connection: Connection, node: Node, world: World, row: Row[Any], to: str, at: datetime, asked_by: str
-) -> list[Audit]:
+) -> list[AuditRecord]:
     """Decide again a transfer someone asked for, unless it is on its way already; its `decide` audit record."""
     if to == node.party or _on_its_way(connection, row.id, to) is not None:
         return []
     decision, _ = _decide_and_queue(connection, node, world, row, to, at, asked_by)
-    return [("decide", node.party, row.id, decision_summary(to, decision, asked_by))]
+    return [AuditRecord("decide", node.party, row.id, decision_summary(to, decision, asked_by))]
 
 
 def _wanting(connection: Connection, node: Node, report_id: str, to: str | None, arrangement: str | None) -> list[str]:
@@ -171,7 +168,7 @@ def grant_consent(
         statement = build_statement(node, row.origin_id, to, arrangement, at, until)
         store_statement(connection, statement, at, until)
         world = node.refresh(connection)
-        audit: list[Audit] = [("consent-granted", user.name, report_id, {"statement": statement})]
+        audit: list[AuditRecord] = [AuditRecord("consent-granted", user.name, report_id, {"statement": statement})]
         if to is not None:
             for holder in _holders(connection, report_id):
                 payload = {"statement": statement}
@@ -181,7 +178,7 @@ def grant_consent(
         node.audit.append(connection, instant_text(at), audit)
         return statement
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def receive_consent(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
@@ -199,7 +196,9 @@ def receive_consent(connection: Connection, node: Node, partner: Partner, opened
         return refuse_envelope(connection, node, partner, opened, reasons)
     store_statement(connection, statement, at, until)
     world = node.refresh(connection)
-    audit: list[Audit] = [("consent-received", opened.sender, statement["report"], {"statement": statement})]
+    audit: list[AuditRecord] = [
+        AuditRecord("consent-received", opened.sender, statement["report"], {"statement": statement})
+    ]
     held = connection.execute(
         select(reports).where(reports.c.originator == opened.sender, reports.c.origin_id == statement["report"])
     ).first()
@@ -210,7 +209,7 @@ def receive_consent(connection: Connection, node: Node, partner: Partner, opened
 
 def _grant_requests(
     connection: Connection, node: Node, world: World, held: Row[Any], statement: dict[str, Any], opened: Opened
-) -> list[Audit]:
+) -> list[AuditRecord]:
     """Mark granted this node's pending requests that the statement answers, and act on them, once."""
     query = select(consent_requests.c.id).where(
         consent_requests.c.direction == OUTGOING,
@@ -231,7 +230,9 @@ def _grant_requests(
     connection.execute(update(consent_requests).where(consent_requests.c.id.in_(asked)).values(**answered))
     to = statement["to"]
     granted = {"to": to, "statement": statement["id"], "envelope": opened.id}
-    audit: list[Audit] = [("consent-granted", opened.sender, held.id, granted | {"request": one}) for one in asked]
+    audit: list[AuditRecord] = [
+        AuditRecord("consent-granted", opened.sender, held.id, granted | {"request": one}) for one in asked
+    ]
     return audit + _redecide(connection, node, world, held, to, node.now(), BY_REQUEST)
 
 
@@ -265,12 +266,12 @@ def release_report(node: Node, user: User | None, report_id: str, to: str) -> di
             connection,
             when,
             [
-                ("release", name, report_id, released),
-                ("decide", node.party, report_id, decision_summary(to, decision, BY_RELEASE)),
+                AuditRecord("release", name, report_id, released),
+                AuditRecord("decide", node.party, report_id, decision_summary(to, decision, BY_RELEASE)),
             ],
         )
         return {"report": report_id, "at": when, "asked_by": BY_RELEASE, "envelope": envelope, "to": to} | (
             decision.as_dict()
         )
 
-    return node.write(write)
+    return node.uow.write(write)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.crypto.envelope import (
     EnvelopeError,
     Opened,
@@ -27,23 +28,23 @@ from pactnet.crypto.envelope import (
     sender_of,
 )
 from pactnet.crypto.identity import key_valid_at
-from pactnet.federation.acts import ACT, receive_act
-from pactnet.federation.answers import RECEIPT, Audit, envelope_row, refusal, seal_answer
-from pactnet.federation.compromises import COMPROMISE, receive_compromise
-from pactnet.federation.consent_requests import CONSENT_REFUSED, CONSENT_REQUEST, receive_refusal, receive_request
-from pactnet.federation.consents import CONSENT, adopt_consents
-from pactnet.federation.handback import handback_problems
-from pactnet.federation.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer, is_urgent
-from pactnet.federation.partners import load_partners
-from pactnet.federation.releases import receive_consent
-from pactnet.federation.unopened import refusal_reason, refuse
-from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Report
+from pactnet.policy.precedence import NAMES as PRECEDENCES
+from pactnet.policy.precedence import is_urgent
 from pactnet.services import ServiceError
+from pactnet.services.acts import ACT, receive_act
+from pactnet.services.answers import RECEIPT, envelope_row, refusal, seal_answer
+from pactnet.services.compromises import COMPROMISE, receive_compromise
+from pactnet.services.consent_requests import CONSENT_REFUSED, CONSENT_REQUEST, receive_refusal, receive_request
+from pactnet.services.consents import CONSENT, adopt_consents
+from pactnet.services.handback import handback_problems
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
-from pactnet.services.reports import PRECEDENCES
+from pactnet.services.releases import receive_consent
+from pactnet.services.unopened import refusal_reason, refuse
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer
 from pactnet.store.tables import decisions, envelopes, reports
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Insert
 
     from pactnet.federation.partners import Partner, PartnerRegistry
-    from pactnet.node import Node
     from pactnet.policy.decisions import Decision
     from pactnet.policy.model import World
+    from pactnet.services.context import Node
 
 BODY_TYPES = ("text", "stix")
 MAX_ID = 200
@@ -140,7 +141,7 @@ def _no_instant(name: str) -> datetime:
 
 
 def _asked_by(payload: dict[str, Any]) -> str:
-    """Who asked the sender for the transfer (pactnet.federation.releases); a node older than it sent none."""
+    """Who asked the sender for the transfer (pactnet.services.releases); a node older than it sent none."""
     asked_by = payload.get("asked_by", BY_RECIPIENTS)
     if not isinstance(asked_by, str) or asked_by not in ASKED_BY:
         raise PayloadError("malformed-payload", f"asked_by: expected one of {', '.join(ASKED_BY)}")
@@ -215,8 +216,7 @@ class _Partners:
 
     def get(self, claimed: str) -> Partner:
         if self.registry is None:
-            node = self.node
-            self.registry = load_partners(node.config.folder, node.party, node.world.parties)
+            self.registry = self.node.partners()
         partner = self.registry.get(claimed)
         if partner is None:
             raise refuse("unknown-sender", f"{claimed[:64]!r} is not a partner this node trusts")
@@ -282,7 +282,7 @@ class _Acceptance:
     report: dict[str, Any] | None  # the report row, if this envelope stores the item
     decision: dict[str, Any]
     receipt: dict[str, Any]
-    audit: list[Audit]
+    audit: list[AuditRecord]
     answer: dict[str, Any] | None = None  # sealed once the receipt is complete
 
 
@@ -296,7 +296,7 @@ class _Checked:
     claimed: tuple[str, str] = ("?", "?")
     accepted: _Acceptance | None = None  # its acceptance worked out ahead, if it is an urgent transfer
     unreadable: list[dict[str, str]] | None = None  # why a verified envelope's content cannot be read
-    audit: tuple[Audit, ...] = ()  # what the audit log records of a refusal (pactnet.federation.refusal_tally)
+    audit: tuple[AuditRecord, ...] = ()  # what the audit log records of a refusal (pactnet.services.refusal_tally)
 
     @property
     def urgent(self) -> bool:
@@ -330,7 +330,7 @@ def _check(node: Node, envelope: dict[str, Any], partners: _Partners) -> _Checke
 
 def _unopened(node: Node, refusal: ServiceError, claimed: tuple[str, str]) -> _Checked:
     """An envelope refused unopened, tallied before any transaction (a chunk written again appends the same)."""
-    record = ("refused-envelope", *claimed, refusal_reason(refusal))
+    record = AuditRecord("refused-envelope", *claimed, refusal_reason(refusal))
     return _Checked(refusal=refusal, claimed=claimed, audit=tuple(node.refusals.admit(node.now(), record)))
 
 
@@ -381,7 +381,7 @@ class _ChunkWrite:
         self.seen: dict[str, _Seen] = {}
         self.stored: dict[tuple[str, str], tuple[str, str]] = {}
         self.rows: dict[Insert, list[dict[str, Any]]] = {statement: [] for statement in _INSERTS}
-        self.records: list[Audit] = []
+        self.records: list[AuditRecord] = []
         self._world: World | None = None
 
     def look_up(self, opened: list[Opened]) -> None:
@@ -433,7 +433,7 @@ class _ChunkWrite:
         for the writer is let through between two statements: this transaction is rolled back, and the chunk
         written anew after it (GroupCommitter.give_way_to_urgent).
         """
-        writer = self.node.writer
+        writer = self.node.uow.writer
         for statement, rows in self.rows.items():
             if rows:
                 if give_way:
@@ -482,18 +482,18 @@ def receive_batch(node: Node, batch: list[dict[str, Any]]) -> list[dict[str, Any
         urgent = False
         for envelope in batch:
             if not urgent:
-                node.urgency.give_way()  # a routine envelope opens after the flash in hand is stored
+                node.uow.urgency.give_way()  # a routine envelope opens after the flash in hand is stored
             one = _check(node, envelope, partners)
             if one.urgent and not urgent:
                 urgent = True
-                stack.enter_context(node.urgency.running())
+                stack.enter_context(node.uow.urgency.running())
             checked.append(one)
         answers: list[dict[str, Any] | ServiceError] = []
         while len(answers) < len(checked):
             if not urgent:
-                node.urgency.give_way()
+                node.uow.urgency.give_way()
             chunk = checked[len(answers) : len(answers) + WRITE_CHUNK]
-            answers += node.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
+            answers += node.uow.write(partial(_write_chunk, node, chunk, stop_for_urgent=not urgent), urgent=urgent)
     return answers
 
 
@@ -513,7 +513,7 @@ def _write_chunk(
     write.look_up([one.opened for one in chunk if one.opened is not None])
     cut_short = False
     for one in chunk:
-        if answers and stop_for_urgent and node.writer.urgent_waiting:
+        if answers and stop_for_urgent and node.uow.writer.urgent_waiting:
             cut_short = True  # what is done is written now, not thrown away
             break
         if one.partner is None or one.opened is None:
@@ -579,9 +579,9 @@ def _answer(
     if seen is not None:
         if seen.sender != opened.sender:
             message = f"the envelope id {opened.id} was already used by another partner"
-            write.records.append(("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
+            write.records.append(AuditRecord("refused-envelope", opened.sender, opened.id, {"code": "id-reused"}))
             return refuse("id-reused", message)
-        write.records.append(("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
+        write.records.append(AuditRecord("replayed-envelope", opened.sender, opened.id, {"kind": opened.kind}))
         return seen.answer
     if unreadable:
         answer = _refused(write, partner, opened, unreadable)
@@ -682,7 +682,7 @@ def _accepted(
         accepted.receipt["relayed_as"] = onward
         hop = len(transfer.route)
         accepted.audit.append(
-            ("relay", node.party, accepted.report_id, {"envelope": onward, "to": decision.route[hop + 1]})
+            AuditRecord("relay", node.party, accepted.report_id, {"envelope": onward, "to": decision.route[hop + 1]})
         )
     accepted.answer = seal_answer(node, partner, RECEIPT, {"envelope": opened.id, **accepted.receipt})
     return write.take_answer(opened, accepted)
@@ -735,8 +735,8 @@ def _acceptance(
             "decision": decision.as_dict(),
         },
         audit=[
-            ("receive", opened.sender, report_id, received),
-            (
+            AuditRecord("receive", opened.sender, report_id, received),
+            AuditRecord(
                 "decide",
                 node.party,
                 report_id,

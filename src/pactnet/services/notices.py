@@ -1,17 +1,21 @@
 """What consent requests and compromise reports share: reading their payloads, who acts, what a user may list.
 
 A payload field that is not right is refused with `malformed-payload` and its name, as for a transfer
-(pactnet.federation.inbound). Kept apart from `inbound`, which imports the handlers of these notices.
+(pactnet.services.inbound). Kept apart from `inbound`, which imports the handlers of these notices.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import enqueue
 from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
@@ -108,3 +112,46 @@ def deliveries(connection: Connection, envelope_ids: list[str | None]) -> dict[s
         }
         for row in rows
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ToOriginator:
+    """A notice a holder sends the originator of an item it holds: a consent request, or a compromise report.
+
+    `payload` is what the notice says beyond its id, the item's origin id and its instant; `columns` what the
+    holder's record of it keeps beyond the columns both records share.
+    """
+
+    kind: str
+    rank: int
+    table: Table
+    id_name: str
+    payload: dict[str, Any]
+    columns: dict[str, Any]
+
+
+def send_to_originator(connection: Connection, row: Row[Any], notice: ToOriginator, at: datetime) -> dict[str, Any]:
+    """Queue the notice for the originator of the held report `row`, and record it; the record's values."""
+    notice_id = uuid.uuid4().hex
+    payload = {notice.id_name: notice_id, "origin_id": row.origin_id, **notice.payload, "at": at.isoformat()}
+    envelope = enqueue(
+        connection,
+        kind=notice.kind,
+        recipient=row.originator,
+        payload=payload,
+        rank=notice.rank,
+        at=at,
+        report_id=row.id,
+    )
+    values = {
+        "id": notice_id,
+        "direction": OUTGOING,
+        "report_id": row.id,
+        "originator": row.originator,
+        "origin_id": row.origin_id,
+        **notice.columns,
+        "at": instant_text(at),
+        "envelope": envelope,
+    }
+    connection.execute(insert(notice.table), values)
+    return values

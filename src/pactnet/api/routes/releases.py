@@ -5,13 +5,13 @@ No `from __future__ import annotations` here: FastAPI reads the annotations of t
 
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from pactnet.api import schemas
+from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import InboxViewer, Releaser
-from pactnet.federation import consent_inbox, releases
-from pactnet.node import Node
+from pactnet.services import consent_inbox, releases
+from pactnet.services.context import Node
 
 AskedBy = Literal["recipients", "consent-request", "release"]
 
@@ -52,11 +52,11 @@ class ConsentEntry(BaseModel):
     at: str
     until: str | None
     request: str | None = Field(description="The consent request of this node it answered (acted on), if any.")
-    statement: schemas.ConsentOut
+    statement: notice_schemas.ConsentOut
 
 
-def add_routes(app: FastAPI, node: Node) -> None:
-    """Add the release and consent inbox routes of `node` to its app."""
+def install(routes: APIRouter, node: Node) -> None:
+    """Add the release and consent inbox routes of this node."""
     report_path = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 
     def release(report_id: report_path, body: ReleaseIn, who: Releaser) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def add_routes(app: FastAPI, node: Node) -> None:
         """The consents about items held here that the user may see, newest first (the consent inbox)."""
         return consent_inbox.list_consents(node, who, limit)
 
-    app.post("/api/v1/reports/{report_id}/releases", status_code=201, response_model=ReleaseOut, tags=["consent"])(
+    routes.post("/api/v1/reports/{report_id}/releases", status_code=201, response_model=ReleaseOut, tags=["consent"])(
         release
     )
-    app.get("/api/v1/consents", response_model=list[ConsentEntry], tags=["consent"])(inbox)
+    routes.get("/api/v1/consents", response_model=list[ConsentEntry], tags=["consent"])(inbox)

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
-from pactnet.node import QUEUED_LANES, instant_text
+from pactnet.policy.precedence import URGENT_RANK, rank_of
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import outbox
+from pactnet.store.unit_of_work import note_queued
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -28,12 +30,6 @@ PENDING = "pending"
 DELIVERED = "delivered"
 REFUSED = "refused"
 CANCELLED = "cancelled"
-# Precedence, most urgent first (ACP 121: flash, immediate, priority, routine). Notices that are not reports
-# (lifecycle acts, compromise reports, consent) go with immediate traffic.
-RANKS = {"flash": 0, "immediate": 1, "priority": 2, "routine": 3}
-NOTICE_RANK = RANKS["immediate"]
-# The dispatcher's urgent lane takes these ranks only, so that they never wait behind a batch of routine items.
-URGENT_RANK = RANKS["immediate"]
 # Who asked for a transfer at the node that sends it (a consent permits a transfer, it never asks for one): the
 # publisher's recipients, a consent request of this node that the originator granted, a user's onward release.
 BY_RECIPIENTS = "recipients"
@@ -42,17 +38,12 @@ BY_RELEASE = "release"
 ASKED_BY = (BY_RECIPIENTS, BY_REQUEST, BY_RELEASE)
 
 
-def is_urgent(precedence: str) -> bool:
-    """Whether a report of this precedence goes with the urgent traffic (its own lane, the writer's first turn)."""
-    return RANKS.get(precedence, RANKS["routine"]) <= URGENT_RANK
-
-
 _INSERT = insert(outbox)
 
 
 def _note_queued(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Note on the connection which dispatcher lanes get these rows, for whoever commits it (node.take_queued)."""
-    connection.info.setdefault(QUEUED_LANES, set()).update(row["rank"] <= URGENT_RANK for row in rows)
+    """Note which dispatcher lanes get these rows, for the unit of work that commits them to wake."""
+    note_queued(connection, (row["rank"] <= URGENT_RANK for row in rows))
 
 
 def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
@@ -142,7 +133,7 @@ def transfer_row(
         kind=TRANSFER,
         recipient=leg.receiver,
         payload=payload,
-        rank=RANKS.get(item["precedence"], RANKS["routine"]),
+        rank=rank_of(item["precedence"]),
         at=at,
         final=decision.route[-1],
         report_id=report_id,

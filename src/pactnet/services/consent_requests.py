@@ -3,8 +3,8 @@
 At a holder, a user asks for the originator's consent to release a received item to a third party: the transfer
 is decided at once (and refused, for want of that consent), and the request is stored and sent to the
 originator's node (`consent-request`, immediate precedence), which records it for its operator. The operator
-grants it, with a signed consent statement (pactnet.federation.consents) sent back in a `consent` envelope, on
-which the holder's node decides the transfer again and queues it (pactnet.federation.releases: the request is
+grants it, with a signed consent statement (pactnet.services.consents) sent back in a `consent` envelope, on
+which the holder's node decides the transfer again and queues it (pactnet.services.releases: the request is
 what asks for it), or refuses it with a reason, in a `consent-refused` envelope. Until the grant nothing goes
 to the third party, whose node checks again the statement that the transfer carries. docs/federation.md,
 "Consent requests", has the payloads.
@@ -12,32 +12,32 @@ to the third party, whose node checks again the statement that the transfer carr
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
-from pactnet.federation import notices
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.consents import CONSENT, build_statement, held_item, store_statement
-from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import BY_REQUEST, NOTICE_RANK, enqueue
-from pactnet.node import instant_text
+from pactnet.audit.chain import AuditRecord
 from pactnet.policy.decisions import decide
-from pactnet.services import ConflictError, InvalidInputError, NotFoundError
+from pactnet.policy.precedence import NOTICE_RANK
+from pactnet.services import ConflictError, InvalidInputError, NotFoundError, notices
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.consents import CONSENT, build_statement, held_item, store_statement
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
+from pactnet.store.outbox import BY_REQUEST, enqueue
 from pactnet.store.tables import consent_requests, decisions, reports
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Row
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.policy.decisions import Decision
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 CONSENT_REQUEST = "consent-request"
@@ -82,89 +82,90 @@ def request_consent(node: Node, user: User | None, report_id: str, to: str, purp
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = readable_row(connection, user, report_id)
-        if row is None:
-            raise NotFoundError(f"no report {report_id!r}")
-        if to not in node.world.parties or to == node.party:
-            others = ", ".join(code for code in node.world.parties if code != node.party)
-            raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
-        if row.originator == node.party:
-            raise InvalidInputError(
-                f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
-                f"(POST /api/v1/reports/{report_id}/consents)"
-            )
-        if to == row.originator:
-            raise InvalidInputError(f"to: {to} is the originator of {report_id}: it needs no consent")
-        pending = connection.execute(
-            select(consent_requests.c.id).where(
-                consent_requests.c.report_id == report_id,
-                consent_requests.c.to == to,
-                consent_requests.c.direction == OUTGOING,
-                consent_requests.c.state == PENDING,
-            )
-        ).first()
-        if pending is not None:
-            raise ConflictError(f"consent to release {report_id} to {to} was asked already: request {pending.id}")
-        world = node.refresh(connection)
-        item = held_item(node, row)
-        decision = decide(world, item, node.party, to, at)
-        if decision.allowed:
-            route = " → ".join(decision.route)
-            raise ConflictError(f"{report_id} may go to {to} already ({route}): no consent is missing")
-        assumed = decide(world, item, node.party, to, at, assume_consent=True)
-        if not assumed.allowed:
-            details = [reason.as_dict() for reason in assumed.reasons]
-            raise ConflictError(f"consent alone would not let {report_id} go to {to}", details)
+        row = _requestable(connection, node, user, report_id, to)
+        decision = _wanting_consent(connection, node, row, to, at)
         connection.execute(insert(decisions), decision_row(report_id, node.party, to, when, decision, BY_REQUEST))
-        request_id = uuid.uuid4().hex
-        payload = {
-            "request": request_id,
-            "origin_id": row.origin_id,
-            "to": to,
-            "purpose": purpose,
-            "requested_by": name,
-            "at": at.isoformat(),
-        }
-        envelope = enqueue(
-            connection,
+        notice = notices.ToOriginator(
             kind=CONSENT_REQUEST,
-            recipient=row.originator,
-            payload=payload,
             rank=NOTICE_RANK,
-            at=at,
-            report_id=report_id,
+            table=consent_requests,
+            id_name="request",
+            payload={"to": to, "purpose": purpose, "requested_by": name},
+            columns=_OUTGOING_REQUEST | {"holder": node.party, "to": to, "purpose": purpose, "requested_by": name},
         )
-        values = {
-            "id": request_id,
-            "direction": OUTGOING,
-            "report_id": report_id,
+        values = notices.send_to_originator(connection, row, notice, at)
+        envelope = values["envelope"]
+        data = {
+            "request": values["id"],
             "originator": row.originator,
-            "origin_id": row.origin_id,
-            "holder": node.party,
             "to": to,
             "purpose": purpose,
-            "state": PENDING,
-            "requested_by": name,
-            "at": when,
-            "answered_at": None,
-            "answered_by": None,
-            "statement": None,
-            "reasons": [],
             "envelope": envelope,
         }
-        connection.execute(insert(consent_requests), values)
-        data = {"request": request_id, "originator": row.originator, "to": to, "purpose": purpose, "envelope": envelope}
         node.audit.append(
             connection,
             when,
             [
-                ("consent-requested", name, report_id, data),
-                ("decide", node.party, report_id, decision_summary(to, decision, BY_REQUEST)),
+                AuditRecord("consent-requested", name, report_id, data),
+                AuditRecord("decide", node.party, report_id, decision_summary(to, decision, BY_REQUEST)),
             ],
         )
         return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
-    return node.write(write)
+    return node.uow.write(write)
+
+
+# What a request asked here starts as: pending, unanswered.
+_OUTGOING_REQUEST: dict[str, Any] = {
+    "state": PENDING,
+    "answered_at": None,
+    "answered_by": None,
+    "statement": None,
+    "reasons": [],
+}
+
+
+def _requestable(connection: Connection, node: Node, user: User | None, report_id: str, to: str) -> Row[Any]:
+    """The held report a request may be about, for a party it may name; NotFound, InvalidInput or Conflict."""
+    row = readable_row(connection, user, report_id)
+    if row is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    if to not in node.world.parties or to == node.party:
+        others = ", ".join(code for code in node.world.parties if code != node.party)
+        raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
+    if row.originator == node.party:
+        raise InvalidInputError(
+            f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
+            f"(POST /api/v1/reports/{report_id}/consents)"
+        )
+    if to == row.originator:
+        raise InvalidInputError(f"to: {to} is the originator of {report_id}: it needs no consent")
+    pending = connection.execute(
+        select(consent_requests.c.id).where(
+            consent_requests.c.report_id == report_id,
+            consent_requests.c.to == to,
+            consent_requests.c.direction == OUTGOING,
+            consent_requests.c.state == PENDING,
+        )
+    ).first()
+    if pending is not None:
+        raise ConflictError(f"consent to release {report_id} to {to} was asked already: request {pending.id}")
+    return row
+
+
+def _wanting_consent(connection: Connection, node: Node, row: Row[Any], to: str, at: datetime) -> Decision:
+    """The transfer decided now, refused for want of the originator's consent alone; else ConflictError."""
+    world = node.refresh(connection)
+    item = held_item(node, row)
+    decision = decide(world, item, node.party, to, at)
+    if decision.allowed:
+        route = " → ".join(decision.route)
+        raise ConflictError(f"{row.id} may go to {to} already ({route}): no consent is missing")
+    assumed = decide(world, item, node.party, to, at, assume_consent=True)
+    if not assumed.allowed:
+        details = [reason.as_dict() for reason in assumed.reasons]
+        raise ConflictError(f"consent alone would not let {row.id} go to {to}", details)
+    return decision
 
 
 def answer_request(
@@ -197,7 +198,7 @@ def answer_request(
             statement = build_statement(node, found.origin_id, found.to, None, at, until)
             values["statement"] = statement
             payload: dict[str, Any] = {"statement": statement, "request": request_id}
-            entry: Audit = ("consent-granted", name, found.report_id, data | {"statement": statement})
+            entry: AuditRecord = AuditRecord("consent-granted", name, found.report_id, data | {"statement": statement})
         else:
             values["reasons"] = notices.reasons(reason or "", "consent-refused")
             payload = {
@@ -207,7 +208,7 @@ def answer_request(
                 "reason": reason,
                 "at": at.isoformat(),
             }
-            entry = ("consent-refused", name, found.report_id, data | {"reason": reason})
+            entry = AuditRecord("consent-refused", name, found.report_id, data | {"reason": reason})
         pending = (consent_requests.c.id == request_id, consent_requests.c.state == PENDING)
         if connection.execute(update(consent_requests).where(*pending).values(**values)).rowcount == 0:
             raise ConflictError(f"the request {request_id} was answered meanwhile")
@@ -226,7 +227,7 @@ def answer_request(
         answered = found._asdict() | values | {"envelope": envelope}
         return _view(answered, notices.deliveries(connection, [envelope]), report.title)
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
@@ -237,10 +238,10 @@ def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[
         rows = notices.visible(connection, user, consent_requests, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows])
         returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [("list", notices.actor(user), "consent-requests", returned)])
+        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consent-requests", returned)])
         return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def _refuse(
@@ -276,7 +277,7 @@ def receive_request(connection: Connection, node: Node, partner: Partner, opened
         if existing.direction != INCOMING or existing.holder != sender:
             return _refuse(connection, node, partner, opened, "duplicate-id", f"request {request_id} is another's")
         receipt = {"request": request_id, "state": existing.state, "duplicate": True}
-        audit: list[Audit] = [("consent-requested", sender, report.id, data | {"duplicate": True})]
+        audit: list[AuditRecord] = [AuditRecord("consent-requested", sender, report.id, data | {"duplicate": True})]
         return acknowledge(connection, node, partner, opened, receipt, audit, report.id)
     row = {
         "id": request_id,
@@ -293,7 +294,7 @@ def receive_request(connection: Connection, node: Node, partner: Partner, opened
         "reasons": [],
     }
     connection.execute(insert(consent_requests), row)
-    audit = [("consent-requested", sender, report.id, data)]
+    audit = [AuditRecord("consent-requested", sender, report.id, data)]
     return acknowledge(connection, node, partner, opened, {"request": request_id, "state": PENDING}, audit, report.id)
 
 
@@ -333,7 +334,7 @@ def receive_refusal(connection: Connection, node: Node, partner: Partner, opened
         connection.execute(update(consent_requests).where(consent_requests.c.id == found.id).values(**values))
     else:
         data["duplicate"] = True
-    audit: list[Audit] = [("consent-refused", opened.sender, found.report_id, data)]
+    audit: list[AuditRecord] = [AuditRecord("consent-refused", opened.sender, found.report_id, data)]
     return acknowledge(
         connection, node, partner, opened, {"request": found.id, "state": REFUSED}, audit, found.report_id
     )

@@ -8,27 +8,25 @@ holder's dispatcher records as the delivery. docs/federation.md, "Loss or compro
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from pactnet.federation import notices
-from pactnet.federation.answers import acknowledge, refuse_envelope
-from pactnet.federation.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.federation.outbox import RANKS, enqueue
-from pactnet.node import instant_text
-from pactnet.services import InvalidInputError, NotFoundError
+from pactnet.audit.chain import AuditRecord
+from pactnet.policy.precedence import Precedence
+from pactnet.services import InvalidInputError, NotFoundError, notices
+from pactnet.services.answers import acknowledge, refuse_envelope
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.reports import readable_row
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import compromises, reports
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from pactnet.crypto.envelope import Opened
-    from pactnet.federation.answers import Audit
     from pactnet.federation.partners import Partner
-    from pactnet.node import Node
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 COMPROMISE = "compromise"
@@ -65,49 +63,28 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
             raise NotFoundError(f"no report {report_id!r}")
         if row.originator == node.party:
             raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")
-        compromise_id = uuid.uuid4().hex
-        payload = {
-            "compromise": compromise_id,
-            "origin_id": row.origin_id,
-            "description": description,
-            "reported_by": name,
-            "at": at.isoformat(),
-        }
-        envelope = enqueue(
-            connection,
+        notice = notices.ToOriginator(
             kind=COMPROMISE,
-            recipient=row.originator,
-            payload=payload,
-            rank=RANKS["flash"],
-            at=at,
-            report_id=report_id,
+            rank=Precedence.FLASH.rank,
+            table=compromises,
+            id_name="compromise",
+            payload={"description": description, "reported_by": name},
+            columns={"reporter": node.party, "reported_by": name, "description": description, "recorded_at": when},
         )
-        values = {
-            "id": compromise_id,
-            "direction": OUTGOING,
-            "report_id": report_id,
-            "originator": row.originator,
-            "origin_id": row.origin_id,
-            "reporter": node.party,
-            "reported_by": name,
-            "description": description,
-            "at": when,
-            "recorded_at": when,
-            "envelope": envelope,
-        }
-        connection.execute(insert(compromises), values)
+        values = notices.send_to_originator(connection, row, notice, at)
+        envelope = values["envelope"]
         data = {
-            "compromise": compromise_id,
+            "compromise": values["id"],
             "direction": OUTGOING,
             "originator": row.originator,
             "origin_id": row.origin_id,
             "description": description,
             "envelope": envelope,
         }
-        node.audit.append(connection, when, [("compromise-reported", name, report_id, data)])
+        node.audit.append(connection, when, [AuditRecord("compromise-reported", name, report_id, data)])
         return _view(values, notices.deliveries(connection, [envelope]), row.title)
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
@@ -118,10 +95,10 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
         rows = notices.visible(connection, user, compromises, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows if row.direction == OUTGOING])
         returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [("list", notices.actor(user), "compromises", returned)])
+        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "compromises", returned)])
         return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
-    return node.write(write)
+    return node.uow.write(write)
 
 
 def receive_compromise(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
@@ -155,7 +132,7 @@ def receive_compromise(connection: Connection, node: Node, partner: Partner, ope
         if existing.direction != INCOMING or existing.reporter != sender:
             why = notices.reasons(f"compromise {compromise_id} is another's", "duplicate-id")
             return refuse_envelope(connection, node, partner, opened, why)
-        audit: list[Audit] = [("compromise-reported", sender, report.id, data | {"duplicate": True})]
+        audit: list[AuditRecord] = [AuditRecord("compromise-reported", sender, report.id, data | {"duplicate": True})]
         receipt = {"compromise": compromise_id, "recorded_at": existing.recorded_at, "duplicate": True}
         return acknowledge(connection, node, partner, opened, receipt, audit, report.id)
     recorded_at = instant_text(node.now())
@@ -173,6 +150,6 @@ def receive_compromise(connection: Connection, node: Node, partner: Partner, ope
         "envelope": opened.id,
     }
     connection.execute(insert(compromises), row)
-    audit = [("compromise-reported", sender, report.id, data)]
+    audit = [AuditRecord("compromise-reported", sender, report.id, data)]
     receipt = {"compromise": compromise_id, "recorded_at": recorded_at}
     return acknowledge(connection, node, partner, opened, receipt, audit, report.id)

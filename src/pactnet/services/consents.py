@@ -5,7 +5,7 @@ relay it under an arrangement. It is a signed statement (`pactnet.consent/1`: Ed
 over a domain string and the canonical JSON of every other field). Transfers of the item carry the statements,
 and a receiver adopts one only if the originator's key verifies it; a consent to release to a party is also
 sent to the parties that hold the item, so that their users may pass it on. A consent permits, it never sends:
-what a node does with one is pactnet.federation.releases.
+what a node does with one is pactnet.services.releases.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from sqlalchemy import insert, select
 
 from pactnet.crypto.identity import key_valid_at
 from pactnet.crypto.keys import b64, unb64, verify
-from pactnet.federation.partners import load_partners
-from pactnet.node import instant_text
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.model import Report
+from pactnet.store.instants import instant_text
 from pactnet.store.tables import consents
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Row
 
-    from pactnet.node import Node
+    from pactnet.services.context import Node
 
 CONSENT = "consent"
 FORMAT = "pactnet.consent/1"
@@ -85,7 +84,7 @@ def check_statement(node: Node, statement: dict[str, Any], originator: str, repo
     if originator == node.party:
         keys_ok = verify(node.keys.public_signing, signature, _signed(statement))
     else:
-        partner = load_partners(node.config.folder, node.party, node.world.parties).get(originator)
+        partner = node.partners().get(originator)
         if partner is None:
             raise StatementError(f"{originator} is not a trusted partner: its signature cannot be checked")
         keys_ok = any(
