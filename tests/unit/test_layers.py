@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pactnet.serving",
         "pactnet.logs",
         "pactnet.json_bounds",
+        "pactnet.client",
     ),
     ("pactnet.store",),
     ("pactnet.services",),
