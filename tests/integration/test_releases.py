@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from pactnet.cli.main import app as cli
+from pactnet.services.users import add_user
 from pactnet.store import database
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import consent_requests, decisions, outbox, reports
@@ -168,6 +169,25 @@ class TestReleaseConsentAtTheOriginator:
         assert (own["direction"], own["report_id"]) == ("granted", rok_id)
         assert trio.get("USA", "/api/v1/consents") == []  # the USA holds nothing it is about
         trio.intact()
+
+
+class TestTheConsentInTheAuditLog:
+    """A received consent names the item by its originator's id: still hidden from an auditor not cleared for it."""
+
+    def test_an_auditor_below_the_items_level_sees_the_consent_redacted(self, nodes: Trio) -> None:
+        trio = nodes
+        rok_id, _ = trio.publish_for_jpn()
+        trio.post("ROK", f"/api/v1/reports/{rok_id}/consents", {"to": "USA"})
+        _everyone(trio)
+        _, token = add_user(trio.nodes["JPN"], "auditor", "秘", [], roles=["auditor"])
+        page = trio.api["JPN"].get(
+            "/api/v1/audit", params={"limit": 1000}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert page.status_code == 200, page.text
+        received = [entry for entry in page.json()["entries"] if entry["kind"] == "consent-received"]
+        assert received
+        assert all(entry["redacted"] and entry["data"] is None for entry in received)
+        assert rok_id not in page.text
 
 
 class TestOnwardRelease:

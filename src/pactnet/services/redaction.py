@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from pactnet.store.tables import compromises, consent_requests, reports
 
@@ -62,16 +62,18 @@ def _items(connection: Connection, entries: Iterable[Entry]) -> dict[int, set[st
 
 
 def _unreadable(connection: Connection, user: User, report_ids: set[str]) -> set[str]:
-    """Those of the ids that are stored reports the user may not read.
+    """Those of the ids that name stored reports the user may not read.
 
-    An id that is no stored report (an envelope, an agreement, a user) hides nothing.
+    An id names a report by this node's id or by its originator's (a consent statement received from a partner
+    names the item so). An id that is no stored report (an envelope, an agreement, a user) hides nothing.
     """
     if not report_ids:
         return set()
-    rows = connection.execute(
-        select(reports.c.id, reports.c.level_rank, reports.c.compartments).where(reports.c.id.in_(report_ids))
-    ).all()
-    return {row.id for row in rows if not user.may_see(row.level_rank, row.compartments)}
+    named = or_(reports.c.id.in_(report_ids), reports.c.origin_id.in_(report_ids))
+    columns = (reports.c.id, reports.c.origin_id, reports.c.level_rank, reports.c.compartments)
+    rows = connection.execute(select(*columns).where(named)).all()
+    hidden = [row for row in rows if not user.may_see(row.level_rank, row.compartments)]
+    return {row.id for row in hidden} | {row.origin_id for row in hidden}
 
 
 def concealed(connection: Connection, user: User, entries: list[Entry]) -> set[int]:
