@@ -121,3 +121,18 @@ class TestTrustingSeveral:
         run = pactnet("node", "trust", str(rok), str(identities[0]), "--yes", "--tls-pin", str(files.key))
         _clean_failure(run)
         assert "not a PEM X.509 certificate" in run.stderr
+
+
+class TestTrustAsJson:
+    """`node trust --json` prints the partners trusted, and only that, on standard output."""
+
+    def test_the_partners_come_as_json(self, node_template: Path, tmp_path: Path, identities: list[Path]) -> None:
+        rok = copy_node(node_template, tmp_path / "rok")
+        run = pactnet("node", "trust", str(rok), *map(str, identities), "--yes", "--json")
+        assert run.code == 0, run.output
+        shown = json.loads(run.stdout)
+        assert [(one["party"], one["url"]) for one in shown] == [
+            ("JPN", "https://jpn.example:8470"),
+            ("USA", "https://usa.example:8470"),
+        ]
+        assert "fingerprint:" in run.stderr

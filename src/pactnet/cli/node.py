@@ -223,6 +223,7 @@ def trust(
     tls_pin: Path | None = typer.Option(
         None, "--tls-pin", help="Verify these partners' https:// URLs against this one PEM certificate (pinned)."
     ),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Add or update partners from their identity documents, or accept key rotations, after showing fingerprints.
 
@@ -244,8 +245,9 @@ def trust(
             summary, question, registry = _trust_one(registry, document_file, tls)
         except PactnetError as error:
             fail(f"{document_file}: {error}")
+        shown = err if as_json else out  # with --json, standard output holds the JSON alone
         for label, value in summary:
-            out.print(f"{label + ':':<13}{value}")
+            shown.print(f"{label + ':':<13}{value}")
         if not yes and not typer.confirm(question, default=False):
             err.print("not trusted: partners.toml is unchanged")
             raise typer.Exit(1)
@@ -254,6 +256,10 @@ def trust(
         save_partners(folder, registry)
     except OSError as error:
         fail(f"cannot write {folder / 'partners.toml'}: {error.strerror}")
+    if as_json:
+        partners = [registry.partners[party] for party in trusted]
+        print_json([{"party": one.party, "url": one.url, "fingerprint": one.fingerprint} for one in partners])
+        return
     out.print(f"{', '.join(trusted)} trusted: {folder / 'partners.toml'} updated")
 
 
