@@ -222,6 +222,14 @@ class TestVerifyingWithWitnesses:
         assert result["witnesses"][0]["agrees"] is False
         assert "tail was cut" in result["problem"]
 
+    def test_the_witnesses_answers_come_as_json(self, witnessed: Witnessed) -> None:
+        witnessed.fill()
+        given = pactnet("audit", "witness", str(witnessed.rok.config.folder), "--json")
+        assert given.code == 0, given.output
+        [answer] = json.loads(given.stdout)
+        assert (answer["party"], answer["taken"]) == ("JPN", True)
+        assert answer["said"].startswith("holds the head at entry")
+
     def test_a_witness_that_cannot_be_reached_is_reported_not_a_crash(self, witnessed: Witnessed) -> None:
         witnessed.fill()
         folder = witnessed.rok.config.folder

@@ -13,6 +13,7 @@ from pactnet.cli.terminal import fail, node_at, out, print_json
 
 if TYPE_CHECKING:
     from pactnet.audit.chain import Verification
+    from pactnet.federation.witness import WitnessAnswer
 
 app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint, witness.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
@@ -102,7 +103,7 @@ def _witness_line(seen: dict[str, Any]) -> str:
 
 
 @app.command("witness")
-def witness(folder: Path = FOLDER) -> None:
+def witness(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Give the partners the log's signed head to keep as witnesses; exit 1 unless every one took it."""
     from pactnet.federation.witness import exchange  # noqa: PLC0415
     from pactnet.store.audit_log import read_head  # noqa: PLC0415
@@ -113,22 +114,28 @@ def witness(folder: Path = FOLDER) -> None:
         if head is None:
             fail("the log has no signed head to give (see `pactnet audit verify`)")
         answers = exchange(node, head)
-    if not answers:
+    told = [_witness_told(answer, head.seq, head.hash) for answer in answers]
+    if as_json:
+        print_json(told)
+    elif not told:
         out.print("no partners to witness the log (partners.toml)", markup=False)
-    taken = True
-    for answer in answers:
-        held = None if answer.witnessed is None else answer.witnessed.head
-        if answer.problem is not None or held is None:
-            out.print(f"witness {answer.party}: not given: {answer.problem}", markup=False)
-        elif answer.conflict or held.seq != head.seq or held.hash != head.hash:
-            why = "another head for the same entry" if answer.conflict else "a head the log does not end with"
-            out.print(f"witness {answer.party}: holds {why}, at entry {held.seq}", markup=False)
-        else:
-            out.print(f"witness {answer.party}: holds the head at entry {held.seq}", markup=False)
-            continue
-        taken = False
-    if not taken:
+    for one in [] if as_json else told:
+        out.print(f"witness {one['party']}: {one['said']}", markup=False)
+    if not all(one["taken"] for one in told):
         raise typer.Exit(EXIT_TAMPERED)
+
+
+def _witness_told(answer: WitnessAnswer, seq: int, entry_hash: str) -> dict[str, Any]:
+    """What a witness answered: whether it took the head, and what it holds, in words."""
+    held = None if answer.witnessed is None else answer.witnessed.head
+    if answer.problem is not None or held is None:
+        said, taken = f"not given: {answer.problem}", False
+    elif answer.conflict or held.seq != seq or held.hash != entry_hash:
+        why = "another head for the same entry" if answer.conflict else "a head the log does not end with"
+        said, taken = f"holds {why}, at entry {held.seq}", False
+    else:
+        said, taken = f"holds the head at entry {held.seq}", True
+    return {"party": answer.party, "taken": taken, "seq": None if held is None else held.seq, "said": said}
 
 
 @app.command("export")
