@@ -18,7 +18,7 @@ from pactnet.crypto.identity import verify_identity
 from pactnet.crypto.keys import NodeKeys, b64
 from pactnet.federation.partners import load_partners, save_partners
 from pactnet.federation.witness import HEAD, HEADS_PATH, HeadPusher, exchange
-from pactnet.node import identity_document, init_node, open_node
+from pactnet.node import identity_document, init_node, open_node, rotate_node_keys
 from pactnet.services import audit
 from pactnet.services.context import system_clock
 from pactnet.services.reports import Publication, publish
@@ -153,6 +153,26 @@ class TestAWitness:
             codes.append((response.status_code, response.json()["error"]["message"]))
         assert codes[0] == codes[1]
         assert codes[0][0] == 403
+
+    def test_the_head_a_key_rotation_leaves_signed_by_the_retired_key_is_taken(self, witnessed: Witnessed) -> None:
+        # The rotation's own entry is the last one signed by the old key, at the very instant that key retires:
+        # until the node writes again, that is its head, and its witnesses must take it.
+        witnessed.fill()
+        folder = witnessed.rok.config.folder
+        witnessed.rok.close()
+        statement = rotate_node_keys(folder)
+        jpn_folder = witnessed.jpn.config.folder
+        _, registry = load_partners(jpn_folder, "JPN", PARTIES).accept_rotation(statement)
+        save_partners(jpn_folder, registry)
+        witnessed.rok = open_node(folder)
+        try:
+            head = witnessed.head()
+            assert head.key != b64(witnessed.rok.keys.public_signing)  # signed by the retired key
+            [answer] = exchange(witnessed.rok, head)
+            assert answer.witnessed is not None, answer.problem
+            assert answer.witnessed.head == head
+        finally:
+            witnessed.rok.close()
 
     def test_a_serving_node_gives_its_head_to_its_witnesses(self, witnessed: Witnessed) -> None:
         witnessed.fill()

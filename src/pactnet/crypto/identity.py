@@ -317,3 +317,13 @@ def key_valid_at(history: KeyHistory, key: bytes, at: datetime) -> bool:
     if key == history.signing_key:
         return True
     return any(old.signing_key == key and at < old.retired_at for old in history.retired)
+
+
+def head_key_valid_at(history: KeyHistory, key: bytes, at: datetime) -> bool:
+    """Whether a signed head of the partner's audit log, made at `at` with `key`, is signed by a key of its.
+
+    As for an envelope, but a retired key is still good at the instant it retired: a rotation is written to the
+    log first, its head signed by the old key at the rotation's own instant (pactnet.node.rotate_node_keys), and
+    that head stays the log's head until the node writes again.
+    """
+    return key == history.signing_key or any(old.signing_key == key and at <= old.retired_at for old in history.retired)

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select, update
 
 from pactnet.audit.chain import AuditRecord, Checkpoint, Witnessed, checkpoint_from
 from pactnet.crypto.envelope import EnvelopeError, open_envelope, seal, sender_of
-from pactnet.crypto.identity import key_valid_at
+from pactnet.crypto.identity import head_key_valid_at, key_valid_at
 from pactnet.crypto.keys import unb64
 from pactnet.federation.client import TIMEOUT
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, ServiceError
@@ -100,7 +100,7 @@ def _partner_head(partner: Partner, payload: dict[str, Any]) -> Checkpoint | Non
         key = unb64(head.key)
     except ValueError as error:
         raise _refused("malformed-payload", f"head: {error}") from error
-    if not key_valid_at(partner.history, key, signed_at) or not head.is_signed_by(key):
+    if not head_key_valid_at(partner.history, key, signed_at) or not head.is_signed_by(key):
         raise _refused("bad-head", f"the head is not signed by a key of {partner.party} valid at {head.at}")
     return head
 
