@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,10 +16,26 @@ LAUNCH = "rok-launch"
 
 
 @pytest.fixture(scope="module")
-def summary() -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "pactnet", "demo", "--json"], capture_output=True, text=True, timeout=120, check=False
+def demo_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this module's demo runs (their TMPDIR), so that their nodes can be told apart from
+    those of a demo that another test worker, or another user of the machine, runs at the same time."""
+    return tmp_path_factory.mktemp("demo")
+
+
+def _demo(temp: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pactnet", "demo", *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temp)},
     )
+
+
+@pytest.fixture(scope="module")
+def summary(demo_temp: Path) -> dict[str, Any]:
+    done = _demo(demo_temp, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -28,14 +45,15 @@ def _deliveries(summary: dict[str, Any], run: str) -> list[dict[str, Any]]:
     return [delivery for step in summary["steps"] if step["run"] == run for delivery in step["deliveries"]]
 
 
-def _serving_demo_nodes() -> list[str]:
+def _serving_demo_nodes(temp: Path) -> list[str]:
+    """The command lines of demo nodes still serving from a folder under `temp`."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "pactnet-demo-" in text and "serve" in text:
+        if f"{temp}/pactnet-demo-" in text and "serve" in text:
             found.append(text)
     return found
 
@@ -87,9 +105,9 @@ def test_every_audit_log_verifies_and_every_receipt_matches(summary: dict[str, A
     assert summary["receipts_match"] is True
 
 
-def test_nothing_is_left_running(summary: dict[str, Any]) -> None:
+def test_nothing_is_left_running(summary: dict[str, Any], demo_temp: Path) -> None:
     assert summary["steps"]
-    assert _serving_demo_nodes() == []
+    assert _serving_demo_nodes(demo_temp) == []
 
 
 def test_reasons_name_reports_by_name_not_by_id(summary: dict[str, Any]) -> None:
@@ -112,10 +130,8 @@ def test_the_json_includes_what_was_asked_beforehand(summary: dict[str, Any]) ->
     assert asked["at"].startswith("2019-11-23T00:00:00")
 
 
-def test_the_account_fits_100_columns() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pactnet", "demo"], capture_output=True, text=True, timeout=120, check=False
-    )
+def test_the_account_fits_100_columns(demo_temp: Path) -> None:
+    done = _demo(demo_temp)
     assert done.returncode == 0, done.stdout + done.stderr
     assert max(len(line) for line in done.stdout.splitlines()) <= 100
     assert "rok-launch (a new report)" in done.stdout
