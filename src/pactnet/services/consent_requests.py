@@ -21,13 +21,15 @@ from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import NOTICE_RANK
 from pactnet.services import ConflictError, InvalidInputError, NotFoundError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
-from pactnet.services.consents import CONSENT, build_statement, held_item, store_statement
+from pactnet.services.consents import CONSENT, build_statement, held_item
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import readable_row
+from pactnet.services.reports import check_other_party, held_row, readable_row
+from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_REQUEST, enqueue
-from pactnet.store.tables import consent_requests, decisions, reports
+from pactnet.store.reports import item_by_origin
+from pactnet.store.tables import consent_requests, decisions
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -127,12 +129,8 @@ _OUTGOING_REQUEST: dict[str, Any] = {
 
 def _requestable(connection: Connection, node: Node, user: User | None, report_id: str, to: str) -> Row[Any]:
     """The held report a request may be about, for a party it may name; NotFound, InvalidInput or Conflict."""
-    row = readable_row(connection, user, report_id)
-    if row is None:
-        raise NotFoundError(f"no report {report_id!r}")
-    if to not in node.world.parties or to == node.party:
-        others = ", ".join(code for code in node.world.parties if code != node.party)
-        raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
+    row = held_row(connection, user, report_id)
+    check_other_party(node, to)
     if row.originator == node.party:
         raise InvalidInputError(
             f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
@@ -232,13 +230,10 @@ def answer_request(
 
 def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
     """Consent requests about items the user may see, both directions, newest first; the listing is audited."""
-    when = instant_text(node.now())
 
     def write(connection: Connection) -> list[dict[str, Any]]:
-        rows = notices.visible(connection, user, consent_requests, limit)
+        rows = notices.listed(connection, node, user, consent_requests, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows])
-        returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consent-requests", returned)])
         return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.uow.write(write)
@@ -262,9 +257,7 @@ def receive_request(connection: Connection, node: Node, partner: Partner, opened
         at = notices.instant(payload, "at")
     except FieldError as error:
         return _refuse(connection, node, partner, opened, notices.MALFORMED, str(error))
-    report = connection.execute(
-        select(reports.c.id).where(reports.c.originator == node.party, reports.c.origin_id == origin_id)
-    ).first()
+    report = item_by_origin(connection, node.party, origin_id)
     if report is None:
         return _refuse(connection, node, partner, opened, "unknown-report", f"{node.party} originated no {origin_id}")
     if to not in node.world.parties or to in (node.party, sender):

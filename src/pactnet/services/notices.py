@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from pactnet.audit.chain import AuditRecord
+from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import enqueue
+from pactnet.store.reports import newest_cleared
 from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Row, Table
 
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 MALFORMED = "malformed-payload"
@@ -37,8 +41,11 @@ OUTGOING = "outgoing"
 OPERATOR = "cli"
 
 
-class FieldError(Exception):
-    """A payload field that is missing or not right; the message names it."""
+class FieldError(PayloadError):
+    """A notice's field that is missing or not right; the message names it (refused as `malformed-payload`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(MALFORMED, message)
 
 
 def text(payload: dict[str, Any], name: str, limit: int) -> str:
@@ -83,15 +90,16 @@ def visible(connection: Connection, user: User | None, table: Table, limit: int)
         .join(reports, reports.c.id == table.c.report_id)
         .order_by(table.c.seq.desc())
     )
-    if user is None:
-        return list(connection.execute(query.limit(limit)).all())
-    found: list[Row[Any]] = []
-    for row in connection.execute(query.where(reports.c.level_rank <= user.rank)):
-        if user.compartments.issuperset(row.report_compartments):  # a set, not a rank: checked row by row
-            found.append(row)
-            if len(found) == limit:
-                break
-    return found
+    return newest_cleared(connection, query, user, limit)
+
+
+def listed(connection: Connection, node: Node, user: User | None, table: Table, limit: int) -> list[Row[Any]]:
+    """The newest notices of `table` the user may see (as `visible`); the listing is audited, with what it returned."""
+    rows = visible(connection, user, table, limit)
+    returned = {"returned": [row.id for row in rows]}
+    listing = table.name.replace("_", "-")  # the audit's name of the listing: compromises, consent-requests
+    node.audit.append(connection, instant_text(node.now()), [AuditRecord("list", actor(user), listing, returned)])
+    return rows
 
 
 def deliveries(connection: Connection, envelope_ids: list[str | None]) -> dict[str, dict[str, Any]]:
