@@ -16,10 +16,9 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.policy.precedence import Precedence
 from pactnet.services import InvalidInputError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
-from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING
 from pactnet.services.reports import held_row
 from pactnet.store.instants import instant_text
-from pactnet.store.reports import item_by_origin
 from pactnet.store.tables import compromises
 
 if TYPE_CHECKING:
@@ -32,11 +31,7 @@ if TYPE_CHECKING:
 
 COMPROMISE = "compromise"
 _VIEW = (
-    "id",
-    "direction",
-    "report_id",
-    "originator",
-    "origin_id",
+    *notices.VIEW_HEAD,
     "reporter",
     "reported_by",
     "description",
@@ -99,19 +94,13 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
 
 def receive_compromise(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     """At the originator: record a holder's report that one of this party's items was lost or compromised."""
-    payload, sender = opened.payload, opened.sender
-    try:
-        compromise_id = notices.text(payload, "compromise", MAX_ID)
-        origin_id = notices.text(payload, "origin_id", MAX_REPORT_ID)
-        description = notices.text(payload, "description", MAX_TEXT)
-        reported_by = notices.text(payload, "reported_by", MAX_NAME)
-        at = notices.instant(payload, "at")
-    except FieldError as error:
-        return refuse_envelope(connection, node, partner, opened, notices.reasons(str(error)))
-    report = item_by_origin(connection, node.party, origin_id)
-    if report is None:
-        why = notices.reasons(f"{node.party} originated no {origin_id}", "unknown-report")
-        return refuse_envelope(connection, node, partner, opened, why)
+    sender = opened.sender
+    limits = {"compromise": MAX_ID, "origin_id": MAX_REPORT_ID, "description": MAX_TEXT, "reported_by": MAX_NAME}
+    read = notices.read_notice(connection, node.party, opened.payload, limits)
+    if isinstance(read, list):
+        return refuse_envelope(connection, node, partner, opened, read)
+    compromise_id, origin_id, description, reported_by = read.texts.values()
+    at, report = read.at, read.report
     data = {
         "compromise": compromise_id,
         "direction": INCOMING,

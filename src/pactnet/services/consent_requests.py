@@ -28,7 +28,6 @@ from pactnet.services.reports import check_other_party, held_row, readable_row
 from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_REQUEST, enqueue
-from pactnet.store.reports import item_by_origin
 from pactnet.store.tables import consent_requests, decisions
 
 if TYPE_CHECKING:
@@ -48,11 +47,7 @@ PENDING = "pending"
 GRANTED = "granted"
 REFUSED = "refused"
 _VIEW = (
-    "id",
-    "direction",
-    "report_id",
-    "originator",
-    "origin_id",
+    *notices.VIEW_HEAD,
     "holder",
     "to",
     "purpose",
@@ -247,19 +242,19 @@ def _refuse(
 
 def receive_request(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     """At the originator: record a holder's request for consent, pending the operator's answer."""
-    payload, sender = opened.payload, opened.sender
-    try:
-        request_id = notices.text(payload, "request", MAX_ID)
-        origin_id = notices.text(payload, "origin_id", MAX_REPORT_ID)
-        to = notices.text(payload, "to", MAX_ID)
-        purpose = notices.text(payload, "purpose", MAX_TEXT)
-        requested_by = notices.text(payload, "requested_by", MAX_NAME)
-        at = notices.instant(payload, "at")
-    except FieldError as error:
-        return _refuse(connection, node, partner, opened, notices.MALFORMED, str(error))
-    report = item_by_origin(connection, node.party, origin_id)
-    if report is None:
-        return _refuse(connection, node, partner, opened, "unknown-report", f"{node.party} originated no {origin_id}")
+    sender = opened.sender
+    limits = {
+        "request": MAX_ID,
+        "origin_id": MAX_REPORT_ID,
+        "to": MAX_ID,
+        "purpose": MAX_TEXT,
+        "requested_by": MAX_NAME,
+    }
+    read = notices.read_notice(connection, node.party, opened.payload, limits)
+    if isinstance(read, list):
+        return refuse_envelope(connection, node, partner, opened, read)
+    request_id, origin_id, to, purpose, requested_by = read.texts.values()
+    at, report = read.at, read.report
     if to not in node.world.parties or to in (node.party, sender):
         why = f"to: {to!r} is not a third party (a party of the world, neither {node.party} nor {sender})"
         return _refuse(connection, node, partner, opened, "bad-consent-request", why)

@@ -18,7 +18,7 @@ from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import enqueue
-from pactnet.store.reports import newest_cleared
+from pactnet.store.reports import item_by_origin, newest_cleared
 from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ MAX_ID = 64
 MAX_REPORT_ID = 200
 MAX_NAME = 100
 MAX_TEXT = 4000
+# The fields every notice to an originator shows first (as the tables store them first): its id, which way it
+# went, and the item.
+VIEW_HEAD = ("id", "direction", "report_id", "originator", "origin_id")
 INCOMING = "incoming"
 OUTGOING = "outgoing"
 # Who acts when no user does: the operator at the command line, who holds the node's folder (its keys and its
@@ -76,6 +79,34 @@ def instant(payload: dict[str, Any], name: str) -> datetime:
 def reasons(message: str, code: str = MALFORMED) -> list[dict[str, str]]:
     """The reasons of a refusal that has one."""
     return [{"code": code, "message": message}]
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRead:
+    """A notice received at the originator: its texts by name, its instant, and the item it names."""
+
+    texts: dict[str, str]
+    at: datetime
+    report: Row[Any]
+
+
+def read_notice(
+    connection: Connection, party: str, payload: dict[str, Any], limits: dict[str, int]
+) -> NoticeRead | list[dict[str, str]]:
+    """A notice to `party`, read; or the reasons to refuse it.
+
+    Its texts are each of 1 to their limit characters, read in the order given; the item its `origin_id` names
+    must be one `party` originated.
+    """
+    try:
+        texts = {name: text(payload, name, limit) for name, limit in limits.items()}
+        at = instant(payload, "at")
+    except FieldError as error:
+        return reasons(str(error))
+    report = item_by_origin(connection, party, texts["origin_id"])
+    if report is None:
+        return reasons(f"{party} originated no {texts['origin_id']}", "unknown-report")
+    return NoticeRead(texts, at, report)
 
 
 def actor(user: User | None) -> str:
