@@ -161,6 +161,18 @@ def _wanting_consent(connection: Connection, node: Node, row: Row[Any], to: str,
     return decision
 
 
+def _answerable(connection: Connection, user: User | None, request_id: str) -> tuple[Row[Any], Row[Any]]:
+    """A request asked of this party, still pending, and its report; NotFound if the user may not see it."""
+    found = connection.execute(select(consent_requests).where(consent_requests.c.id == request_id)).first()
+    incoming = found is not None and found.direction == INCOMING
+    report = readable_row(connection, user, found.report_id) if found is not None and incoming else None
+    if found is None or report is None:
+        raise NotFoundError(f"no consent request {request_id!r} to answer")
+    if found.state != PENDING:
+        raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")
+    return found, report
+
+
 def answer_request(
     node: Node, user: User | None, request_id: str, *, grant: bool, reason: str | None, until: datetime | None
 ) -> dict[str, Any]:
@@ -174,13 +186,7 @@ def answer_request(
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        found = connection.execute(select(consent_requests).where(consent_requests.c.id == request_id)).first()
-        incoming = found is not None and found.direction == INCOMING
-        report = readable_row(connection, user, found.report_id) if found is not None and incoming else None
-        if found is None or report is None:
-            raise NotFoundError(f"no consent request {request_id!r} to answer")
-        if found.state != PENDING:
-            raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")
+        found, report = _answerable(connection, user, request_id)
         if not grant and reason is None:
             raise InvalidInputError("reason: say why consent is refused")
         if until is not None and (not grant or until <= at):
