@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pactnet.policy.events import CONSENT_ACTS, NOTICE_ACTS, Event, EventType, in_order
 from pactnet.policy.model import EquivalenceRow, Report
@@ -24,6 +24,16 @@ _EVENT_KEYS[EventType.GRANT_CONSENT] = frozenset({"at", "type", "id", "by", "rep
 _EVENT_KEYS[EventType.REVOKE_CONSENT] = frozenset({"at", "type", "id", "by", "report", "to", "arrangement"})
 _EVENT_TYPES = {member.value: member for member in EventType}
 _ARRANGEMENT_EVENTS = frozenset({EventType.SIGN, EventType.ENTER_INTO_FORCE, EventType.TERMINATE, EventType.AMEND})
+
+
+class EventHead(NamedTuple):
+    """What every event has, read before its kind's own keys: its place, its kind, its instant and its id."""
+
+    position: int  # in the file's list of events
+    kind: EventType
+    at: datetime
+    event_id: str | None
+    path: str
 
 
 class ItemReader(ReaderBase):
@@ -230,20 +240,14 @@ class ItemReader(ReaderBase):
             ids.setdefault(event_id, index)
         if kind is None or at is None or len(self.issues) > before:
             return None
+        head = EventHead(index, kind, at, event_id, path)
         if kind in CONSENT_ACTS:
-            return self.read_consent_event(index, kind, at, event_id, table, path)
-        return self.read_lifecycle_event(index, kind, at, event_id, table, path)
+            return self.read_consent_event(head, table)
+        return self.read_lifecycle_event(head, table)
 
-    def read_lifecycle_event(
-        self,
-        index: int,
-        kind: EventType,
-        at: datetime,
-        event_id: str | None,
-        table: dict[str, Any],
-        path: str,
-    ) -> Event | None:
+    def read_lifecycle_event(self, head: EventHead, table: dict[str, Any]) -> Event | None:
         """An event of an agreement or arrangement (sign, notices, terminate, amend)."""
+        index, kind, at, event_id, path = head
         pact_id = table["agreement"]
         if not isinstance(pact_id, str) or pact_id not in self.pact_ids:
             known = choices(sorted(self.pact_ids))
@@ -294,16 +298,9 @@ class ItemReader(ReaderBase):
             result["equivalence"] = self.equivalence(changes["equivalence"], f"{path}.equivalence", static.parties)
         return result if len(self.issues) == before else None
 
-    def read_consent_event(
-        self,
-        index: int,
-        kind: EventType,
-        at: datetime,
-        event_id: str | None,
-        table: dict[str, Any],
-        path: str,
-    ) -> Event | None:
+    def read_consent_event(self, head: EventHead, table: dict[str, Any]) -> Event | None:
         """A grant or revocation of consent, naming a report of the world and its originator."""
+        index, kind, at, event_id, path = head
         before = len(self.issues)
         report_id = table.get("report")
         report = self.reports.get(report_id) if isinstance(report_id, str) else None

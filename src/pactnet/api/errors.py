@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from pactnet.api.schemas import UNION_TAGS
-from pactnet.errors import PactnetError
+from pactnet.errors import PactnetError, PayloadError
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
@@ -37,7 +37,8 @@ class UnauthorizedError(ServiceError):
     """No valid bearer token (answered with 401 and the scheme to use, RFC 6750 §3)."""
 
 
-_STATUS: dict[type[ServiceError], int] = {
+_STATUS: dict[type[PactnetError], int] = {
+    PayloadError: 422,
     UnauthorizedError: 401,
     InvalidInputError: 422,
     NotFoundError: 404,
@@ -46,8 +47,8 @@ _STATUS: dict[type[ServiceError], int] = {
 }
 
 
-def status_of(error: ServiceError) -> int:
-    """The HTTP status a refusal is answered with."""
+def status_of(error: PactnetError) -> int:
+    """The HTTP status an error is answered with: its kind's, the nearest in the tree; 400 for any other."""
     return next((_STATUS[kind] for kind in type(error).__mro__ if kind in _STATUS), 400)
 
 
@@ -116,6 +117,10 @@ def install(app: FastAPI) -> None:
     async def service(_request: Request, error: ServiceError) -> JSONResponse:
         return error_response(status_of(error), error.message, error.details)
 
+    @app.exception_handler(PayloadError)
+    async def payload(_request: Request, error: PayloadError) -> JSONResponse:
+        return error_response(status_of(error), error.message, [{"code": error.code, "message": error.message}])
+
     @app.exception_handler(PactnetError)
     async def pactnet(_request: Request, error: PactnetError) -> JSONResponse:
-        return error_response(400, str(error))
+        return error_response(status_of(error), str(error))

@@ -73,8 +73,8 @@ class Delivery(BaseModel):
     reasons: list[dict[str, Any]]
 
 
-class ConsentRequestOut(BaseModel):
-    """A consent request, asked here (`outgoing`) or of this party as originator (`incoming`)."""
+class _NoticeOut(BaseModel):
+    """What every notice to an item's originator shows first: its id, which way it went, and the item."""
 
     id: str
     direction: Literal["incoming", "outgoing"]
@@ -82,6 +82,11 @@ class ConsentRequestOut(BaseModel):
     report_title: str
     originator: str
     origin_id: str
+
+
+class ConsentRequestOut(_NoticeOut):
+    """A consent request, asked here (`outgoing`) or of this party as originator (`incoming`)."""
+
     holder: str
     to: str
     purpose: str
@@ -101,15 +106,9 @@ class CompromiseIn(Strict):
     description: LongText = Field(description="What happened, when, and what is being done.")
 
 
-class CompromiseOut(BaseModel):
+class CompromiseOut(_NoticeOut):
     """A loss or compromise, reported here (`outgoing`) or to this party as originator (`incoming`)."""
 
-    id: str
-    direction: Literal["incoming", "outgoing"]
-    report_id: str
-    report_title: str
-    originator: str
-    origin_id: str
     reporter: str
     reported_by: str
     description: str

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from pactnet.cli.terminal import instant, node_at, out, print_json
+from pactnet.cli.terminal import NEWEST, instant, node_at, notice_table, out, print_json
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6): request, list, answer, and the consents known here (inbox).",
@@ -16,6 +15,7 @@ app = typer.Typer(
 )
 FOLDER = typer.Argument(..., help="The node's folder.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+REQUEST_COLUMNS = ("title", "purpose", "direction", "asked", "to", "state", "sent")
 SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
 
@@ -47,7 +47,7 @@ def request(
 @app.command("list")
 def list_(
     folder: Path = FOLDER,
-    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    limit: int = NEWEST,
     as_json: bool = AS_JSON,
 ) -> None:
     """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
@@ -58,11 +58,9 @@ def list_(
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"consent requests of {folder}")
-    for column in ("id", "report"):
-        table.add_column(column, no_wrap=True)
-    for column in ("title", "purpose", "direction", "asked", "to", "state", "sent"):
-        table.add_column(column)
+    table = notice_table(
+        f"consent requests of {folder}", ("title", "purpose", "direction", "asked", "to", "state", "sent")
+    )
     for one in found:
         asked = f"{one['holder']} → {one['originator']}"
         table.add_row(
@@ -104,7 +102,7 @@ def answer(
 @app.command("inbox")
 def inbox(
     folder: Path = FOLDER,
-    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    limit: int = NEWEST,
     as_json: bool = AS_JSON,
 ) -> None:
     """List the originators' consents about items held here; an unasked one waits for `pactnet report release`."""
@@ -115,11 +113,7 @@ def inbox(
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"consents known at {folder}")
-    for column in ("id", "report"):
-        table.add_column(column, no_wrap=True)
-    for column in ("title", "by", "to", "at", "until", "request"):
-        table.add_column(column)
+    table = notice_table(f"consents known at {folder}", ("title", "by", "to", "at", "until", "request"))
     unasked = 0
     for one in found:
         to = one["to"] or f"relay under {one['arrangement']}"

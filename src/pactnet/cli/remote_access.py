@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.text import Text
@@ -22,7 +24,7 @@ from pactnet.client import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 # Exit codes: 2 for what the user can change (a refusal, bad input, a wrong token), 1 for a node that cannot be
 # reached or fails.
@@ -61,6 +63,53 @@ class Access:
     token_file: Path | None
     ca_file: Path | None
     allow_plain_http: bool
+
+
+# Each field of Access as the option a command shows, after the command's own options (tests and scripts give
+# them after the subcommand, so they belong to every command, not to the group).
+_ACCESS_OPTIONS = {
+    "url": URL,
+    "token": TOKEN,
+    "token_file": TOKEN_FILE,
+    "ca_file": CA_FILE,
+    "allow_plain_http": PLAIN_HTTP,
+}
+_ACCESS_TYPES: dict[str, Any] = {
+    "url": str | None,
+    "token": str | None,
+    "token_file": Path | None,
+    "ca_file": Path | None,
+    "allow_plain_http": bool,
+}
+
+
+def reaching_node(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the options that say how to reach its node; it receives them as one `access: Access`.
+
+    Typer reads a command's options from its signature: the wrapper shows the command's own parameters, then
+    --url, --token, --token-file, --ca-file and --allow-plain-http, and hands the command their `Access`.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [parameter for name, parameter in signature.parameters.items() if name != "access"]
+    added = [
+        inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=_ACCESS_OPTIONS[field.name],
+            annotation=_ACCESS_TYPES[field.name],
+        )
+        for field in fields(Access)
+    ]
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:  # noqa: ANN401 - Typer passes every option by name, each of its own type
+        access = Access(**{field.name: given.pop(field.name) for field in fields(Access)})
+        command(**given, access=access)
+
+    shown = signature.replace(parameters=[*own, *added])
+    run.__signature__ = shown  # type: ignore[attr-defined]  # Typer reads it (inspect.signature honours it)
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in shown.parameters.values()}
+    return run
 
 
 def _stop(message: str, code: int) -> NoReturn:

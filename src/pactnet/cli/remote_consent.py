@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from pactnet.cli import remote_tables as tables
-from pactnet.cli.remote_access import AS_JSON, CA_FILE, PLAIN_HTTP, TOKEN, TOKEN_FILE, URL, Access, connected
-from pactnet.cli.terminal import fail, instant, out, print_json
+from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
+from pactnet.cli.terminal import NEWEST, fail, instant, out, print_json
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant, inbox."
 )
-MANY = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 
 
@@ -22,19 +19,17 @@ def _until(until: str | None) -> str | None:
 
 
 @app.command("request")
+@reaching_node
 def request(
     report_id: str = typer.Argument(..., help="The id of a report the node received."),
     to: str = typer.Option(..., "--to", help="The third party to release it to."),
     purpose: str = typer.Option(..., "--purpose", help="What the third party needs it for."),
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """As a holder, ask a received report's originator for consent to release it to a third party."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         asked = node.request_consent(report_id, to, purpose)
     if as_json:
         print_json(asked)
@@ -43,40 +38,28 @@ def request(
 
 
 @app.command("list")
-def list_(
-    limit: int = MANY,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def list_(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
     """The consent requests asked at the node (outgoing) or of its party as originator (incoming)."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.consent_requests(limit)
-    if as_json:
-        print_json(found)
-    else:
-        tables.consent_requests(found)
+    tables.shown(found, as_json=as_json, as_table=tables.consent_requests)
 
 
 @app.command("answer")
+@reaching_node
 def answer(
     request_id: str = typer.Argument(..., help="The id of a request asked of the node's party."),
     grant: bool = typer.Option(..., "--grant/--refuse", help="Grant (a signed consent) or refuse."),
     reason: str | None = typer.Option(None, "--reason", help="Why; required to refuse."),
     until: str | None = UNTIL,
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """As originator (an officer), grant or refuse a request; the answer is sent to the holder's node."""
     ends = _until(until)
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         answered = node.answer_consent(request_id, grant=grant, reason=reason, until=ends)
     if as_json:
         print_json(answered)
@@ -85,24 +68,22 @@ def answer(
 
 
 @app.command("grant")
+@reaching_node
 def grant_(
     report_id: str = typer.Argument(..., help="The id of a report the node's party originated."),
     to: str | None = typer.Option(None, "--to", help="The party it may be released to."),
     arrangement: str | None = typer.Option(None, "--arrangement", help="The arrangement it may be relayed under."),
     until: str | None = UNTIL,
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """As originator (an officer), consent unasked to release a report to a party or relay it under an arrangement."""
     if (to is None) == (arrangement is None):
         fail("say one of --to PARTY or --arrangement ID")
     target = {"to": to} if to is not None else {"arrangement": str(arrangement)}
     ends = _until(until)
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         granted = node.grant_consent(report_id, target, ends)
     if as_json:
         print_json(granted)
@@ -113,19 +94,9 @@ def grant_(
 
 
 @app.command("inbox")
-def inbox(
-    limit: int = MANY,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def inbox(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
     """The originators' consents about items held at the node; an unasked one waits for `remote report release`."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.consents(limit)
-    if as_json:
-        print_json(found)
-    else:
-        tables.consents(found)
+    tables.shown(found, as_json=as_json, as_table=tables.consents)

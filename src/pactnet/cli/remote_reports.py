@@ -7,17 +7,17 @@ from pathlib import Path
 import typer
 
 from pactnet.cli import remote_tables as tables
-from pactnet.cli.remote_access import AS_JSON, CA_FILE, PLAIN_HTTP, TOKEN, TOKEN_FILE, URL, Access, connected
+from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
 from pactnet.cli.remote_publish import Draft, report_to_publish
-from pactnet.cli.terminal import fail, instant, out, print_json
+from pactnet.cli.terminal import NEWEST, fail, instant, out, print_json
 from pactnet.client import ClientError
 
 app = typer.Typer(help="Reports at a running node: publish, list, show, trail, deliveries, release, compromise.")
 REPORT = typer.Argument(..., help="The report's id.")
-MANY = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 
 
 @app.command("publish")
+@reaching_node
 def publish(
     title: str | None = typer.Option(None, "--title", help="The title (with --stix: the first named object's)."),
     level: str | None = typer.Option(None, "--level", help="A level or alias of the node's scheme."),
@@ -31,11 +31,8 @@ def publish(
     stix: Path | None = typer.Option(None, "--stix", help="A STIX 2.1 bundle (JSON file) as the body."),
     file: Path | None = typer.Option(None, "--file", help="The whole report as the API's JSON (POST /api/v1/reports)."),
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """Publish a report this party originates; every transfer is decided at the node, now."""
     draft = Draft(title, level, category, precedence, to, rel_to, compartment, body, body_file, file, stix)
@@ -43,7 +40,7 @@ def publish(
         report = report_to_publish(draft)
     except ClientError as error:
         fail(str(error))
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         published = node.publish(report)
     if as_json:
         print_json(published)
@@ -53,6 +50,7 @@ def publish(
 
 
 @app.command("list")
+@reaching_node
 def list_(
     originator: str | None = typer.Option(None, "--originator", help="Only this party's reports."),
     category: str | None = typer.Option(None, "--category", help="Only reports in this category."),
@@ -61,54 +59,31 @@ def list_(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many (default: the node's page)."),
     cursor: str | None = typer.Option(None, "--cursor", help="The page after this one (printed as `more:`)."),
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """The reports the token's user is cleared for, newest first."""
     after = None if since is None else instant(since, "--since").isoformat()
     filters = {"originator": originator, "category": category, "level": level, "since": after}
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         page = node.reports({**filters, "cursor": cursor, "limit": limit})
-    if as_json:
-        print_json(page)
-    else:
-        tables.reports(page)
+    tables.shown(page, as_json=as_json, as_table=tables.reports)
 
 
 @app.command("show")
-def show(
-    report_id: str = REPORT,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def show(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
     """One report and its body, if the token's user is cleared for it."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.report(report_id)
-    if as_json:
-        print_json(found)
-    else:
-        tables.report(found)
+    tables.shown(found, as_json=as_json, as_table=tables.report)
 
 
 @app.command("trail")
-def trail(
-    report_id: str = REPORT,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def trail(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
     """The decision trail of a report: every transfer decided, allowed or refused, and why."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.trail(report_id)
     if as_json:
         print_json(found)
@@ -117,17 +92,10 @@ def trail(
 
 
 @app.command("deliveries")
-def deliveries(
-    report_id: str = REPORT,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def deliveries(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Where a report was sent from the node: each envelope, its route, and its receipt or refusal."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.deliveries(report_id)
     if as_json:
         print_json(found)
@@ -136,18 +104,16 @@ def deliveries(
 
 
 @app.command("release")
+@reaching_node
 def release(
     report_id: str = REPORT,
     to: str = typer.Option(..., "--to", help="The party to release it to."),
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """Release a held report onward: decided at the node like any transfer, queued if allowed (exit 1 if not)."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         released = node.release(report_id, to)
     if as_json:
         print_json(released)
@@ -158,18 +124,16 @@ def release(
 
 
 @app.command("compromise")
+@reaching_node
 def compromise(
     report_id: str = REPORT,
     description: str = typer.Option(..., "--description", help="What happened, when, and what is being done."),
     as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
+    *,
+    access: Access,
 ) -> None:
     """Report the loss or compromise of a received report: recorded, and queued for its originator at flash."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         reported = node.report_compromise(report_id, description)
     if as_json:
         print_json(reported)
@@ -179,19 +143,9 @@ def compromise(
 
 
 @app.command("compromises")
-def compromises(
-    limit: int = MANY,
-    as_json: bool = AS_JSON,
-    url: str | None = URL,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca_file: Path | None = CA_FILE,
-    allow_plain_http: bool = PLAIN_HTTP,
-) -> None:
+@reaching_node
+def compromises(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Losses and compromises reported at the node or to its party, newest first."""
-    with connected(Access(url, token, token_file, ca_file, allow_plain_http)) as node:
+    with connected(access) as node:
         found = node.compromises(limit)
-    if as_json:
-        print_json(found)
-    else:
-        tables.compromises(found)
+    tables.shown(found, as_json=as_json, as_table=tables.compromises)

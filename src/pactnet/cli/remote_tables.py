@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from pactnet.cli.terminal import out
+from pactnet.cli.terminal import out, print_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _text(value: object) -> str:
@@ -25,6 +28,14 @@ def _reasons(reasons: list[dict[str, Any]]) -> str:
 
 def _route(route: list[str]) -> str:
     return " → ".join(route) or "—"
+
+
+def shown(found: Any, *, as_json: bool, as_table: Callable[[Any], None]) -> None:  # noqa: ANN401 - any answer
+    """The node's answer as it gave it (--json), else as a table for a person."""
+    if as_json:
+        print_json(found)
+    else:
+        as_table(found)
 
 
 def table(title: str, columns: list[str], rows: list[list[object]]) -> None:
@@ -119,21 +130,15 @@ def _sent(one: dict[str, Any]) -> str:
     return "—" if delivery is None else f"{delivery['state']} ({delivery['to']})"
 
 
+def compromise_cells(one: dict[str, Any]) -> list[Any]:
+    """A compromise as a row, up to how it was sent: id, report, title, direction, reported, at, description."""
+    reported = f"{one['reporter']} ({one['reported_by']}) → {one['originator']}"
+    return [one["id"], one["report_id"], one["report_title"], one["direction"], reported, one["at"], one["description"]]
+
+
 def compromises(found: list[dict[str, Any]]) -> None:
     """Losses and compromises, incoming and outgoing."""
-    rows = [
-        [
-            one["id"],
-            one["report_id"],
-            one["report_title"],
-            one["direction"],
-            f"{one['reporter']} ({one['reported_by']}) → {one['originator']}",
-            one["at"],
-            one["description"],
-            _sent(one),
-        ]
-        for one in found
-    ]
+    rows = [[*compromise_cells(one), _sent(one)] for one in found]
     columns = ["id", "report", "title", "direction", "reported", "at", "description", "sent"]
     table("losses and compromises", columns, rows)
 

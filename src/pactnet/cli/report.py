@@ -8,11 +8,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from pactnet.cli.terminal import node_at, out, print_json
+from pactnet.cli.remote_tables import compromise_cells
+from pactnet.cli.terminal import NEWEST, node_at, notice_table, out, print_json
 
 app = typer.Typer(help="Reports held by a node: onward release, loss or compromise.", no_args_is_help=True)
 FOLDER = typer.Argument(..., help="The node's folder.")
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+COMPROMISE_COLUMNS = ("title", "direction", "reported", "at", "description", "sent")
 SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
 
@@ -82,7 +84,7 @@ def compromise(
 @app.command("compromises")
 def compromises(
     folder: Path = FOLDER,
-    limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first."),
+    limit: int = NEWEST,
     as_json: bool = AS_JSON,
 ) -> None:
     """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
@@ -93,21 +95,10 @@ def compromises(
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"losses and compromises at {folder}")
-    for column in ("id", "report"):
-        table.add_column(column, no_wrap=True)
-    for column in ("title", "direction", "reported", "at", "description", "sent"):
-        table.add_column(column)
+    table = notice_table(
+        f"losses and compromises at {folder}", ("title", "direction", "reported", "at", "description", "sent")
+    )
     for one in found:
         delivery = one["delivery"]
-        table.add_row(
-            one["id"],
-            one["report_id"],
-            one["report_title"],
-            one["direction"],
-            f"{one['reporter']} ({one['reported_by']}) → {one['originator']}",
-            one["at"],
-            one["description"],
-            "—" if delivery is None else delivery["state"],
-        )
+        table.add_row(*compromise_cells(one), "—" if delivery is None else delivery["state"])
     out.print(table)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from pactnet.errors import PactnetError, WorldError
@@ -17,7 +18,7 @@ from pactnet.policy.clock import parse_instant
 from pactnet.world import load_world
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from datetime import datetime, tzinfo
     from pathlib import Path
 
@@ -29,6 +30,9 @@ _WIDTH = None if sys.stdout.isatty() else 160
 # markup=False: ids, labels and paths from worlds and users are printed as they are, never read as Rich markup.
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
+
+# --limit of every listing of notices (consent requests, consents, compromises), here and at a running node.
+NEWEST = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 
 # Exit codes: 0 done, 1 a check that ran and found a problem, 2 bad input (usage, world, instant, id).
 EXIT_BAD_INPUT = 2
@@ -116,3 +120,13 @@ def brief(moment: datetime | None, zone: tzinfo | None) -> str:
         return "—"
     local = _local(moment, zone)
     return local.isoformat(sep=" ", timespec="seconds" if local.second or local.microsecond else "minutes")
+
+
+def notice_table(title: str, columns: Sequence[str]) -> Table:
+    """A table of notices, their id and their report's id first (never wrapped, to be copied whole)."""
+    table = Table(title=title)
+    for column in ("id", "report"):
+        table.add_column(column, no_wrap=True)
+    for column in columns:
+        table.add_column(column)
+    return table

@@ -31,15 +31,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
+from pactnet.errors import PayloadError
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.partners import PartnerError
 from pactnet.logs import note
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
 from pactnet.services.answers import RECEIPT, REFUSAL
-from pactnet.services.consents import statements_for
 from pactnet.services.delivery import Outcome, settle
-from pactnet.services.inbound import PayloadError, read_transfer
+from pactnet.services.transfer_payload import read_transfer
+from pactnet.store.acts import statements_for
 from pactnet.store.instants import instant_text, parse_instant_text
 from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER
 from pactnet.store.tables import outbox

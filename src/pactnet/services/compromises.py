@@ -14,12 +14,12 @@ from sqlalchemy import insert, select
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.policy.precedence import Precedence
-from pactnet.services import InvalidInputError, NotFoundError, notices
+from pactnet.services import InvalidInputError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
-from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
-from pactnet.services.reports import readable_row
+from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING
+from pactnet.services.reports import held_row
 from pactnet.store.instants import instant_text
-from pactnet.store.tables import compromises, reports
+from pactnet.store.tables import compromises
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -31,11 +31,7 @@ if TYPE_CHECKING:
 
 COMPROMISE = "compromise"
 _VIEW = (
-    "id",
-    "direction",
-    "report_id",
-    "originator",
-    "origin_id",
+    *notices.VIEW_HEAD,
     "reporter",
     "reported_by",
     "description",
@@ -58,9 +54,7 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = readable_row(connection, user, report_id)
-        if row is None:
-            raise NotFoundError(f"no report {report_id!r}")
+        row = held_row(connection, user, report_id)
         if row.originator == node.party:
             raise InvalidInputError(f"{report_id} originated here: there is no other originator to tell")
         notice = notices.ToOriginator(
@@ -89,13 +83,10 @@ def report_compromise(node: Node, user: User | None, report_id: str, description
 
 def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
     """Compromises of items the user may see, reported here or to this node, newest first; audited."""
-    when = instant_text(node.now())
 
     def write(connection: Connection) -> list[dict[str, Any]]:
-        rows = notices.visible(connection, user, compromises, limit)
+        rows = notices.listed(connection, node, user, compromises, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows if row.direction == OUTGOING])
-        returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "compromises", returned)])
         return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.uow.write(write)
@@ -103,21 +94,13 @@ def list_compromises(node: Node, user: User | None, limit: int = 100) -> list[di
 
 def receive_compromise(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     """At the originator: record a holder's report that one of this party's items was lost or compromised."""
-    payload, sender = opened.payload, opened.sender
-    try:
-        compromise_id = notices.text(payload, "compromise", MAX_ID)
-        origin_id = notices.text(payload, "origin_id", MAX_REPORT_ID)
-        description = notices.text(payload, "description", MAX_TEXT)
-        reported_by = notices.text(payload, "reported_by", MAX_NAME)
-        at = notices.instant(payload, "at")
-    except FieldError as error:
-        return refuse_envelope(connection, node, partner, opened, notices.reasons(str(error)))
-    report = connection.execute(
-        select(reports.c.id).where(reports.c.originator == node.party, reports.c.origin_id == origin_id)
-    ).first()
-    if report is None:
-        why = notices.reasons(f"{node.party} originated no {origin_id}", "unknown-report")
-        return refuse_envelope(connection, node, partner, opened, why)
+    sender = opened.sender
+    limits = {"compromise": MAX_ID, "origin_id": MAX_REPORT_ID, "description": MAX_TEXT, "reported_by": MAX_NAME}
+    read = notices.read_notice(connection, node.party, opened.payload, limits)
+    if isinstance(read, list):
+        return refuse_envelope(connection, node, partner, opened, read)
+    compromise_id, origin_id, description, reported_by = read.texts.values()
+    at, report = read.at, read.report
     data = {
         "compromise": compromise_id,
         "direction": INCOMING,

@@ -16,6 +16,7 @@ from pactnet.services import notices
 from pactnet.services.consent_requests import GRANTED
 from pactnet.services.notices import OUTGOING
 from pactnet.store.instants import instant_text
+from pactnet.store.reports import newest_cleared
 from pactnet.store.tables import consent_requests, consents, reports
 
 if TYPE_CHECKING:
@@ -37,16 +38,7 @@ _HELD = select(
 
 def _visible(connection: Connection, user: User | None, limit: int) -> list[Row[Any]]:
     """The newest consents about items held here that the user may see, at most `limit`."""
-    query = _HELD.order_by(consents.c.seq.desc())
-    if user is None:
-        return list(connection.execute(query.limit(limit)).all())
-    found: list[Row[Any]] = []
-    for row in connection.execute(query.where(reports.c.level_rank <= user.rank)):
-        if user.compartments.issuperset(row.report_compartments):  # a set, not a rank: checked row by row
-            found.append(row)
-            if len(found) == limit:
-                break
-    return found
+    return newest_cleared(connection, _HELD.order_by(consents.c.seq.desc()), user, limit)
 
 
 def _answered(connection: Connection, report_ids: set[str]) -> dict[str, str]:

@@ -21,13 +21,14 @@ from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import NOTICE_RANK
 from pactnet.services import ConflictError, InvalidInputError, NotFoundError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
-from pactnet.services.consents import CONSENT, build_statement, held_item, store_statement
+from pactnet.services.consents import CONSENT, build_statement, held_item
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import readable_row
+from pactnet.services.reports import check_other_party, held_row, readable_row
+from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_REQUEST, enqueue
-from pactnet.store.tables import consent_requests, decisions, reports
+from pactnet.store.tables import consent_requests, decisions
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,11 +47,7 @@ PENDING = "pending"
 GRANTED = "granted"
 REFUSED = "refused"
 _VIEW = (
-    "id",
-    "direction",
-    "report_id",
-    "originator",
-    "origin_id",
+    *notices.VIEW_HEAD,
     "holder",
     "to",
     "purpose",
@@ -127,12 +124,8 @@ _OUTGOING_REQUEST: dict[str, Any] = {
 
 def _requestable(connection: Connection, node: Node, user: User | None, report_id: str, to: str) -> Row[Any]:
     """The held report a request may be about, for a party it may name; NotFound, InvalidInput or Conflict."""
-    row = readable_row(connection, user, report_id)
-    if row is None:
-        raise NotFoundError(f"no report {report_id!r}")
-    if to not in node.world.parties or to == node.party:
-        others = ", ".join(code for code in node.world.parties if code != node.party)
-        raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
+    row = held_row(connection, user, report_id)
+    check_other_party(node, to)
     if row.originator == node.party:
         raise InvalidInputError(
             f"{report_id} originated here: consent to pass it on is {node.party}'s to give "
@@ -168,6 +161,18 @@ def _wanting_consent(connection: Connection, node: Node, row: Row[Any], to: str,
     return decision
 
 
+def _answerable(connection: Connection, user: User | None, request_id: str) -> tuple[Row[Any], Row[Any]]:
+    """A request asked of this party, still pending, and its report; NotFound if the user may not see it."""
+    found = connection.execute(select(consent_requests).where(consent_requests.c.id == request_id)).first()
+    incoming = found is not None and found.direction == INCOMING
+    report = readable_row(connection, user, found.report_id) if found is not None and incoming else None
+    if found is None or report is None:
+        raise NotFoundError(f"no consent request {request_id!r} to answer")
+    if found.state != PENDING:
+        raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")
+    return found, report
+
+
 def answer_request(
     node: Node, user: User | None, request_id: str, *, grant: bool, reason: str | None, until: datetime | None
 ) -> dict[str, Any]:
@@ -181,13 +186,7 @@ def answer_request(
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        found = connection.execute(select(consent_requests).where(consent_requests.c.id == request_id)).first()
-        incoming = found is not None and found.direction == INCOMING
-        report = readable_row(connection, user, found.report_id) if found is not None and incoming else None
-        if found is None or report is None:
-            raise NotFoundError(f"no consent request {request_id!r} to answer")
-        if found.state != PENDING:
-            raise ConflictError(f"the request {request_id} was {found.state} already, at {found.answered_at}")
+        found, report = _answerable(connection, user, request_id)
         if not grant and reason is None:
             raise InvalidInputError("reason: say why consent is refused")
         if until is not None and (not grant or until <= at):
@@ -232,13 +231,10 @@ def answer_request(
 
 def list_requests(node: Node, user: User | None, limit: int = 100) -> list[dict[str, Any]]:
     """Consent requests about items the user may see, both directions, newest first; the listing is audited."""
-    when = instant_text(node.now())
 
     def write(connection: Connection) -> list[dict[str, Any]]:
-        rows = notices.visible(connection, user, consent_requests, limit)
+        rows = notices.listed(connection, node, user, consent_requests, limit)
         sent = notices.deliveries(connection, [row.envelope for row in rows])
-        returned = {"returned": [row.id for row in rows]}
-        node.audit.append(connection, when, [AuditRecord("list", notices.actor(user), "consent-requests", returned)])
         return [_view(row._asdict(), sent, row.report_title) for row in rows]
 
     return node.uow.write(write)
@@ -252,21 +248,19 @@ def _refuse(
 
 def receive_request(connection: Connection, node: Node, partner: Partner, opened: Opened) -> dict[str, Any]:
     """At the originator: record a holder's request for consent, pending the operator's answer."""
-    payload, sender = opened.payload, opened.sender
-    try:
-        request_id = notices.text(payload, "request", MAX_ID)
-        origin_id = notices.text(payload, "origin_id", MAX_REPORT_ID)
-        to = notices.text(payload, "to", MAX_ID)
-        purpose = notices.text(payload, "purpose", MAX_TEXT)
-        requested_by = notices.text(payload, "requested_by", MAX_NAME)
-        at = notices.instant(payload, "at")
-    except FieldError as error:
-        return _refuse(connection, node, partner, opened, notices.MALFORMED, str(error))
-    report = connection.execute(
-        select(reports.c.id).where(reports.c.originator == node.party, reports.c.origin_id == origin_id)
-    ).first()
-    if report is None:
-        return _refuse(connection, node, partner, opened, "unknown-report", f"{node.party} originated no {origin_id}")
+    sender = opened.sender
+    limits = {
+        "request": MAX_ID,
+        "origin_id": MAX_REPORT_ID,
+        "to": MAX_ID,
+        "purpose": MAX_TEXT,
+        "requested_by": MAX_NAME,
+    }
+    read = notices.read_notice(connection, node.party, opened.payload, limits)
+    if isinstance(read, list):
+        return refuse_envelope(connection, node, partner, opened, read)
+    request_id, origin_id, to, purpose, requested_by = read.texts.values()
+    at, report = read.at, read.report
     if to not in node.world.parties or to in (node.party, sender):
         why = f"to: {to!r} is not a third party (a party of the world, neither {node.party} nor {sender})"
         return _refuse(connection, node, partner, opened, "bad-consent-request", why)

@@ -14,14 +14,12 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
-
 from pactnet.crypto.identity import key_valid_at
 from pactnet.crypto.keys import b64, unb64, verify
+from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.model import Report
-from pactnet.store.instants import instant_text
-from pactnet.store.tables import consents
+from pactnet.store.acts import store_statement
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -61,8 +59,11 @@ def build_statement(
     return statement | {"signature": b64(node.keys.sign(_signed(statement)))}
 
 
-class StatementError(Exception):
-    """A consent statement that is not valid; the message says why."""
+class StatementError(PayloadError):
+    """A consent statement that is not valid; the message says why (refused as `bad-consent`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad-consent", message)
 
 
 def check_statement(node: Node, statement: dict[str, Any], originator: str, report: str | None) -> tuple[datetime, Any]:
@@ -96,26 +97,6 @@ def check_statement(node: Node, statement: dict[str, Any], originator: str, repo
     return at, until
 
 
-def store_statement(connection: Connection, statement: dict[str, Any], at: datetime, until: datetime | None) -> bool:
-    """Record a checked statement once; whether it was new."""
-    if connection.execute(select(consents.c.seq).where(consents.c.id == statement["id"])).first() is not None:
-        return False
-    connection.execute(
-        insert(consents),
-        {
-            "id": statement["id"],
-            "originator": statement["by"],
-            "report": statement["report"],
-            "to": statement["to"],
-            "arrangement": statement["arrangement"],
-            "at": instant_text(at),
-            "until": None if until is None else instant_text(until),
-            "statement": statement,
-        },
-    )
-    return True
-
-
 def adopt_consents(
     connection: Connection, node: Node, originator: str, report: str, statements: list[dict[str, Any]]
 ) -> list[dict[str, str]]:
@@ -127,18 +108,6 @@ def adopt_consents(
             return [{"code": "bad-consent", "message": f"a consent statement the transfer carries: {error}"}]
         store_statement(connection, statement, at, until)
     return []
-
-
-def statements_for(connection: Connection, items: set[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
-    """The stored statements of each (originator, report) item, to pass on with it."""
-    if not items:
-        return {}
-    found: dict[tuple[str, str], list[Any]] = {}
-    reports_wanted = {report for _, report in items}
-    for row in connection.execute(select(consents).where(consents.c.report.in_(reports_wanted))):
-        if (row.originator, row.report) in items:
-            found.setdefault((row.originator, row.report), []).append(row.statement)
-    return found
 
 
 def held_item(node: Node, row: Row[Any]) -> Report:

@@ -23,36 +23,26 @@ from pactnet.store.tables import decisions, outbox
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Connection, Row, Update
 
     from pactnet.policy.decisions import Decision
     from pactnet.services.context import Node
 
 # Statements built once: building one per row cost more than running it (the settle of a batch writes every row).
 _PENDING_ROW = (outbox.c.seq == bindparam("row_seq"), outbox.c.state == PENDING)
-_SETTLE = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        state=bindparam("row_state", type_=outbox.c.state.type),
-        settled_at=bindparam("row_settled_at", type_=outbox.c.settled_at.type),
-        outcome=bindparam("row_outcome", type_=outbox.c.outcome.type),
-        answer=bindparam("row_answer", type_=outbox.c.answer.type),
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-    )
-)
+
+
+def _pending_row_update(*columns: str) -> Update:
+    """An update of these columns of a row still pending, each from the parameter `row_<column>` (executemany)."""
+    values = {name: bindparam(f"row_{name}", type_=outbox.c[name].type) for name in columns}
+    return update(outbox).where(*_PENDING_ROW).values(values)
+
+
+_SETTLE = _pending_row_update("state", "settled_at", "outcome", "answer", "attempts")
 _STILL_PENDING = select(outbox.c.seq).where(
     outbox.c.seq.in_(bindparam("seqs", expanding=True)), outbox.c.state == PENDING
 )
-_RETRY_LATER = (
-    update(outbox)
-    .where(*_PENDING_ROW)
-    .values(
-        attempts=bindparam("row_attempts", type_=outbox.c.attempts.type),
-        next_at=bindparam("row_next_at", type_=outbox.c.next_at.type),
-        last_error=bindparam("row_last_error", type_=outbox.c.last_error.type),
-    )
-)
+_RETRY_LATER = _pending_row_update("attempts", "next_at", "last_error")
 
 
 @dataclass(slots=True)

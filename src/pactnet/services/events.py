@@ -18,7 +18,8 @@ from sqlalchemy import and_, func, or_, select
 from pactnet.services import redaction
 from pactnet.services.roles import Duty
 from pactnet.store import audit_log
-from pactnet.store.tables import audit_entries, reports, users
+from pactnet.store.tables import audit_entries, reports
+from pactnet.store.users import is_enabled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,8 +86,7 @@ def last_position(node: Node) -> int:
 def is_active(node: Node, user: User) -> bool:
     """Whether the user may still be told anything: a disabled user's stream ends at once."""
     with node.uow.read() as connection:
-        disabled = connection.execute(select(users.c.disabled).where(users.c.id == user.id)).scalar_one_or_none()
-    return disabled is not None and not disabled
+        return is_enabled(connection, user.id)
 
 
 def events_after(node: Node, user: User, position: int, limit: int = BATCH) -> Batch:

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from pactnet.audit.chain import AuditRecord
+from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import enqueue
+from pactnet.store.reports import item_by_origin, newest_cleared
 from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection, Row, Table
 
+    from pactnet.services.context import Node
     from pactnet.services.users import User
 
 MALFORMED = "malformed-payload"
@@ -30,6 +34,9 @@ MAX_ID = 64
 MAX_REPORT_ID = 200
 MAX_NAME = 100
 MAX_TEXT = 4000
+# The fields every notice to an originator shows first (as the tables store them first): its id, which way it
+# went, and the item.
+VIEW_HEAD = ("id", "direction", "report_id", "originator", "origin_id")
 INCOMING = "incoming"
 OUTGOING = "outgoing"
 # Who acts when no user does: the operator at the command line, who holds the node's folder (its keys and its
@@ -37,8 +44,11 @@ OUTGOING = "outgoing"
 OPERATOR = "cli"
 
 
-class FieldError(Exception):
-    """A payload field that is missing or not right; the message names it."""
+class FieldError(PayloadError):
+    """A notice's field that is missing or not right; the message names it (refused as `malformed-payload`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(MALFORMED, message)
 
 
 def text(payload: dict[str, Any], name: str, limit: int) -> str:
@@ -71,6 +81,34 @@ def reasons(message: str, code: str = MALFORMED) -> list[dict[str, str]]:
     return [{"code": code, "message": message}]
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeRead:
+    """A notice received at the originator: its texts by name, its instant, and the item it names."""
+
+    texts: dict[str, str]
+    at: datetime
+    report: Row[Any]
+
+
+def read_notice(
+    connection: Connection, party: str, payload: dict[str, Any], limits: dict[str, int]
+) -> NoticeRead | list[dict[str, str]]:
+    """A notice to `party`, read; or the reasons to refuse it.
+
+    Its texts are each of 1 to their limit characters, read in the order given; the item its `origin_id` names
+    must be one `party` originated.
+    """
+    try:
+        texts = {name: text(payload, name, limit) for name, limit in limits.items()}
+        at = instant(payload, "at")
+    except FieldError as error:
+        return reasons(str(error))
+    report = item_by_origin(connection, party, texts["origin_id"])
+    if report is None:
+        return reasons(f"{party} originated no {texts['origin_id']}", "unknown-report")
+    return NoticeRead(texts, at, report)
+
+
 def actor(user: User | None) -> str:
     """The name audited for an act: the user's, or the operator's."""
     return OPERATOR if user is None else user.name
@@ -83,15 +121,16 @@ def visible(connection: Connection, user: User | None, table: Table, limit: int)
         .join(reports, reports.c.id == table.c.report_id)
         .order_by(table.c.seq.desc())
     )
-    if user is None:
-        return list(connection.execute(query.limit(limit)).all())
-    found: list[Row[Any]] = []
-    for row in connection.execute(query.where(reports.c.level_rank <= user.rank)):
-        if user.compartments.issuperset(row.report_compartments):  # a set, not a rank: checked row by row
-            found.append(row)
-            if len(found) == limit:
-                break
-    return found
+    return newest_cleared(connection, query, user, limit)
+
+
+def listed(connection: Connection, node: Node, user: User | None, table: Table, limit: int) -> list[Row[Any]]:
+    """The newest notices of `table` the user may see (as `visible`); the listing is audited, with what it returned."""
+    rows = visible(connection, user, table, limit)
+    returned = {"returned": [row.id for row in rows]}
+    listing = table.name.replace("_", "-")  # the audit's name of the listing: compromises, consent-requests
+    node.audit.append(connection, instant_text(node.now()), [AuditRecord("list", actor(user), listing, returned)])
+    return rows
 
 
 def deliveries(connection: Connection, envelope_ids: list[str | None]) -> dict[str, dict[str, Any]]:

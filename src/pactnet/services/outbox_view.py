@@ -6,14 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.audit.chain import AuditRecord
-from pactnet.services import NotFoundError
-from pactnet.services.reports import readable_row
-from pactnet.store.instants import instant_text
+from pactnet.services.reports import rows_about
 from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Row
 
     from pactnet.services.context import Node
     from pactnet.services.users import User
@@ -46,17 +43,6 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
 
 def deliveries(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
     """Every envelope about a report the user may read, oldest first; reading it is audited."""
-    when = instant_text(node.now())
-
-    def write(connection: Connection) -> list[Row[Any]] | None:
-        if readable_row(connection, user, report_id) is None:
-            node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
-            return None
-        node.audit.append(connection, when, [AuditRecord("read-deliveries", user.name, report_id, {})])
-        query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
-        return list(connection.execute(query).all())
-
-    rows = node.uow.write(write)
-    if rows is None:
-        raise NotFoundError(f"no report {report_id!r}")
+    query = select(outbox).where(outbox.c.report_id == report_id).order_by(outbox.c.seq)
+    rows = rows_about(node, user, report_id, query, audited_as="read-deliveries")
     return [delivery_view(row) for row in rows]

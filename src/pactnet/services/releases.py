@@ -23,7 +23,7 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.decisions import Code, Decision, decide
 from pactnet.policy.precedence import NOTICE_RANK
-from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, notices
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
 from pactnet.services.consent_requests import GRANTED, PENDING
 from pactnet.services.consents import (
@@ -32,11 +32,11 @@ from pactnet.services.consents import (
     build_statement,
     check_statement,
     held_item,
-    store_statement,
 )
 from pactnet.services.notices import OUTGOING
 from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import readable_row
+from pactnet.services.reports import check_other_party, held_row
+from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import (
     BY_RECIPIENTS,
@@ -50,7 +50,8 @@ from pactnet.store.outbox import (
     report_payload,
 )
 from pactnet.store.outbox import PENDING as ON_ITS_WAY
-from pactnet.store.tables import consent_requests, decisions, outbox, reports
+from pactnet.store.reports import item_by_origin
+from pactnet.store.tables import consent_requests, decisions, outbox
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -159,9 +160,7 @@ def grant_consent(
     at = node.now()
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = readable_row(connection, user, report_id)
-        if row is None:
-            raise NotFoundError(f"no report {report_id!r}")
+        row = held_row(connection, user, report_id)
         if row.originator != node.party:
             raise ForbiddenError(f"only its originator, {row.originator}, can consent to passing {report_id} on")
         _check_grant(node, to, arrangement, until, at)
@@ -199,9 +198,7 @@ def receive_consent(connection: Connection, node: Node, partner: Partner, opened
     audit: list[AuditRecord] = [
         AuditRecord("consent-received", opened.sender, statement["report"], {"statement": statement})
     ]
-    held = connection.execute(
-        select(reports).where(reports.c.originator == opened.sender, reports.c.origin_id == statement["report"])
-    ).first()
+    held = item_by_origin(connection, opened.sender, statement["report"])
     if held is not None and statement["to"] is not None:
         audit += _grant_requests(connection, node, world, held, statement, opened)
     return acknowledge(connection, node, partner, opened, {"consent": statement["id"]}, audit)
@@ -248,12 +245,8 @@ def release_report(node: Node, user: User | None, report_id: str, to: str) -> di
     name = notices.actor(user)
 
     def write(connection: Connection) -> dict[str, Any]:
-        row = readable_row(connection, user, report_id)
-        if row is None:
-            raise NotFoundError(f"no report {report_id!r}")
-        if to not in node.world.parties or to == node.party:
-            others = ", ".join(code for code in node.world.parties if code != node.party)
-            raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
+        row = held_row(connection, user, report_id)
+        check_other_party(node, to)
         if to == row.originator:
             raise InvalidInputError(f"to: {to} is the originator of {report_id}: it holds the item already")
         sent = _on_its_way(connection, row.id, to)

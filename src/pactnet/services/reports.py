@@ -18,6 +18,7 @@ from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
+from pactnet.store.reports import report_by_id
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
@@ -255,10 +256,25 @@ def _view(row: Row[Any]) -> dict[str, Any]:
 
 def readable_row(connection: Connection, user: User | None, report_id: str) -> Row[Any] | None:
     """A stored report the user may know of (None: the operator, at the command line), or None."""
-    row = connection.execute(select(reports).where(reports.c.id == report_id)).first()
+    row = report_by_id(connection, report_id)
     if row is None or (user is not None and not user.may_see(row.level_rank, row.compartments)):
         return None
     return row
+
+
+def held_row(connection: Connection, user: User | None, report_id: str) -> Row[Any]:
+    """A stored report the user may know of; NotFoundError, exactly as for a missing report, otherwise."""
+    row = readable_row(connection, user, report_id)
+    if row is None:
+        raise NotFoundError(f"no report {report_id!r}")
+    return row
+
+
+def check_other_party(node: Node, to: str) -> None:
+    """InvalidInputError unless `to` is a party of this world other than this node's (to pass an item on to)."""
+    if to not in node.world.parties or to == node.party:
+        others = ", ".join(code for code in node.world.parties if code != node.party)
+        raise InvalidInputError(f"to: {to!r} is not another party of this world ({others})")
 
 
 def get_report(node: Node, user: User, report_id: str) -> dict[str, Any]:
@@ -330,20 +346,33 @@ def list_reports(
     return node.uow.write(write)
 
 
-def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
-    """Every decision taken on a report the user may read, oldest first."""
+def rows_about(
+    node: Node, user: User, report_id: str, query: Select[Any], audited_as: str | None = None
+) -> list[Row[Any]]:
+    """The rows of `query` about a report the user may read (the read audited as `audited_as`, if given).
+
+    A report the user may not read is NotFoundError, exactly as a missing one, and audited as a refused read.
+    """
     when = instant_text(node.now())
 
     def write(connection: Connection) -> list[Row[Any]] | None:
         if readable_row(connection, user, report_id) is None:
             node.audit.append(connection, when, [AuditRecord("refused-read", user.name, report_id[:200], {})])
             return None
-        query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
+        if audited_as is not None:
+            node.audit.append(connection, when, [AuditRecord(audited_as, user.name, report_id, {})])
         return list(connection.execute(query).all())
 
-    found = node.uow.write(write)
-    if found is None:
+    rows = node.uow.write(write)
+    if rows is None:
         raise NotFoundError(f"no report {report_id!r}")
+    return rows
+
+
+def decision_trail(node: Node, user: User, report_id: str) -> list[dict[str, Any]]:
+    """Every decision taken on a report the user may read, oldest first."""
+    query = select(decisions).where(decisions.c.report_id == report_id).order_by(decisions.c.seq)
+    found = rows_about(node, user, report_id, query)
     return [
         {
             "report": row.report_id,

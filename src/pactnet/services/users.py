@@ -8,19 +8,16 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.roles import DEFAULT_ROLES, Duty, Role, duties_of, parse_roles, roles_with
 from pactnet.store.instants import instant_text
-from pactnet.store.tables import users
+from pactnet.store.users import StoredUser, add_user_row, disable_user_row, every_user, user_by_token_hash
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-    from sqlalchemy import Row
 
     from pactnet.services.context import Node
 
@@ -69,19 +66,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _user(node: Node, row: Row[tuple[object, ...]]) -> User:
-    party = node.world.parties[node.party]
-    mapping = row._mapping  # noqa: SLF001 - SQLAlchemy's documented way to read a row by name
-    clearance = str(mapping["clearance"])
-    return User(
-        int(str(mapping["id"])),
-        str(mapping["name"]),
-        clearance,
-        party.rank(clearance),
-        frozenset(mapping["compartments"]),
-        bool(mapping["disabled"]),
-        parse_roles(mapping["roles"]),
-    )
+def _user(node: Node, stored: StoredUser) -> User:
+    """A stored user with the rank of its clearance in this party's scheme and its roles as Roles."""
+    rank = node.world.parties[node.party].rank(stored.clearance)
+    roles = parse_roles(stored.roles)
+    return User(stored.id, stored.name, stored.clearance, rank, stored.compartments, stored.disabled, roles)
 
 
 def add_user(
@@ -109,20 +98,9 @@ def add_user(
     level = party.canonical[clearance]
     try:
         with node.uow.transaction() as connection:
-            result = connection.execute(
-                insert(users).values(
-                    name=name,
-                    clearance=level,
-                    compartments=sorted(set(compartments)),
-                    roles=granted,
-                    token_hash=hash_token(token),
-                    disabled=False,
-                    created_at=now,
-                )
-            )
+            user_id = add_user_row(connection, name, level, sorted(set(compartments)), granted, hash_token(token), now)
             data = {"clearance": level, "compartments": sorted(set(compartments)), "roles": granted}
             node.audit.append(connection, now, [AuditRecord("user-added", actor, name, data)])
-            user_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
     except IntegrityError as error:
         raise ConflictError(f"a user named {name!r} already exists") from error
     user = User(int(user_id), name, level, party.rank(level), frozenset(compartments), disabled=False, roles=given)
@@ -132,15 +110,14 @@ def add_user(
 def list_users(node: Node) -> list[User]:
     """Every user, in order of creation."""
     with node.uow.read() as connection:
-        return [_user(node, row) for row in connection.execute(select(users).order_by(users.c.id))]
+        return [_user(node, stored) for stored in every_user(connection)]
 
 
 def disable_user(node: Node, name: str, actor: str = "cli") -> None:
     """Disable a user: the token stops working at once; the user stays in the audit trail."""
     now = instant_text(node.now())
     with node.uow.transaction() as connection:
-        result = connection.execute(update(users).where(users.c.name == name).values(disabled=True))
-        if result.rowcount == 0:
+        if not disable_user_row(connection, name):
             raise NotFoundError(f"no user named {name!r}")
         node.audit.append(connection, now, [AuditRecord("user-disabled", actor, name, {})])
 
@@ -148,7 +125,7 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
 def authenticate(node: Node, token: str) -> User | None:
     """The enabled user holding `token`, or None."""
     with node.uow.read() as connection:
-        row = connection.execute(select(users).where(users.c.token_hash == hash_token(token))).first()
-    if row is None or row.disabled:
+        stored = user_by_token_hash(connection, hash_token(token))
+    if stored is None or stored.disabled:
         return None
-    return _user(node, row)
+    return _user(node, stored)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -178,6 +180,19 @@ outbox = Table(
     Index("ix_outbox_report_id", "report_id"),
 )
 
+
+def _notice_columns() -> list[Column[Any]]:
+    """What every notice to an item's originator records first: its id, which way it went, and the item."""
+    return [
+        Column("seq", SEQ, primary_key=True, autoincrement=True),
+        Column("id", String(64), nullable=False, unique=True),
+        Column("direction", String(16), nullable=False),
+        Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+        Column("originator", String(64), nullable=False),
+        Column("origin_id", String(200), nullable=False),
+    ]
+
+
 # Requests for an originator's consent to pass one of its items on to a third party (GSOMIA art. 6): made at a
 # holder (`outgoing`, sent to the originator's node) and recorded there (`incoming`) for its operator to answer,
 # granted with a signed statement or refused with reasons (pactnet.services.consent_requests). `report_id` is
@@ -185,12 +200,7 @@ outbox = Table(
 consent_requests = Table(
     "consent_requests",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("direction", String(16), nullable=False),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
-    Column("originator", String(64), nullable=False),
-    Column("origin_id", String(200), nullable=False),
+    *_notice_columns(),
     Column("holder", String(64), nullable=False),
     Column("to", String(64), nullable=False),
     Column("purpose", Text, nullable=False),
@@ -211,12 +221,7 @@ consent_requests = Table(
 compromises = Table(
     "compromises",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("direction", String(16), nullable=False),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
-    Column("originator", String(64), nullable=False),
-    Column("origin_id", String(200), nullable=False),
+    *_notice_columns(),
     Column("reporter", String(64), nullable=False),
     Column("reported_by", String(100), nullable=False),
     Column("description", Text, nullable=False),
