@@ -54,13 +54,13 @@ class Sent:
     to_jpn: bool
 
 
-def _start_all(nodes: Iterable[ClusterNode], clock: Path | None = None) -> None:
-    """Start nodes side by side (each start takes about a second); raise the first failure."""
+def _start_all(nodes: Iterable[ClusterNode], clocks: dict[str, Path]) -> None:
+    """Start nodes side by side (each start takes about a second), each on its clock; raise the first failure."""
     failures: list[BaseException] = []
 
     def start(node: ClusterNode) -> None:
         try:
-            node.start(clock)
+            node.start(clocks.get(node.party))
         except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
             failures.append(error)
 
@@ -81,10 +81,10 @@ class Network:
         base: Path,
         databases: dict[str, str] | None = None,
         settings: dict[str, Any] | None = None,
-        clock: Path | None = None,
+        clocks: dict[str, Path] | None = None,
     ) -> None:
         self.nodes = create_cluster(base, WORLD, list(PARTIES), databases, SETTINGS | (settings or {}))
-        self.clock = clock
+        self.clocks = clocks or {}  # a scenario clock file for each node whose clock the test moves
         self.kind = "postgresql" if databases else "sqlite"
         self.proxy = FaultProxy(self.nodes[BEHIND].port).start()
         self.stack = ExitStack()
@@ -102,7 +102,7 @@ class Network:
 
     def start(self, *parties: str) -> None:
         """Start the nodes named (all of them by default)."""
-        _start_all((self.nodes[party] for party in parties or PARTIES), self.clock)
+        _start_all((self.nodes[party] for party in parties or PARTIES), self.clocks)
 
     def close(self) -> None:
         """Kill every node and stop the proxy."""
@@ -190,6 +190,11 @@ class Network:
             if "Traceback" in log:
                 found.append(f"{party}'s serve.log has a traceback: {log[log.index('Traceback') :][:1500]}")
         return found
+
+    def check(self, sent: dict[str, Sent]) -> None:
+        """Fail, listing every problem, unless `problems(sent)` is empty."""
+        found = self.problems(sent)
+        assert not found, "\n".join(found)
 
 
 def wait_for(ready: Callable[[], bool], seconds: float, why: Callable[[], str]) -> None:

@@ -129,4 +129,4 @@ def _survives(network: Network, name: str) -> None:
     finally:
         network.proxy.heal()
     network.settle(sent)
-    assert network.problems(sent) == []
+    network.check(sent)
