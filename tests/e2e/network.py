@@ -85,7 +85,9 @@ class Network:
     ) -> None:
         self.nodes = create_cluster(base, WORLD, list(PARTIES), databases, SETTINGS | (settings or {}))
         self.clocks = clocks or {}  # a scenario clock file for each node whose clock the test moves
-        self.kind = "postgresql" if databases else "sqlite"
+        self.kind = (
+            "postgresql" if any(url.startswith("postgresql") for url in (databases or {}).values()) else "sqlite"
+        )
         self.proxy = FaultProxy(self.nodes[BEHIND].port).start()
         self.stack = ExitStack()
         self.stack.callback(self.proxy.close)
