@@ -69,16 +69,15 @@ def fill(disk: Path) -> Path:
 
 def publish_or_refusal(network: Network, prefix: str) -> dict[str, Sent] | httpx.Response:
     """Publish a batch at ROK: what was sent, or the answer if it was not 201."""
+    titles = [f"{prefix}-{n}" for n in range(BATCH)]
     bodies = [
-        {"title": f"{prefix}-{n}", "level": "군사II급비밀", "categories": ["dprk-missile"], "body": BODY}
-        for n in range(BATCH)
+        {"title": title, "level": "군사II급비밀", "categories": ["dprk-missile"], "body": BODY} for title in titles
     ]
     answer = network.http[SENDER].post("/api/v1/reports/batch", json={"reports": bodies})
     if answer.status_code != httpx.codes.CREATED:
         return answer
     return {
-        body["title"]: Sent(result["id"], to_jpn=True)
-        for body, result in zip(bodies, answer.json()["results"], strict=True)
+        title: Sent(result["id"], to_jpn=True) for title, result in zip(titles, answer.json()["results"], strict=True)
     }
 
 
