@@ -66,11 +66,13 @@ class ClusterNode:
         """The officer's authorization header."""
         return {"Authorization": f"Bearer {self.token}"}
 
-    def start(self, clock_file: Path | None = None) -> None:
-        """Start `pactnet node serve` for this node and wait until it answers."""
+    def start(self, clock_file: Path | None = None, *, workers: int = 1) -> None:
+        """Start `pactnet node serve` for this node (with `workers` API processes) and wait until it answers."""
         command = [sys.executable, "-m", "pactnet", "node", "serve", str(self.folder), "--port", str(self.port)]
         if clock_file is not None:
             command += ["--scenario-clock", str(clock_file)]
+        if workers > 1:
+            command += ["--workers", str(workers)]
         log = (self.folder / "serve.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
