@@ -1,6 +1,6 @@
 """Soak run of kill -9 among senders, a hub and receivers during fan-out and relay, on SQLite or PostgreSQL.
 
-The engine of tests/e2e/test_kill_soak.py (6 kills per database in CI), for as many kills as asked: ROK, USA and
+The engine of tests/e2e/test_kill_soak.py (4 kills per database in CI), for as many kills as asked: ROK, USA and
 JPN as `pactnet node serve` processes (on PostgreSQL with `--workers N`, each worker a dispatcher on the one
 database), ROK publishing for USA and, relayed through the USA under TISA with ROK's consent, for JPN, while a
 random process is killed with SIGKILL at a random moment. At the end it waits until no outbox row is pending

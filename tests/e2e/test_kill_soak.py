@@ -1,6 +1,6 @@
 """Kill -9 among the processes of senders, a hub and receivers during fan-out and relay: 0 lost, 0 duplicated.
 
-A few kills of the soak of tests/e2e/kill_soak.py, on SQLite (one process a node) and on PostgreSQL (two API
+Four kills of the soak of tests/e2e/kill_soak.py, on SQLite (one process a node) and on PostgreSQL (two API
 workers a node, each with a dispatcher, on one database); bench/soak_kills.py runs hundreds (bench/README.md).
 The seed is printed, and PACTNET_KILL_SEED draws the same kill moments again.
 """
@@ -18,7 +18,7 @@ from tests.e2e.kill_soak import KillSoak
 if TYPE_CHECKING:
     from pathlib import Path
 
-KILLS = 6
+KILLS = 4
 
 
 @pytest.mark.parametrize(("backend", "workers"), [("sqlite", 1), ("postgresql", 2)])

@@ -1,9 +1,10 @@
-"""PostgreSQL restarted (crashed, then stopped cleanly) while a node dispatches: nothing lost, nothing twice.
+"""PostgreSQL crashed and restarted while a node dispatches: nothing lost, nothing twice, no 500.
 
 The three nodes of tests.e2e.network keep their databases on a PostgreSQL server of the test's own
 (tests.private_postgres: initdb and pg_ctl on a free port; the shared server is never touched). ROK has a
 backlog to send and a thread keeps publishing at it while the server is crashed (`pg_ctl stop -m immediate`,
-recovery at the next start) and, once it is back, stopped cleanly (`-m fast`) and started again. While the
+recovery at the next start), left down for a second and started again (a crash is the harder case: a clean stop,
+`-m fast`, closes the connections the same way, without a recovery to wait for). While the
 server is down, a publish is answered 503 in the one error shape (nothing stored, no stack trace), or its
 connection is cut; afterwards every report answered 201 is at JPN (if allowed there) and USA exactly once, none
 answered 503 is stored anywhere, every audit log verifies and no node logged a traceback.
@@ -76,14 +77,12 @@ def test_a_postgresql_restart_during_dispatch_loses_and_duplicates_nothing(tmp_p
         network = Network(tmp_path, databases)
         try:
             network.start()
-            backlog = network.publish("backlog", 60)
+            backlog = network.publish("backlog", 30)
             publisher = Publisher(network)
             publisher.start()
             wait_for(lambda: len(network.pending(backlog)) < 100, 20, lambda: "ROK did not start dispatching")
             server.restart("immediate", down_for=1.0)
             wait_for(lambda: len(publisher.outcomes.accepted) > BATCH * 3, 30, lambda: "no publish after a crash")
-            server.restart("fast", down_for=0.5)
-            wait_for(lambda: len(publisher.outcomes.accepted) > BATCH * 6, 30, lambda: "no publish after a restart")
             publisher.stopping.set()
             publisher.join(30)
             outcomes = publisher.outcomes
