@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -54,6 +55,8 @@ BATCH = 6
 BATCHES_PER_ROUND = 4
 LONGEST_DELAY = 0.8
 TIMEOUT = 30.0
+# A node with two workers starts three processes that import the whole stack: on a loaded machine, a minute.
+START_SECONDS = 120.0
 
 
 @dataclass
@@ -106,6 +109,16 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(one) for one in listed.split()]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 class Publisher(threading.Thread):
@@ -182,14 +195,29 @@ class KillSoak:
             engine.dispose()
 
     def start(self, *parties: str) -> None:
-        """Start the nodes named (all by default), side by side."""
-        threads = [
-            threading.Thread(target=self.nodes[p].start, kwargs={"workers": self.workers}) for p in parties or PARTIES
-        ]
+        """Start the nodes named (all by default), side by side; raise the first failure."""
+        failures: list[BaseException] = []
+
+        def start(node: ClusterNode) -> None:
+            try:
+                self.restart(node)
+            except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=start, args=(self.nodes[p],)) for p in parties or PARTIES]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if failures:
+            raise failures[0]
+
+    def restart(self, node: ClusterNode) -> None:
+        """Start a node once its port is free: the workers of a killed node may hold it for a moment longer."""
+        deadline = time.monotonic() + TIMEOUT
+        while not _port_is_free(node.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        node.start(workers=self.workers, timeout=START_SECONDS)
 
     def close(self) -> None:
         """Kill every node and drop the databases."""
@@ -209,7 +237,7 @@ class KillSoak:
             return
         node.kill()
         self.figures.kills[f"{party} node"] += 1
-        node.start(workers=self.workers)
+        self.restart(node)
 
     def run(self, kills: int) -> Figures:
         """Start, kill `kills` times during publishing, drain and check."""
