@@ -13,6 +13,7 @@ answered 503 is stored anywhere, every audit log verifies and no node logged a t
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,7 @@ class Publisher(threading.Thread):
     def _note_refusal(self, titles: list[str], text: str) -> None:
         body: dict[str, Any] = {}
         with contextlib.suppress(ValueError):
-            body = httpx.Response(200, content=text.split("\n", maxsplit=1)[0].encode()).json()
+            body = json.loads(text.split("\n", maxsplit=1)[0])
         if body.get("error", {}).get("status") == httpx.codes.SERVICE_UNAVAILABLE:
             self.outcomes.unavailable += titles
         else:
