@@ -66,17 +66,19 @@ class ClusterNode:
         """The officer's authorization header."""
         return {"Authorization": f"Bearer {self.token}"}
 
-    def start(self, clock_file: Path | None = None) -> None:
-        """Start `pactnet node serve` for this node and wait until it answers."""
+    def start(self, clock_file: Path | None = None, *, workers: int = 1, timeout: float = START_TIMEOUT) -> None:
+        """Start `pactnet node serve` for this node (with `workers` API processes); wait up to `timeout` s for it."""
         command = [sys.executable, "-m", "pactnet", "node", "serve", str(self.folder), "--port", str(self.port)]
         if clock_file is not None:
             command += ["--scenario-clock", str(clock_file)]
+        if workers > 1:
+            command += ["--workers", str(workers)]
         log = (self.folder / "serve.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = (self.folder / "serve.log").read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -88,7 +90,7 @@ class ClusterNode:
                 pass
             time.sleep(0.05)
         self.kill()
-        raise ClusterError(f"{self.party}'s node did not answer on {self.url} within {START_TIMEOUT:.0f} s")
+        raise ClusterError(f"{self.party}'s node did not answer on {self.url} within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Stop the node gracefully (SIGTERM), as an operator would."""

@@ -20,6 +20,7 @@ examples by hand:
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -31,6 +32,8 @@ from sqlalchemy import func, select
 
 from pactnet.policy.decisions import decide
 from pactnet.policy.model import Consent, Report
+from pactnet.store.instants import parse_instant_text
+from pactnet.store.outbox import PENDING
 from pactnet.store.tables import consents, outbox, reports
 from pactnet.world import load_world
 from tests.integration.test_consent_compromise import Trio, _trio
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from pactnet.policy.model import World
 
 EXAMPLES = int(os.environ.get("PACTNET_RELEASE_EXAMPLES", "40"))
+# How long the network may take to deliver what is pending once a sequence is over (partners in backoff included).
+SETTLE_SECONDS = 30.0
 WORLD = "gsomia-2019-no-suspension"
 AFTER_THE_END = datetime.fromisoformat("2019-11-23T06:00:00+09:00")
 PARTIES = ("JPN", "ROK", "USA")
@@ -209,12 +214,44 @@ class Run:
         self.trio.dispatch(*PARTIES)
 
     def settle(self) -> None:
-        """Run every dispatcher until a round sends nothing anywhere."""
-        for _ in range(12):
+        """Run every dispatcher until no outbox row is pending anywhere, or fail after SETTLE_SECONDS naming them.
+
+        A round that sends nothing does not mean the network is done: a partner that failed once is in backoff
+        (`next_at` in the future on the scenario clock, and the dispatcher's own wait in real time), and its rows
+        are still pending. So the scenario clock is moved past the earliest retry, and a round that sent nothing
+        waits a moment of real time for the backoff to end.
+        """
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while pending := self.pending():
+            if time.monotonic() > deadline:
+                pytest.fail(f"outbox rows still pending after {SETTLE_SECONDS:.0f} s: " + "; ".join(pending[:20]))
             self.tick()
+            earliest = min(self.next_attempts())
+            self.trio.clock.at = max(self.trio.clock.at, earliest)
             if sum(self.trio.dispatchers[party].run_once() for party in PARTIES) == 0:
-                return
-        pytest.fail("the dispatchers were still busy after 12 rounds")
+                time.sleep(0.05)
+
+    def pending(self) -> list[str]:
+        """Every pending outbox row of every party, said in a few words (whose it is, to whom, why it waits)."""
+        found = []
+        for party in PARTIES:
+            with self.trio.nodes[party].uow.engine.connect() as connection:
+                query = select(outbox.c.seq, outbox.c.kind, outbox.c.recipient, outbox.c.attempts, outbox.c.last_error)
+                rows = connection.execute(query.where(outbox.c.state == PENDING)).all()
+            found += [
+                f"{party} #{row.seq} {row.kind} to {row.recipient} ({row.attempts} attempts: {row.last_error})"
+                for row in rows
+            ]
+        return found
+
+    def next_attempts(self) -> list[datetime]:
+        """When each pending row is due again, on the scenario clock."""
+        due = []
+        for party in PARTIES:
+            with self.trio.nodes[party].uow.engine.connect() as connection:
+                query = select(outbox.c.next_at).where(outbox.c.state == PENDING)
+                due += [parse_instant_text(at) for at in connection.execute(query).scalars()]
+        return due or [self.trio.clock.at]
 
     def final_asks(self) -> list[Ask]:
         """Every ask, with what the agreements allow once the network has settled."""

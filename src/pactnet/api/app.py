@@ -36,7 +36,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (408, "The request's body did not arrive within the node's deadline"),
         (413, "Request body too large"),
         (422, "Invalid input"),
-        (503, "Too many requests from this client at once; retry after Retry-After"),
+        (
+            503,
+            (
+                "Too many requests from this client at once, or the node's database is out of reach or out of space"
+                " (nothing was written); retry after Retry-After"
+            ),
+        ),
     )
 }
 

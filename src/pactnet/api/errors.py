@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
@@ -10,12 +11,17 @@ from starlette.responses import JSONResponse
 
 from pactnet.api.schemas import UNION_TAGS
 from pactnet.errors import PactnetError, PayloadError
-from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
+from pactnet.logs import note
+from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError, outage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fastapi import FastAPI, Request
+
+log = logging.getLogger(__name__)
+# How long a client is asked to wait before it tries again while the database is out of reach or full.
+RETRY_AFTER_SECONDS = 1
 
 _CODES = {
     400: "bad_request",
@@ -124,3 +130,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PactnetError)
     async def pactnet(_request: Request, error: PactnetError) -> JSONResponse:
         return error_response(status_of(error), str(error))
+
+    async def unavailable(_request: Request, error: Exception) -> JSONResponse:
+        # A condition to wait out, not a defect: one line in the operator's log, no stack trace (services.outage).
+        note(log, "database-unavailable", logging.WARNING, full=outage.is_full(error), cause=outage.cause(error))
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(503, outage.message(error), headers=retry)
+
+    for kind in outage.OUTAGES:
+        app.add_exception_handler(kind, unavailable)

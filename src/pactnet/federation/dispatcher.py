@@ -28,13 +28,14 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from pactnet.crypto.envelope import MAX_SKEW, EnvelopeError, open_envelope, seal
 from pactnet.errors import PayloadError
 from pactnet.federation.client import PartnerClient, PartnerUnreachableError, request_limit, requests_within
 from pactnet.federation.partners import PartnerError
 from pactnet.logs import note
+from pactnet.policy.answers import Code
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
 from pactnet.services.answers import RECEIPT, REFUSAL
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Row, Select
 
     from pactnet.federation.partners import Partner, PartnerRegistry
+    from pactnet.policy.answers import Reason
     from pactnet.policy.model import World
     from pactnet.services.context import Node
     from pactnet.wakeups import LaneWaker
@@ -167,9 +169,15 @@ class Dispatcher:
         now = time.monotonic()
         with self._lock:
             down = [party for party, backoff in self._backoff.items() if backoff.until > now]
+        at = self.node.now()
+        # A row is due at its next_at. One due later than any backoff of this node schedules was written while the
+        # clock was ahead, and the clock has been set back since (as NTP steps it): it is due now, or the outbox
+        # would stall for as long as the clock had been wrong.
+        latest = at + timedelta(milliseconds=self.node.config.retry_longest_ms)
+        due = or_(outbox.c.next_at <= instant_text(at), outbox.c.next_at > instant_text(latest))
         query = (
             select(outbox)
-            .where(outbox.c.state == PENDING, outbox.c.next_at <= instant_text(self.node.now()))
+            .where(outbox.c.state == PENDING, due)
             .order_by(outbox.c.rank, outbox.c.seq)
             .limit(self.node.config.dispatch_batch)
         )
@@ -229,13 +237,18 @@ class Dispatcher:
         return outcomes
 
     def _cancelled(self, row: Row[Any], world: World, now: datetime) -> Outcome | None:
-        """The cancellation of a transfer that no longer holds at `now`; None if it may go."""
+        """The cancellation of a transfer that no longer holds at `now`; None if it may go.
+
+        An item that does not exist yet by this clock is postponed instead (`_not_yet`).
+        """
         try:
             transfer = read_transfer(self.node, row.payload)
         except PayloadError as error:
             return Outcome(row, CANCELLED, {"reasons": [{"code": error.code, "message": error.message}]})
         route = transfer.route
         decision = decide(world, transfer.item, route[0], row.final, now)
+        if any(reason.code == Code.REPORT_NOT_CREATED for reason in decision.reasons):
+            return self._not_yet(row, decision.reasons, transfer.item.created, now)
         hop = len(route)
         if (
             decision.allowed
@@ -255,6 +268,20 @@ class Dispatcher:
             reasons = [reason.as_dict() for reason in decision.reasons]
         reroute = decision if decision.allowed and route == [self.node.party] else None
         return Outcome(row, CANCELLED, {"reasons": reasons, "at": instant_text(now)}, reroute=reroute)
+
+    def _not_yet(self, row: Row[Any], reasons: Sequence[Reason], created: datetime | None, now: datetime) -> Outcome:
+        """A transfer of an item created after this node's `now`: postponed, not cancelled.
+
+        Such an item was made by a clock ahead of this one: this node's, set back since (as NTP steps a clock), or
+        the originator's, at a hub whose clock is behind it (by less than MAX_SKEW, or the envelope would have
+        been stale). It may not be shared before it exists (docs/reasons.md, `report-not-created`), but it is not
+        to be lost either: it is tried again at its `created` instant, or after the longest backoff, whichever is
+        sooner, and decided again then.
+        """
+        longest = now + timedelta(milliseconds=self.node.config.retry_longest_ms)
+        retry_at = min(longest, created) if created is not None else longest
+        why = "; ".join(reason.message for reason in reasons)
+        return Outcome(row, PENDING, {"next_at": instant_text(retry_at)}, error=f"not sent yet: {why}"[:2000])
 
     def _send(
         self, partner: Partner, rows: list[Row[Any]], carried: dict[tuple[str, str], list[Any]], *, urgent: bool

@@ -102,7 +102,9 @@ class WorldCache:
         # A rolled-back write (one that failed, or gave way to an urgent one) may have refreshed the world with
         # an act or consent of its own: without this, a row committed later would bring the count back to what
         # the world holds, and the rolled-back one would stay in it in place of the committed one.
-        if connection.info.pop(WORLD_READ, False):
+        # A connection the database cut (a restart) has lost its info with it, and asking for it would raise in
+        # place of the error that cut it: whether it read the world is unknown, so it is read again.
+        if connection.invalidated or connection.info.pop(WORLD_READ, False):
             with self._lock:
                 self._stale = True
 
