@@ -207,4 +207,4 @@ def get_status(node: Node, user: User, status_id: str) -> dict[str, Any]:
         found = connection.execute(select(taxii_statuses).where(taxii_statuses.c.id == status_id[:64])).first()
     if found is None or found.user_id != user.id:
         raise NotFoundError(f"no status {status_id[:64]!r} of yours")
-    return _resource(found._mapping)  # noqa: SLF001 - SQLAlchemy's documented way to read a row by name
+    return _resource(dict(found._mapping))  # noqa: SLF001 - SQLAlchemy's documented way to read a row by name
