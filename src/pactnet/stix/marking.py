@@ -125,10 +125,12 @@ def held_marking_definition(marking: PactnetMarking, holder: str) -> dict[str, A
         "extension_type": "property-extension",
         "originator": marking.originator,
         "level": marking.level,
-        "categories": list(marking.categories),
-        "compartments": list(marking.compartments),
         "precedence": marking.precedence,
     }
+    # STIX 2.1 §3.3: no empty lists; an absent list is an empty one (marking_of reads it so).
+    for name, values in (("categories", marking.categories), ("compartments", marking.compartments)):
+        if values:
+            extension[name] = list(values)
     if marking.rel_to is not None:
         extension["rel_to"] = list(marking.rel_to)
     said = "\n".join([holder, *(f"{k}={v}" for k, v in sorted(extension.items()))])
