@@ -8,8 +8,9 @@ import pytest
 import stix2
 from sqlalchemy import select
 from stix2validator import ValidationOptions, validate_instance
-from taxii2client.v21 import as_pages
+from taxii2client.v21 import Status, as_pages
 
+from pactnet.node import open_node
 from pactnet.services.users import add_user
 from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import decisions, reports
@@ -18,6 +19,7 @@ from tests.integration.taxii_support import TLP_GREEN, Taxii, envelope, indicato
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from pactnet.audit.chain import Entry
     from pactnet.node import Node
@@ -106,6 +108,22 @@ class TestPublishing:
         assert {row.recipient for row in decided} == {"JPN", "USA"}
         published = [entry.subject for entry in read_entries_of(node) if entry.kind == "publish"]
         assert sorted(published) == sorted(row.id for row in stored)
+
+    def test_a_status_is_polled_after_the_node_restarts(
+        self, analyst: Taxii, node: Node, folder: Path, clock: Clock
+    ) -> None:
+        marking = pactnet_marking(LEVEL_II)
+        status = _post(analyst, marking, indicator("Before the restart", marking["id"]))
+        node.close()
+        again = open_node(folder, clock=clock)
+        try:
+            with LoopbackServer(again) as url:
+                taxii = Taxii(url, analyst.user, analyst.token)
+                polled = Status(f"{url}/taxii2/api/status/{status.id}/", user=taxii.user, password=taxii.token)
+                assert (polled.status, polled.success_count, polled.total_count) == ("complete", 2, 2)
+                assert polled.successes == status.successes
+        finally:
+            again.close()
 
     def test_an_object_without_a_pactnet_marking_fails_with_a_message_naming_it(self, analyst: Taxii) -> None:
         unmarked = indicator("Unmarked")

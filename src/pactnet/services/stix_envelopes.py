@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pactnet.services.users import User
 
 MARKING_DEFINITION = "marking-definition"
+_COMPLETE = update(taxii_statuses)
 _TITLE = 500
 
 
@@ -181,15 +182,17 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
     pending = [_entry(obj) for obj in objects]
     row = {"id": status_id, "user_id": user.id, "status": "pending", "request_timestamp": at}
     row |= {"total_count": len(objects), "successes": [], "failures": [], "pendings": pending}
-    with node.uow.transaction() as connection:
+
+    def begin(connection: Connection) -> _Sorting:
         connection.execute(insert(taxii_statuses), [row])
-        sorting = _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+        return _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+
+    sorting = node.uow.write(begin)
     for obj in objects:
         sorting.take(obj)
     sorting.publish(user)
     done = {"status": "complete", "successes": sorting.successes, "failures": sorting.failures, "pendings": []}
-    with node.uow.transaction() as connection:
-        connection.execute(update(taxii_statuses).where(taxii_statuses.c.id == status_id).values(**done))
+    node.uow.write(lambda connection: connection.execute(_COMPLETE.where(taxii_statuses.c.id == status_id), done))
     return _resource(row | done)
 
 
