@@ -100,6 +100,13 @@ class TestAuthentication:
     def test_an_unknown_taxii_path_is_404_in_the_taxii_shape(self, http: httpx.Client, kim: dict[str, str]) -> None:
         refused(http.get(f"{ROOT}nothing-here/", headers=kim), 404)
 
+    def test_a_method_a_taxii_path_does_not_take_is_405_in_the_taxii_shape(
+        self, http: httpx.Client, kim: dict[str, str]
+    ) -> None:
+        answer = http.put(f"{ROOT}collections/", headers=kim)
+        refused(answer, 405)
+        assert answer.headers["allow"] == "GET"
+
 
 class TestForbidden:
     """A user is known, but may not do this here (403)."""
