@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pactnet.node import Node
+    from tests.integration.conftest import Clock
 
 LEVEL_II = "군사II급비밀"
 ROOT = "/taxii2/api/"
@@ -192,6 +193,30 @@ class TestRequests:
             http.get(elsewhere, params={"limit": "1", "match[type]": "indicator", "next": first["next"]}, headers=kim),
             400,
         )
+
+
+class TestPageHeaders:
+    """X-TAXII-Date-Added-First and -Last bound the page returned, as its manifest dates it."""
+
+    def test_the_headers_are_the_first_and_last_date_added_of_the_page(
+        self, http: httpx.Client, node: Node, kim: dict[str, str], clock: Clock
+    ) -> None:
+        marking = pactnet_marking(LEVEL_II)
+        for n in range(3):
+            post(http, node, kim, envelope(marking, indicator(f"n{n}", marking["id"])))
+            clock.advance(minutes=1)
+        collection = f"{ROOT}collections/{ids(node)['ROK own']}/"
+        manifest = http.get(f"{collection}manifest/", headers=kim).json()["objects"]
+        added = [entry["date_added"] for entry in manifest]
+        assert added == sorted(added)
+        assert len(set(added)) == 3
+        page = http.get(f"{collection}objects/", params={"limit": "2"}, headers=kim)
+        assert page.headers["x-taxii-date-added-first"] == added[0]
+        assert page.headers["x-taxii-date-added-last"] == added[1]
+        rest = http.get(f"{collection}objects/", params={"limit": "2", "next": page.json()["next"]}, headers=kim)
+        assert rest.headers["x-taxii-date-added-first"] == rest.headers["x-taxii-date-added-last"] == added[2]
+        assert rest.json()["more"] is False
+        assert "next" not in rest.json()
 
 
 class TestNeedToKnow:
