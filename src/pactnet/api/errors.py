@@ -13,11 +13,14 @@ from pactnet.api.schemas import UNION_TAGS
 from pactnet.errors import PactnetError, PayloadError
 from pactnet.logs import note
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError, outage
+from pactnet.taxii.errors import PREFIX as TAXII_PREFIX
+from pactnet.taxii.errors import http_error_response
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fastapi import FastAPI, Request
+    from starlette.responses import Response
 
 log = logging.getLogger(__name__)
 # How long a client is asked to wait before it tries again while the database is out of reach or full.
@@ -115,8 +118,10 @@ def install(app: FastAPI) -> None:
         return error_response(422, f"the request is not valid: {summary}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http(request: Request, error: StarletteHTTPException) -> Response:
         # The exception's headers are part of the answer: 405's Allow names the methods the route takes.
+        if request.url.path.startswith(TAXII_PREFIX):  # an unknown TAXII path: TAXII's error resource
+            return http_error_response(error.status_code, str(error.detail), error.headers)
         return error_response(error.status_code, str(error.detail), headers=error.headers)
 
     @app.exception_handler(ServiceError)

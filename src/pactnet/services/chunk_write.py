@@ -9,6 +9,8 @@ from sqlalchemy import bindparam, insert, select
 
 from pactnet.services.answers import envelope_row, refusal
 from pactnet.services.records import INSERT_CATEGORIES, category_rows
+from pactnet.services.stix_index import index_reports
+from pactnet.services.stix_versions import forward_versions
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import TRANSFER
 from pactnet.store.tables import decisions, envelopes, reports
@@ -116,12 +118,18 @@ class ChunkWrite:
         written anew after it (GroupCommitter.give_way_to_urgent).
         """
         writer = self.node.uow.writer
+        stored: list[dict[str, Any]] = []
         for statement, rows in self.rows.items():
             if rows:
                 if give_way:
                     writer.give_way_to_urgent()
                 self.connection.execute(statement, rows)
+                if statement is _INSERT_REPORT:  # the TAXII collections hold what is received too
+                    index_reports(self.connection, self.node.party, rows, instant_text(self.node.now()))
+                    stored = list(rows)
                 rows.clear()
+        if stored:  # a new version of an object passed on before goes where the earlier ones went
+            self.records += forward_versions(self.connection, self.node, self.world(), stored, self.node.now())
         if self.records:
             if give_way:
                 writer.give_way_to_urgent()

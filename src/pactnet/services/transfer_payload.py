@@ -9,6 +9,7 @@ from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
+from pactnet.services.stix_index import STIX_OBJECT, stix_body_problem
 from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
     from pactnet.services.context import Node
 
-BODY_TYPES = ("text", "stix")
+BODY_TYPES = ("text", "stix", STIX_OBJECT)
 MAX_ID = 200
 MAX_TITLE = 500
 MAX_LIST = 200
@@ -80,6 +81,20 @@ def _asked_by(payload: dict[str, Any]) -> str:
     return asked_by
 
 
+def _body(node: Node, item: dict[str, Any]) -> tuple[str, str]:
+    """A report's body type and body, checked: a known type, within the node's limit, one STIX object if so typed."""
+    body_type, body = _text(item, "body_type", 16), item.get("body")
+    if body_type not in BODY_TYPES or not isinstance(body, str):
+        raise PayloadError("malformed-payload", "report.body: expected a text body or a STIX bundle as text")
+    limit = node.config.max_body_bytes
+    if len(body.encode("utf-8")) > limit:
+        raise PayloadError("body-too-large", f"the report's body is larger than this node's limit of {limit} bytes")
+    problem = stix_body_problem(body) if body_type == STIX_OBJECT else None
+    if problem is not None:
+        raise PayloadError("malformed-payload", f"report.body: {problem}")
+    return body_type, body
+
+
 def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     """The transfer a payload carries; raises PayloadError naming the first field that is not right."""
     item = payload.get("report")
@@ -96,12 +111,7 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     precedence = _text(item, "precedence", 16)
     if precedence not in PRECEDENCES:
         raise PayloadError("malformed-payload", f"report.precedence: expected one of {', '.join(PRECEDENCES)}")
-    body_type, body = _text(item, "body_type", 16), item.get("body")
-    if body_type not in BODY_TYPES or not isinstance(body, str):
-        raise PayloadError("malformed-payload", "report.body: expected a text body or a STIX bundle as text")
-    limit = node.config.max_body_bytes
-    if len(body.encode("utf-8")) > limit:
-        raise PayloadError("body-too-large", f"the report's body is larger than this node's limit of {limit} bytes")
+    body_type, body = _body(node, item)
     categories = list(dict.fromkeys(_texts(item, "categories") or []))
     rel_to = _texts(item, "rel_to", optional=True)
     route = _texts(payload, "route") or []
