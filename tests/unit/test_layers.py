@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pactnet.logs",
         "pactnet.json_bounds",
         "pactnet.client",
+        "pactnet.stix",
     ),
     ("pactnet.store",),
     ("pactnet.services",),
