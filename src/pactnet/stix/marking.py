@@ -24,6 +24,7 @@ from pactnet.stix.tlp import TLP_1_NAMES, TLP_BY_ID, TLP_EXTENSION_ID, TLP_LEVEL
 
 __all__ = [
     "PACTNET_MARKING_EXTENSION_ID",
+    "TLP_MARKINGS",
     "IsaMarking",
     "PactnetMarking",
     "StixMarkingError",
@@ -37,6 +38,8 @@ __all__ = [
     "restamp",
 ]
 
+# Every fixed TLP marking id and its level, by the name the TAXII index reads it (services.stix_index).
+TLP_MARKINGS = TLP_BY_ID
 # The namespace of the ids pactnet derives (uuid5): marking definitions held, and the identities of parties.
 _NAMESPACE = uuid.UUID("5ba9e016-7173-407a-96bf-f6b9b7fcd71c")
 _MISSING = (
