@@ -43,6 +43,7 @@ from pactnet.services.handback import handback_problems
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.releases import receive_consent
 from pactnet.services.stix_index import STIX_OBJECT, index_reports, stix_body_problem
+from pactnet.services.stix_versions import forward_versions
 from pactnet.services.unopened import refusal_reason, refuse
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer
@@ -444,6 +445,7 @@ class _ChunkWrite:
         written anew after it (GroupCommitter.give_way_to_urgent).
         """
         writer = self.node.uow.writer
+        stored: list[dict[str, Any]] = []
         for statement, rows in self.rows.items():
             if rows:
                 if give_way:
@@ -451,7 +453,10 @@ class _ChunkWrite:
                 self.connection.execute(statement, rows)
                 if statement is _INSERT_REPORT:  # the TAXII collections hold what is received too
                     index_reports(self.connection, self.node.party, rows, instant_text(self.node.now()))
+                    stored = list(rows)
                 rows.clear()
+        if stored:  # a new version of an object passed on before goes where the earlier ones went
+            self.records += forward_versions(self.connection, self.node, self.world(), stored, self.node.now())
         if self.records:
             if give_way:
                 writer.give_way_to_urgent()
