@@ -23,6 +23,7 @@ from pactnet.services.reports import Publication, publish
 from pactnet.services.stix_index import STIX_OBJECT
 from pactnet.services.users import add_user
 from pactnet.stix import PACTNET_MARKING_EXTENSION_ID
+from pactnet.store.audit_log import read_entries
 from pactnet.store.tables import outbox, stix_objects
 from tests.integration.conftest import WORKING_ROLES
 from tests.integration.test_consent_compromise import PURPOSE, Trio, _trio
@@ -240,4 +241,22 @@ class TestOnwardTravel:
         assert _held_versions(trio, "USA", released.first.id) == [("2026-12-01T09:00:00.000000Z", False)]
         [served] = _collection(trio, "USA", "from JPN", released.usa).get_object(released.first.id)["objects"]
         assert "revoked" not in served
+        trio.intact()
+
+    def test_a_revocation_marked_tlp_amber_is_withheld_onward_with_the_reason_audited(self, trio: Trio) -> None:
+        released = _released(trio, {})
+        amber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+        marked = released.first.new_version(
+            modified=THIRD, revoked=True, object_marking_refs=[*released.first.object_marking_refs, amber]
+        )
+        replace(released, revoked=marked).revoke(trio)
+
+        assert _asked(trio, "JPN") == [("USA", "consent-request")]
+        assert _held_versions(trio, "USA", released.first.id) == [("2026-12-01T09:00:00.000000Z", False)]
+        with trio.nodes["JPN"].uow.engine.connect() as connection:
+            entries = [json.loads(entry.data_json) for entry in read_entries(connection) if entry.kind == "decide"]
+        withheld = [data for data in entries if "withheld" in data]
+        [entry] = withheld
+        assert (entry["to"], entry["asked_by"], entry["allowed"]) == ("USA", "version", False)
+        assert entry["withheld"].startswith("TLP:AMBER")
         trio.intact()

@@ -36,6 +36,7 @@ from pactnet.stix import (
     party_identity,
     restamp,
     tlp_marking_definition,
+    tlp_of,
 )
 from pactnet.stix.tlp import TLP_2_ID_OF
 
@@ -437,6 +438,15 @@ def nested(depth: int) -> Any:
 
 class TestHostileInput:
     """Whatever arrives, marking_of answers a marking or a StixMarkingError, never another exception."""
+
+    @given(obj=st.dictionaries(st.sampled_from(["object_marking_refs", "granular_markings", "id"]), _JSON))
+    def test_tlp_of_a_held_object_never_raises(self, obj: Any):
+        assert tlp_of(obj) in (None, *TLP_LEVELS)
+
+    def test_tlp_of_reads_object_level_and_granular_fixed_ids(self):
+        assert tlp_of(indicator(AMBER, granular_markings=[{"marking_ref": RED, "selectors": ["pattern"]}])) == "red"
+        assert tlp_of(indicator(stix2.TLP_GREEN.id)) == "green"
+        assert tlp_of(indicator()) is None
 
     @settings(max_examples=300)
     @given(obj=_JSON, definitions=st.dictionaries(_TEXT, _JSON, max_size=3))

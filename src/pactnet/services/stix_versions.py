@@ -12,13 +12,16 @@ keeps every version it received (`/versions/` lists them). Who gets a new versio
   originator publishes versions of its objects (`foreign_objects`).
 - At a holder that passed an earlier version on (a user's onward release, a consent request of this node's, or
   an earlier version's travel), a new version received from the originator goes on to the same parties, decided
-  again at that instant under this holder's agreements (`forward_versions`), with `asked_by: "version"`. A
+  again at that instant under this holder's agreements (`forward_versions`), with `asked_by: "version"`; the
+  version's own TLP marking can only narrow that (TLP:AMBER and stricter are not passed on by a holder: a
+  `decide` audit entry says so, with `withheld` and the reason). A
   transfer the originator's publication asked for (a hub relaying it as go-between) is not one of these: the
   originator's own decision sends the new version there.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -27,6 +30,8 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.services.records import decision_summary
 from pactnet.services.releases import decide_and_queue
 from pactnet.services.stix_index import STIX_OBJECT
+from pactnet.stix.marking import PactnetMarking, narrowed_recipients
+from pactnet.stix.tlp import tlp_of
 from pactnet.store.outbox import BY_RELEASE, BY_REQUEST, BY_VERSION, DELIVERED, PENDING, TRANSFER
 from pactnet.store.tables import outbox, reports, stix_objects
 
@@ -86,11 +91,18 @@ def forward_versions(
     audit: list[AuditRecord] = []
     indexed = connection.execute(select(_S.report_id, _S.stix_id, _S.version).where(_S.report_id.in_(ids)))
     for report_id, stix_id, version in indexed.all():
-        parties = onward_holders(connection, stix_id, version)
         held = connection.execute(select(reports).where(reports.c.id == report_id)).one()
-        for party in parties:
-            if party in {node.party, held.originator}:
-                continue
+        parties = [
+            one for one in onward_holders(connection, stix_id, version) if one not in {node.party, held.originator}
+        ]
+        # The version's own TLP can only narrow (docs/stix.md): AMBER and stricter are not passed on by a holder.
+        tlp = tlp_of(json.loads(held.body))
+        marking = PactnetMarking(held.originator, held.level, (), None, (), held.precedence, tlp=tlp)
+        kept, withheld = narrowed_recipients(marking, parties, holder=node.party)
+        for party in kept:
             decision, _ = decide_and_queue(connection, node, world, held, party, at, BY_VERSION)
             audit.append(AuditRecord("decide", node.party, report_id, decision_summary(party, decision, BY_VERSION)))
+        for party, why in withheld.items():
+            data = {"to": party, "asked_by": BY_VERSION, "allowed": False, "route": [], "under": [], "reasons": []}
+            audit.append(AuditRecord("decide", node.party, report_id, data | {"withheld": why}))
     return audit

@@ -18,7 +18,7 @@ from pactnet.stix.marking import (
     party_identity_id,
     restamp,
 )
-from pactnet.stix.tlp import TLP_EXTENSION_ID, TLP_LEVELS, Tlp, tlp_marking_definition
+from pactnet.stix.tlp import TLP_EXTENSION_ID, TLP_LEVELS, Tlp, tlp_marking_definition, tlp_of
 
 __all__ = [
     "ISA_EXTENSION_ID",
@@ -42,4 +42,5 @@ __all__ = [
     "party_identity_id",
     "restamp",
     "tlp_marking_definition",
+    "tlp_of",
 ]

@@ -9,6 +9,7 @@ the TLP 2.0 level of the same meaning (FIRST TLP 2.0: WHITE became CLEAR).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 TLP_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
@@ -60,3 +61,16 @@ def tlp_marking_definition(level: Tlp) -> dict[str, Any]:
         "name": f"TLP:{level.upper()}",
         "extensions": {TLP_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": level}},
     }
+
+
+def tlp_of(obj: Mapping[str, Any]) -> Tlp | None:
+    """The strictest TLP the fixed marking ids an object references name (granular ones too); None for none.
+
+    For an object already held (its marking read when it was posted or received): anything else is ignored.
+    """
+    refs = obj.get("object_marking_refs")
+    named: list[object] = list(refs) if isinstance(refs, list) else []
+    granular = obj.get("granular_markings")
+    if isinstance(granular, list):
+        named += [one.get("marking_ref") for one in granular if isinstance(one, Mapping)]
+    return strictest([TLP_BY_ID[ref] for ref in named if isinstance(ref, str) and ref in TLP_BY_ID])
