@@ -228,7 +228,7 @@ class TestReadingAMarking:
         assert refused.value.object_id == obj["id"]
         assert str(refused.value).startswith(obj["id"])
         assert PACTNET_MARKING_EXTENSION_ID in str(refused.value)
-        assert "default_marking" in str(refused.value)
+        assert "taxii_default_level" in str(refused.value)
 
 
 class TestRefusedMarkings:
@@ -416,7 +416,7 @@ class TestDefaultMarking:
     def test_a_wrong_table_is_refused_naming_the_setting(self, table: dict[str, Any], says: str):
         with pytest.raises(StixMarkingError, match=re.escape(says)) as refused:
             default_marking(table, "ROK")
-        assert refused.value.object_id == "[taxii] default_marking"
+        assert refused.value.object_id == "the default marking"
 
 
 # JSON as hostile clients send it: lone surrogates, NUL, huge integers, deep nesting, any shape.

@@ -44,7 +44,7 @@ TLP_MARKINGS = TLP_BY_ID
 _NAMESPACE = uuid.UUID("5ba9e016-7173-407a-96bf-f6b9b7fcd71c")
 _MISSING = (
     f"no pactnet marking: reference a marking-definition carrying extension {PACTNET_MARKING_EXTENSION_ID} "
-    "(originator, level, ...; docs/stix.md), or have the node name [taxii] default_marking for this collection"
+    "(originator, level, ...; docs/stix.md), or set taxii_default_level in the node's node.toml"
 )
 
 
@@ -264,9 +264,7 @@ def restamp(obj: Mapping[str, Any], held_def_id: str, definitions: Mapping[str, 
     return served
 
 
-def default_marking(
-    table: Mapping[str, Any], originator: str, where: str = "[taxii] default_marking"
-) -> PactnetMarking:
+def default_marking(table: Mapping[str, Any], originator: str, where: str = "the default marking") -> PactnetMarking:
     """The default marking a node's config names for objects posted without one (originator: the node's party).
 
     `table` has the extension's fields but the originator (level required; categories, rel_to, compartments,
