@@ -236,7 +236,7 @@ def held_marking_definition(marking: PactnetMarking, holder: str) -> dict[str, A
         "id": f"marking-definition--{uuid.uuid5(_NAMESPACE, content)}",
         "created_by_ref": party_identity_id(holder),
         "created": DEFINED,
-        "name": f"pactnet: {marking.originator} {marking.level}",
+        "name": f"pactnet: {marking.originator} {marking.level}, held by {holder}",
         "extensions": {PACTNET_MARKING_EXTENSION_ID: extension},
     }
 
