@@ -219,7 +219,7 @@ class TrailEntry(BaseModel):
     legs: list[Leg]
     marking: Marking | None
     reasons: list[Reason]
-    asked_by: Literal["recipients", "consent-request", "release"]
+    asked_by: Literal["recipients", "consent-request", "release", "version"]
 
 
 class Status(BaseModel):
@@ -366,6 +366,9 @@ class DeliveryOut(BaseModel):
     level: str | None
     stored_as: str | None
     reasons: list[dict[str, Any]]
-    asked_by: Literal["recipients", "consent-request", "release"] | None = Field(
-        description="Who asked for a transfer: the publisher's recipients, a consent request, a release; null else."
+    asked_by: Literal["recipients", "consent-request", "release", "version"] | None = Field(
+        description=(
+            "Who asked for a transfer: the publisher's recipients, a consent request, a release, a new version of a "
+            "STIX object passed on where earlier ones went; null else."
+        )
     )

@@ -76,10 +76,13 @@ def _on_its_way(connection: Connection, report_id: str, to: str) -> Row[Any] | N
     return connection.execute(query).first()
 
 
-def _decide_and_queue(
+def decide_and_queue(
     connection: Connection, node: Node, world: World, row: Row[Any], to: str, at: datetime, asked_by: str
 ) -> tuple[Decision, str | None]:
-    """Decide a transfer of a held report to `to` now, record it, and queue it if allowed; and its envelope id."""
+    """Decide a transfer of a held report to `to` now, record it, and queue it if allowed; and its envelope id.
+
+    Used by onward release here, and by services.stix_versions for a new version passed on where earlier went.
+    """
     decision = decide(world, held_item(node, row), node.party, to, at)
     connection.execute(insert(decisions), decision_row(row.id, node.party, to, instant_text(at), decision, asked_by))
     if not decision.allowed:
@@ -94,7 +97,7 @@ def _redecide(
     """Decide again a transfer someone asked for, unless it is on its way already; its `decide` audit record."""
     if to == node.party or _on_its_way(connection, row.id, to) is not None:
         return []
-    decision, _ = _decide_and_queue(connection, node, world, row, to, at, asked_by)
+    decision, _ = decide_and_queue(connection, node, world, row, to, at, asked_by)
     return [AuditRecord("decide", node.party, row.id, decision_summary(to, decision, asked_by))]
 
 
@@ -253,7 +256,7 @@ def release_report(node: Node, user: User | None, report_id: str, to: str) -> di
         if sent is not None:
             raise ConflictError(f"{report_id} was sent to {to} already: envelope {sent.envelope_id}, {sent.state}")
         world = node.refresh(connection)
-        decision, envelope = _decide_and_queue(connection, node, world, row, to, at, BY_RELEASE)
+        decision, envelope = decide_and_queue(connection, node, world, row, to, at, BY_RELEASE)
         released = {"to": to, "allowed": decision.allowed, "envelope": envelope}
         node.audit.append(
             connection,

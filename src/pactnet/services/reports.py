@@ -16,6 +16,7 @@ from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.services.stix_consents import carry_consents
 from pactnet.services.stix_index import index_reports
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
@@ -210,9 +211,10 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
             raise type(error)(f"reports[{index}]: {error.message}", error.details) from error
 
     def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
+        # A new version of a STIX object holds the consents of the earlier ones: granted before the world is read.
+        audit: list[AuditRecord] = carry_consents(connection, node, [one.row for one in prepared], at)
         world = node.refresh(connection)
         outcome = []
-        audit: list[AuditRecord] = []
         rows = _Rows()
         for one in prepared:
             decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]

@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, tuple_, update
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Publication, publish_many
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, stix_instant
+from pactnet.services.stix_versions import foreign_objects
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects, taxii_statuses
@@ -107,6 +108,7 @@ class _Sorting:
         self.publications: list[tuple[Any, Publication, str | None]] = []
         self.successes: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
+        self.foreign: dict[str, str] = {}
 
     def take(self, obj: object) -> None:
         """Sort one posted object."""
@@ -132,6 +134,9 @@ class _Sorting:
                 f"the pactnet marking names {marking.originator} as originator: this node publishes for {node.party}"
             )
             self.failures.append(_entry(obj, message))
+            return
+        if obj["id"] in self.foreign:  # services.stix_versions: versions of an object are its originator's alone
+            self.failures.append(_entry(obj, self.foreign[obj["id"]]))
             return
         self.held.add(_version_key(obj) or ("", ""))  # the same version twice in one post is published once
         partners = [code for code in node.world.parties if code != node.party]
@@ -185,7 +190,10 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
 
     def begin(connection: Connection) -> _Sorting:
         connection.execute(insert(taxii_statuses), [row])
-        return _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+        sorting = _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+        ids = [obj["id"] for obj in objects if isinstance(obj, dict) and isinstance(obj.get("id"), str)]
+        sorting.foreign = foreign_objects(connection, node.party, ids)
+        return sorting
 
     sorting = node.uow.write(begin)
     for obj in objects:

@@ -35,7 +35,9 @@ CANCELLED = "cancelled"
 BY_RECIPIENTS = "recipients"
 BY_REQUEST = "consent-request"
 BY_RELEASE = "release"
-ASKED_BY = (BY_RECIPIENTS, BY_REQUEST, BY_RELEASE)
+# A new version of a STIX object, passed on by a holder where it passed the earlier ones (services.stix_versions).
+BY_VERSION = "version"
+ASKED_BY = (BY_RECIPIENTS, BY_REQUEST, BY_RELEASE, BY_VERSION)
 
 
 _INSERT = insert(outbox)

@@ -13,7 +13,7 @@ from pactnet.api.auth import InboxViewer, Releaser
 from pactnet.services import consent_inbox, releases
 from pactnet.services.context import Node
 
-AskedBy = Literal["recipients", "consent-request", "release"]
+AskedBy = Literal["recipients", "consent-request", "release", "version"]
 
 
 class ReleaseIn(schemas.Strict):
