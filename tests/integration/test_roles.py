@@ -18,6 +18,7 @@ from pactnet.audit.chain import GENESIS, entry_hash
 from pactnet.services.roles import DUTIES, Duty, Role, roles_with
 from pactnet.services.users import add_user
 from pactnet.store import database
+from pactnet.taxii.auth import TaxiiDutyCheck
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,7 +58,7 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 def _duty(route: APIRoute) -> Duty | None:
     """The duty a route's dependencies check, if any."""
     for dependant in _dependants(route.dependant):
-        if isinstance(dependant.call, DutyCheck):
+        if isinstance(dependant.call, DutyCheck | TaxiiDutyCheck):
             return dependant.call.duty
     return None
 
@@ -120,7 +121,10 @@ class TestDuties:
             headers = _headers(node, f"u{checked}", "군사I급비밀", lacking[0], compartments=("sigint",))
             response = client.request(method, re.sub(r"\{[^}]+\}", "x", path), headers=headers, json={})
             assert response.status_code == 403, (method, path, response.text)
-            assert response.json()["error"]["details"][0]["roles"] == [role.value for role in roles_with(duty)]
+            # The TAXII routes answer with TAXII's error resource, whose details hold the same problem.
+            refusal = response.json()
+            details = refusal["details"]["problems"] if path.startswith("/taxii2/") else refusal["error"]["details"]
+            assert details[0]["roles"] == [role.value for role in roles_with(duty)]
             checked += 1
         assert checked >= 12  # the user routes that some role may not use
 
@@ -128,6 +132,7 @@ class TestDuties:
         unguarded = [(method, path) for method, path, duty in _routes(node) if duty is None]
         assert sorted(unguarded) == [
             ("GET", "/api/v1/health"),
+            ("GET", "/taxii2/"),
             ("POST", "/federation/v1/audit/heads"),
             ("POST", "/federation/v1/envelopes"),
             ("POST", "/federation/v1/envelopes/batch"),

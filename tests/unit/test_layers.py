@@ -25,10 +25,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pactnet.logs",
         "pactnet.json_bounds",
         "pactnet.client",
+        "pactnet.stix",
     ),
     ("pactnet.store",),
     ("pactnet.services",),
     ("pactnet.federation",),
+    # The TAXII server's routes: an entry point over the use cases, which the API's application puts in place.
+    ("pactnet.taxii",),
     ("pactnet.api",),
     ("pactnet.node",),
     # Entry points: the command line, the ASGI factory uvicorn calls, the demo and its cluster of processes.

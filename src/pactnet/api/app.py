@@ -1,4 +1,4 @@
-"""The node's HTTP API: `/api/v1` for users, `/federation/v1` for partner nodes; one error shape, bounded input.
+"""The node's HTTP API: `/api/v1` for users, `/federation/v1` for partners, `/taxii2/` for TAXII clients.
 
 Each resource's routes are in `api.routes`; this module puts them together with the middleware and the error
 handlers, and runs the dispatcher beside the API when asked to.
@@ -19,6 +19,7 @@ from pactnet.api.routes import agreements, audit, consent, federation, releases,
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.services import users
+from pactnet.taxii import routes as taxii
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -85,4 +86,5 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
     for resource in (reports, agreements, audit, consent, releases, federation):
         resource.install(app.router, node)
     events.add_routes(app, node)
+    taxii.install(app.router, node)
     return app

@@ -11,11 +11,14 @@ from starlette.responses import JSONResponse
 from pactnet.api.schemas import UNION_TAGS
 from pactnet.errors import PactnetError
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, ServiceError
+from pactnet.taxii.errors import PREFIX as TAXII_PREFIX
+from pactnet.taxii.errors import http_error_response
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from fastapi import FastAPI, Request
+    from starlette.responses import Response
 
 _CODES = {
     400: "bad_request",
@@ -108,8 +111,10 @@ def install(app: FastAPI) -> None:
         return error_response(422, f"the request is not valid: {summary}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http(request: Request, error: StarletteHTTPException) -> Response:
         # The exception's headers are part of the answer: 405's Allow names the methods the route takes.
+        if request.url.path.startswith(TAXII_PREFIX):  # an unknown TAXII path: TAXII's error resource
+            return http_error_response(error.status_code, str(error.detail), error.headers)
         return error_response(error.status_code, str(error.detail), headers=error.headers)
 
     @app.exception_handler(ServiceError)

@@ -18,6 +18,9 @@ import anyio
 
 from pactnet.api.errors import error_body
 from pactnet.federation.client import FEDERATION_PREFIX
+from pactnet.taxii.errors import PREFIX as TAXII_PREFIX
+from pactnet.taxii.errors import error_resource
+from pactnet.taxii.media import TAXII as TAXII_MEDIA
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,7 +61,7 @@ class BodyLimit:
         try:
             body = await self._read(scope, receive)
         except _Refused as refused:
-            await _answer(send, refused)
+            await _answer(send, refused, scope["path"])
             return
         if body is None:
             return  # the client went away: nobody to answer
@@ -115,10 +118,14 @@ def _too_large(scope: Scope, limit: int) -> _Refused:
     return _Refused(413, f"the request body is larger than {limit} bytes")
 
 
-async def _answer(send: Send, refused: _Refused) -> None:
-    body = json.dumps(error_body(refused.status, refused.message)).encode()
+async def _answer(send: Send, refused: _Refused, path: str) -> None:
+    if path.startswith(TAXII_PREFIX):  # TAXII 2.1 §3.6.1: its clients read TAXII's error resource
+        content = json.dumps(error_resource(refused.status, refused.message)).encode()
+        body, media = content, TAXII_MEDIA.encode()
+    else:
+        body, media = json.dumps(error_body(refused.status, refused.message)).encode(), b"application/json"
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", media),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),  # what is left of the body is not read
         *refused.headers,

@@ -42,6 +42,7 @@ from pactnet.services.consents import CONSENT, adopt_consents
 from pactnet.services.handback import handback_problems
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.releases import receive_consent
+from pactnet.services.stix_index import STIX_OBJECT, index_reports, stix_body_problem
 from pactnet.services.unopened import refusal_reason, refuse
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import ASKED_BY, BY_RECIPIENTS, TRANSFER, enqueue_transfer
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from pactnet.policy.model import World
     from pactnet.services.context import Node
 
-BODY_TYPES = ("text", "stix")
+BODY_TYPES = ("text", "stix", STIX_OBJECT)
 MAX_ID = 200
 MAX_TITLE = 500
 MAX_LIST = 200
@@ -148,6 +149,20 @@ def _asked_by(payload: dict[str, Any]) -> str:
     return asked_by
 
 
+def _body(node: Node, item: dict[str, Any]) -> tuple[str, str]:
+    """A report's body type and body, checked: a known type, within the node's limit, one STIX object if so typed."""
+    body_type, body = _text(item, "body_type", 16), item.get("body")
+    if body_type not in BODY_TYPES or not isinstance(body, str):
+        raise PayloadError("malformed-payload", "report.body: expected a text body or a STIX bundle as text")
+    limit = node.config.max_body_bytes
+    if len(body.encode("utf-8")) > limit:
+        raise PayloadError("body-too-large", f"the report's body is larger than this node's limit of {limit} bytes")
+    problem = stix_body_problem(body) if body_type == STIX_OBJECT else None
+    if problem is not None:
+        raise PayloadError("malformed-payload", f"report.body: {problem}")
+    return body_type, body
+
+
 def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     """The transfer a payload carries; raises PayloadError naming the first field that is not right."""
     item = payload.get("report")
@@ -164,12 +179,7 @@ def read_transfer(node: Node, payload: dict[str, Any]) -> Transfer:
     precedence = _text(item, "precedence", 16)
     if precedence not in PRECEDENCES:
         raise PayloadError("malformed-payload", f"report.precedence: expected one of {', '.join(PRECEDENCES)}")
-    body_type, body = _text(item, "body_type", 16), item.get("body")
-    if body_type not in BODY_TYPES or not isinstance(body, str):
-        raise PayloadError("malformed-payload", "report.body: expected a text body or a STIX bundle as text")
-    limit = node.config.max_body_bytes
-    if len(body.encode("utf-8")) > limit:
-        raise PayloadError("body-too-large", f"the report's body is larger than this node's limit of {limit} bytes")
+    body_type, body = _body(node, item)
     categories = list(dict.fromkeys(_texts(item, "categories") or []))
     rel_to = _texts(item, "rel_to", optional=True)
     route = _texts(payload, "route") or []
@@ -439,6 +449,8 @@ class _ChunkWrite:
                 if give_way:
                     writer.give_way_to_urgent()
                 self.connection.execute(statement, rows)
+                if statement is _INSERT_REPORT:  # the TAXII collections hold what is received too
+                    index_reports(self.connection, self.node.party, rows, instant_text(self.node.now()))
                 rows.clear()
         if self.records:
             if give_way:

@@ -16,6 +16,7 @@ from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.services.stix_index import index_reports
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
 from pactnet.store.tables import decisions, report_categories, reports
@@ -217,6 +218,7 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
             audit += _store(node, user, one, decided, rows)
             outcome.append(decided)
         rows.insert(connection)
+        index_reports(connection, node.party, rows.reports, instant_text(at))
         node.audit.append(connection, instant_text(at), audit)
         return outcome
 

@@ -276,3 +276,56 @@ audit_witnessed = Table(
     Column("signature", String(128), nullable=False),
     Column("received_at", INSTANT, nullable=False),
 )
+
+# The STIX 2.1 objects this node holds, one per report whose body is one STIX object (body_type "stix-object"):
+# published here or received from a partner. The TAXII server (pactnet.taxii) reads its collections from this
+# index alone: `object` is the object as this node serves it (marked with the holder's marking-definition,
+# `marking_ref`), and a page is a range of (date_added, seq) (TAXII 2.1 §3.4), so reads stay fast at any size.
+# `level_rank` and `compartments` are the report's, so that what a user may read is filtered without a join.
+stix_objects = Table(
+    "stix_objects",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("stix_id", String(300), nullable=False),
+    Column("type", String(250), nullable=False),
+    Column("spec_version", String(8), nullable=False),
+    # The object's version (TAXII 2.1 §3.6: `modified`, else `created`, else the date it was added).
+    Column("version", INSTANT, nullable=False),
+    Column("date_added", INSTANT, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("originator", String(64), nullable=False),
+    Column("received_from", String(64)),
+    Column("level_rank", Integer, nullable=False),
+    Column("compartments", JSON, nullable=False),
+    Column("marking_ref", String(64), nullable=False),
+    Column("object", Text, nullable=False),
+    Index("ix_stix_objects_added", "date_added", "seq"),
+    Index("ix_stix_objects_stix_id", "stix_id", "version"),
+    Index("ix_stix_objects_originator_added", "originator", "date_added", "seq"),
+    Index("ix_stix_objects_received_added", "received_from", "date_added", "seq"),
+)
+
+# The marking-definitions this node serves its STIX objects with (pactnet.stix.marking.held_marking_definition):
+# one row per distinct marking, fetched by id from a collection holding an object that uses it.
+stix_markings = Table(
+    "stix_markings",
+    metadata,
+    Column("id", String(64), primary_key=True, autoincrement=False),
+    Column("definition", Text, nullable=False),
+)
+
+# The status of each envelope posted to the TAXII server (TAXII 2.1 §4.3), kept so that a client polls it after
+# a restart too; only the user who posted it may read it.
+taxii_statuses = Table(
+    "taxii_statuses",
+    metadata,
+    Column("id", String(64), primary_key=True, autoincrement=False),
+    Column("user_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request_timestamp", INSTANT, nullable=False),
+    Column("total_count", Integer, nullable=False),
+    Column("successes", JSON, nullable=False),
+    Column("failures", JSON, nullable=False),
+    Column("pendings", JSON, nullable=False),
+)

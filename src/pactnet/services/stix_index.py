@@ -1,0 +1,153 @@
+"""The index of the STIX objects a node holds: one row per report whose body is one STIX 2.1 object.
+
+Written in the same transaction as the reports it indexes, wherever they are stored (published here:
+services.reports; received from a partner: services.inbound), so the TAXII collections never miss or
+half-hold an object. Each object is served with the marking this node holds it under (the originator, the level
+in this party's scheme, the handling), as a marking-definition of this node's (pactnet.stix.marking).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pactnet.stix.marking import (
+    TLP_MARKINGS,
+    PactnetMarking,
+    StixMarkingError,
+    held_marking_definition,
+    marking_of,
+)
+from pactnet.store.instants import instant_text
+from pactnet.store.tables import stix_markings, stix_objects
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sqlalchemy import Connection
+
+# The body type of a report that is one STIX 2.1 object (a whole bundle is "stix", kept as sent).
+STIX_OBJECT = "stix-object"
+_INSERT_OBJECTS = insert(stix_objects)
+# A STIX 2.1 identifier (§2.9): the object's type, two dashes, a UUID.
+_ID_PARTS = 2
+_UUID_LENGTH = 36
+
+
+def stix_instant(value: object) -> datetime | None:
+    """A STIX timestamp (STIX 2.1 §3.2: RFC 3339 in UTC, `Z`), or None if `value` is not one."""
+    if not isinstance(value, str) or not value.endswith("Z"):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def _id_problem(kind: object, identifier: object) -> str | None:
+    if not isinstance(kind, str) or not kind:
+        return "no 'type'"
+    if not isinstance(identifier, str):
+        return "no 'id'"
+    parts = identifier.split("--")
+    if len(parts) != _ID_PARTS or parts[0] != kind or len(parts[1]) != _UUID_LENGTH:
+        return f"id {identifier[:80]!r} is not '{kind}--' and a UUID (STIX 2.1 §2.9)"
+    return None
+
+
+def object_problem(obj: object) -> str | None:
+    """What makes `obj` not a STIX 2.1 object this node can hold, in words; None if nothing does."""
+    if not isinstance(obj, dict):
+        return "expected a JSON object"
+    problem = _id_problem(obj.get("type"), obj.get("id"))
+    if problem is not None:
+        return problem
+    if obj.get("spec_version", "2.1") != "2.1":
+        return f"spec_version {str(obj.get('spec_version'))[:20]!r}: this node holds STIX 2.1 objects only"
+    for name in ("created", "modified"):
+        if name in obj and stix_instant(obj[name]) is None:
+            return f"{name}: not a STIX timestamp (RFC 3339 in UTC, ending in 'Z')"
+    return None
+
+
+def stix_body_problem(body: str) -> str | None:
+    """What makes a report's body not one STIX 2.1 object, in words; None if it is one."""
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return "not JSON: a body of type stix-object is one STIX 2.1 object"
+    return object_problem(obj)
+
+
+def _report_marking(row: dict[str, Any]) -> PactnetMarking:
+    """The marking a report holds its item under here (level in this party's scheme)."""
+    return PactnetMarking(
+        originator=row["originator"],
+        level=row["level"],
+        categories=tuple(row["categories"]),
+        rel_to=None if row["rel_to"] is None else tuple(row["rel_to"]),
+        compartments=tuple(row["compartments"]),
+        precedence=row["precedence"],
+        tlp=None,
+        isa=None,
+    )
+
+
+def _served(obj: dict[str, Any], held: str) -> dict[str, Any]:
+    """The object as this node serves it: its TLP kept, its pactnet marking this node's own."""
+    refs = [ref for ref in obj.get("object_marking_refs", []) if ref in TLP_MARKINGS]
+    return {**obj, "object_marking_refs": [*refs, held]}
+
+
+def index_rows(
+    holder: str, reports: Iterable[dict[str, Any]], date_added: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The index rows of those reports that are STIX objects, and the marking-definitions they are served with."""
+    rows: list[dict[str, Any]] = []
+    definitions: dict[str, str] = {}
+    for report in reports:
+        if report["body_type"] != STIX_OBJECT:
+            continue
+        obj = json.loads(report["body"])
+        held = _report_marking(report)
+        try:
+            marking = marking_of(obj, {}, held)
+        except StixMarkingError:
+            marking = held
+        definition = held_marking_definition(marking, holder)
+        definitions[definition["id"]] = json.dumps(definition, sort_keys=True, ensure_ascii=False)
+        version = stix_instant(obj.get("modified")) or stix_instant(obj.get("created"))
+        rows.append(
+            {
+                "report_id": report["id"],
+                "stix_id": obj["id"],
+                "type": obj["type"],
+                "spec_version": obj.get("spec_version", "2.1"),
+                "version": date_added if version is None else instant_text(version),
+                "date_added": date_added,
+                "revoked": obj.get("revoked") is True,
+                "originator": report["originator"],
+                "received_from": report["received_from"],
+                "level_rank": report["level_rank"],
+                "compartments": report["compartments"],
+                "marking_ref": definition["id"],
+                "object": json.dumps(_served(obj, definition["id"]), ensure_ascii=False),
+            }
+        )
+    return rows, definitions
+
+
+def index_reports(connection: Connection, holder: str, reports: Iterable[dict[str, Any]], date_added: str) -> None:
+    """Index the STIX objects among these report rows, just stored in this transaction (date_added: as stored)."""
+    rows, definitions = index_rows(holder, reports, date_added)
+    if not rows:
+        return
+    connection.execute(_INSERT_OBJECTS, rows)
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(stix_markings).on_conflict_do_nothing(index_elements=["id"])
+    connection.execute(statement, [{"id": key, "definition": text} for key, text in definitions.items()])
