@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page", type=int, default=100, help="objects per page read (100)")
     parser.add_argument("--get-seconds", type=float, default=30.0, help="time for GET by id, per server and size")
     parser.add_argument("--get-min", type=int, default=20, help="GETs done whatever the time (20)")
+    parser.add_argument("--large-get-min", type=int, default=10, help="the same at --large objects (10)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--profile", default="", help="py-spy the pactnet node in phases: ingest,read,get,large")
     parser.add_argument("--workdir", type=Path, help="keep server folders and logs here")
@@ -146,7 +147,7 @@ def large(name: str, data: stix_corpus.Corpus, args: argparse.Namespace, workdir
         else:
             with profiled(target, "large", set(args.profile.split(",")), workdir):
                 out["ingest"] = taxii_measure.ingest(target, write, data.envelopes(args.envelope), ids).as_dict()
-        get = taxii_measure.get_by_id(target, read, sorted(ids), args.get_seconds, args.get_min)
+        get = taxii_measure.get_by_id(target, read, sorted(ids), args.get_seconds, args.large_get_min)
         out["get"] = get.as_dict()
         out["rss_mb"] = round(target.rss_mb(), 1)
     return out

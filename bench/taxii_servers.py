@@ -89,18 +89,18 @@ def _answers(url: str, user: str, password: str) -> bool:
 
 @contextlib.contextmanager
 def _process(command: list[str], log: Path, target: Target) -> Iterator[Target]:
-    """Start a server, wait until its discovery answers (60 s at most), yield it, always stop it."""
+    """Start a server, wait until its discovery answers (180 s at most), yield it, always stop it."""
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
     target.process = process
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # medallion reads 100,000 objects at start; a loaded machine
         while not _answers(target.discovery, target.user, target.password):
             if process.poll() is not None:
                 text = log.read_text(encoding="utf-8", errors="replace")
                 raise RuntimeError(f"{target.name} exited with {process.returncode}:\n{text}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{target.name} did not answer at {target.discovery} within 60 s")
+                raise RuntimeError(f"{target.name} did not answer at {target.discovery} within 180 s")
             time.sleep(0.1)
         yield target
     finally:
