@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs at --objects, each on a fresh server (3)")
     parser.add_argument("--medallion-read-runs", type=int, default=1, help="runs whose read medallion does (slow)")
     parser.add_argument("--envelope", type=int, default=100, help="objects per envelope posted (100)")
+    parser.add_argument("--large-envelope", type=int, default=100, help="objects per envelope to reach --large")
     parser.add_argument("--page", type=int, default=100, help="objects per page read (100)")
     parser.add_argument("--get-seconds", type=float, default=30.0, help="time for GET by id, per server and size")
     parser.add_argument("--get-min", type=int, default=20, help="GETs done whatever the time (20)")
@@ -146,7 +147,8 @@ def large(name: str, data: stix_corpus.Corpus, args: argparse.Namespace, workdir
             out["loaded"] = "from the memory backend's data file"
         else:
             with profiled(target, "large", set(args.profile.split(",")), workdir):
-                out["ingest"] = taxii_measure.ingest(target, write, data.envelopes(args.envelope), ids).as_dict()
+                envelopes = data.envelopes(args.large_envelope)
+                out["ingest"] = taxii_measure.ingest(target, write, envelopes, ids).as_dict()
         get = taxii_measure.get_by_id(target, read, sorted(ids), args.get_seconds, args.large_get_min)
         out["get"] = get.as_dict()
         out["rss_mb"] = round(target.rss_mb(), 1)
