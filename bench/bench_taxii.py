@@ -67,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", default="", help="py-spy the pactnet node in phases: ingest,read,get,large")
     parser.add_argument("--workdir", type=Path, help="keep server folders and logs here")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--combine", type=Path, nargs="+", help="measure nothing: the table of runs saved before (JSON or logs)"
+    )
     return parser.parse_args(argv)
 
 
@@ -169,6 +172,8 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         per[name] = {
             "ingest_per_second": median_of(runs, "ingest", "objects_per_second"),
             "read_per_second": median_of(runs, "read", "objects_per_second"),
+            "ingest_per_cpu_second": median_of(runs, "ingest", "objects_per_server_cpu_second"),
+            "read_per_cpu_second": median_of(runs, "read", "objects_per_server_cpu_second"),
             "get_p50_ms": median_of(runs, "get", "p50_ms"),
             "get_p99_ms": median_of(runs, "get", "p99_ms"),
             "large_get_p50_ms": big.get("get", {}).get("p50_ms"),
@@ -179,7 +184,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     if pact and med:
         out["ratios"] = {
             key: round(pact[key] / med[key], 2) if pact[key] and med[key] else None
-            for key in ("ingest_per_second", "read_per_second")
+            for key in ("ingest_per_second", "read_per_second", "ingest_per_cpu_second", "read_per_cpu_second")
         }
     if pact:
         out["verdicts"] = verdicts(pact, out.get("ratios", {}))
@@ -207,6 +212,8 @@ def render(results: dict[str, Any]) -> str:
     rows = (
         ("ingest objects/s", "ingest_per_second"),
         ("read objects/s", "read_per_second"),
+        ("ingest objects/server CPU s", "ingest_per_cpu_second"),
+        ("read objects/server CPU s", "read_per_cpu_second"),
         (f"GET by id p50 ms ({results['objects']:,})", "get_p50_ms"),
         (f"GET by id p99 ms ({results['objects']:,})", "get_p99_ms"),
         (f"GET by id p50 ms ({results['large_objects']:,})", "large_get_p50_ms"),
@@ -229,6 +236,27 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def combined(paths: list[Path]) -> dict[str, Any]:
+    """Results from earlier invocations: their saved JSON, or the one-line JSON per run they log on stderr."""
+    results: dict[str, Any] = {"servers": [], "runs": [], "large": [], "objects": 0, "large_objects": 0}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith('{"server"')]
+        saved = [] if lines else [json.loads(text)]
+        for one in lines + [run for past in saved for run in past["runs"] + past["large"]]:
+            kind = "runs" if "run" in one else "large"
+            results[kind].append(one)
+            key = "objects" if kind == "runs" else "large_objects"
+            results[key] = max(results[key], one["objects"])
+            if one["server"] not in results["servers"]:
+                results["servers"].append(one["server"])
+    results["servers"].sort(key=lambda name: name != "medallion")
+    results["machine"] = f"as the runs combined ({', '.join(path.name for path in paths)})"
+    results["source"] = "as the runs combined"
+    results["summary"] = summary(results)
+    return results
+
+
 def _stop(signum: int, _frame: object) -> None:
     """SIGTERM as Ctrl-C: the `finally` blocks stop every server this run started."""
     raise KeyboardInterrupt(f"signal {signum}")
@@ -236,6 +264,10 @@ def _stop(signum: int, _frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.combine:
+        together = combined(args.combine)
+        print(json.dumps(together, indent=1, ensure_ascii=False) if args.json else render(together))
+        return 0
     signal.signal(signal.SIGTERM, _stop)
     names = ["target"] if args.discovery else [one.strip() for one in args.servers.split(",") if one.strip()]
     full = corpus(max(args.objects, args.large), args.seed)
