@@ -166,7 +166,14 @@ def medallion(workdir: Path, preload: list[dict[str, Any]] | None = None) -> Ite
     password = secrets.token_urlsafe(16)
     data, config = workdir / "medallion-data.json", workdir / "medallion-config.json"
     data.write_text(json.dumps(medallion_data(port, preload)), encoding="utf-8")
-    backend = {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend", "filename": str(data)}
+    backend: dict[str, Any] = {
+        "module": "medallion.backends.memory_backend",
+        "module_class": "MemoryBackend",
+        "filename": str(data),
+    }
+    # A `next` is forgotten 30 s after the first page by default (MemoryBackend's session_timeout); reading
+    # 10,000 objects takes medallion far longer than that, so a whole read needs the session kept.
+    backend["session_timeout"] = 86_400
     settings = {"backend": backend, "users": {"bench": password}, "taxii": {"max_page_size": 100}}
     config.write_text(json.dumps(settings), encoding="utf-8")
     target = Target("medallion", f"http://127.0.0.1:{port}/taxii2/", "bench", password, MEDALLION_TITLE, None)
