@@ -29,6 +29,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pactnet.store",),
     ("pactnet.services",),
     ("pactnet.federation",),
+    # The console: pages over the use cases, mounted at /ui/ by the API's app.
+    ("pactnet.web",),
     ("pactnet.api",),
     ("pactnet.node",),
     # Entry points: the command line, the ASGI factory uvicorn calls, the demo and its cluster of processes.

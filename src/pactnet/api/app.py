@@ -19,6 +19,7 @@ from pactnet.api.routes import agreements, audit, consent, federation, releases,
 from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.services import users
+from pactnet.web import console
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -85,4 +86,6 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
     for resource in (reports, agreements, audit, consent, releases, federation):
         resource.install(app.router, node)
     events.add_routes(app, node)
+    # The console: pages for people at /ui/, on the same users, duties and clearance as the API.
+    console.install(app, node)
     return app

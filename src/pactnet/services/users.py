@@ -20,7 +20,7 @@ from pactnet.store.tables import users
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from sqlalchemy import Row
+    from sqlalchemy import Connection, Row
 
     from pactnet.services.context import Node
 
@@ -143,6 +143,14 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
         if result.rowcount == 0:
             raise NotFoundError(f"no user named {name!r}")
         node.audit.append(connection, now, [AuditRecord("user-disabled", actor, name, {})])
+
+
+def user_of(node: Node, connection: Connection, user_id: int) -> User | None:
+    """The enabled user with this id, read in the caller's transaction, or None."""
+    row = connection.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None or row.disabled:
+        return None
+    return _user(node, row)
 
 
 def authenticate(node: Node, token: str) -> User | None:
