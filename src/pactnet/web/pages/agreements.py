@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pactnet.services import ServiceError, timelines
+from pactnet.services.roles import Duty
 from pactnet.web.charts import network, timeline
 from pactnet.web.guard import AgreementViewer, refused
 from pactnet.web.instants import instant_field
@@ -37,6 +38,7 @@ def install(routes: APIRouter, pages: Pages) -> None:
             "svg": timeline.draw(chart, "t0"),
             "next": timeline.countdown(chart),
             "words": timeline.band_words,
+            "record_act": Duty.RECORD_ACT,
         }
         return pages.render(request, "agreement.html", session, context)
 
