@@ -197,3 +197,17 @@ class TestOverTls:
         assert "Secure" in cookie
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
+
+
+class TestUnknownPaths:
+    """A path the console does not have is a 404 page, not the API's JSON; the stylesheet is still served."""
+
+    def test_an_unknown_page_is_a_page_that_says_so(self, analyst: Page, console: str) -> None:
+        answer = analyst.goto(f"{console}no-such-page")
+        assert answer is not None
+        assert answer.status == 404
+        assert "/ui/no-such-page" in analyst.get_by_role("alert").inner_text()
+        assert serious_violations(analyst) == []
+        css = analyst.request.get(f"{console}static/console.css")
+        assert css.status == 200
+        assert "text/css" in css.headers["content-type"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
+from pactnet.audit.chain import AuditRecord
 from pactnet.services.users import authenticate, hash_token, user_of
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import console_sessions
@@ -51,6 +52,7 @@ def sign_in(node: Node, token: str) -> Session | None:
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = node.now()
+    expires = instant_text(now + LIFETIME)
     with node.uow.transaction() as connection:
         connection.execute(delete(console_sessions).where(console_sessions.c.expires_at <= instant_text(now)))
         connection.execute(
@@ -58,10 +60,13 @@ def sign_in(node: Node, token: str) -> Session | None:
                 id_hash=hash_token(session_id),
                 user_id=user.id,
                 created_at=instant_text(now),
-                expires_at=instant_text(now + LIFETIME),
+                expires_at=expires,
                 csrf=csrf,
             )
         )
+        # An access to the node, as the API's reads are: who, when, until when; never the id or the token.
+        record = AuditRecord("console-signed-in", user.name, user.name, {"expires": expires})
+        node.audit.append(connection, instant_text(now), [record])
     return Session(user, csrf, session_id)
 
 
@@ -84,3 +89,5 @@ def sign_out(node: Node, session: Session) -> None:
     """End the session on the server: its id no longer signs anyone in, whatever the browser keeps."""
     with node.uow.transaction() as connection:
         connection.execute(delete(console_sessions).where(console_sessions.c.id_hash == hash_token(session.id)))
+        record = AuditRecord("console-signed-out", session.user.name, session.user.name, {})
+        node.audit.append(connection, instant_text(node.now()), [record])

@@ -52,7 +52,7 @@ def _term_ends(pact: Agreement | Arrangement, start: datetime, stop: datetime) -
     history: History = pact.history
     notice = pact.notice_period if isinstance(pact, Agreement) else None
     found: list[TermEnd] = []
-    for end in history.term_ends_between(start, stop)[:_MOST_TERMS]:
+    for end in history.term_ends_between(start, stop + _INSTANT)[:_MOST_TERMS]:
         deadline = None
         if notice is not None and history.schedule is not None:
             # The term that ends at `end` is the first to end after the instant just before it.
@@ -67,7 +67,7 @@ def _amendments(pact: Agreement | Arrangement) -> tuple[datetime, ...]:
     return tuple(since for since, _ in dated if since is not None)
 
 
-def _timeline(pact: Agreement | Arrangement, now: datetime) -> PactTimeline:
+def life_of(pact: Agreement | Arrangement, now: datetime) -> PactTimeline:
     """The life so far and, ahead of now, as it stands: up to the scheduled end or the end of the current term."""
     status = pact.history.status(now)
     periods = timeline(pact)
@@ -100,7 +100,7 @@ def party_timelines(node: Node) -> list[PactTimeline]:
     world = _world(node)
     pacts: list[Agreement | Arrangement] = [*world.agreements.values(), *world.arrangements.values()]
     now = node.now()
-    return [_timeline(pact, now) for pact in pacts if node.party in _parties(pact)]
+    return [life_of(pact, now) for pact in pacts if node.party in _parties(pact)]
 
 
 def pact_timeline(node: Node, pact_id: str) -> PactTimeline:
@@ -108,7 +108,7 @@ def pact_timeline(node: Node, pact_id: str) -> PactTimeline:
     pact = _world(node).pact(pact_id)
     if pact is None or node.party not in _parties(pact):
         raise NotFoundError(f"no agreement or arrangement {pact_id!r} that {node.party} is in")
-    return _timeline(pact, node.now())
+    return life_of(pact, node.now())
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.staticfiles import StaticFiles
 
 from pactnet.web.guard import PageRefusedError, SignInNeededError, session_of
-from pactnet.web.pages import acts, agreements, sign_in, what_if
+from pactnet.web.pages import acts, agreements, missing, sign_in, what_if
 from pactnet.web.templating import Pages
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ def install(app: FastAPI, node: Node) -> None:
         page.install(app.router, pages)
     static = files("pactnet.web") / "static"
     app.mount("/ui/static", StaticFiles(directory=str(static)), name="console-static")
+    missing.install(app.router, pages)  # last: only what no page nor static file answers
 
     @app.exception_handler(SignInNeededError)
     async def sign_in_first(_request: Request, _error: SignInNeededError) -> Response:

@@ -35,7 +35,8 @@ def attributes(**values: object) -> str:
 
 def element(tag: str, content: str = "", **values: object) -> str:
     """One element; `content` must already be markup (escape text with `escape`)."""
-    return f"<{tag} {attributes(**values)}>{content}</{tag}>"
+    given = attributes(**values)
+    return f"<{tag} {given}>{content}</{tag}>" if given else f"<{tag}>{content}</{tag}>"
 
 
 def label(x: float, y: float, text: str, css: str, anchor: str = "start") -> str:
