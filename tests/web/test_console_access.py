@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
@@ -21,7 +22,7 @@ from tests.web.conftest import screenshot, serious_violations, sign_in
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
     from pactnet.node import Node
     from tests.integration.conftest import Clock
@@ -211,3 +212,47 @@ class TestUnknownPaths:
         css = analyst.request.get(f"{console}static/console.css")
         assert css.status == 200
         assert "text/css" in css.headers["content-type"]
+
+
+class TestKeyboardAndScripts:
+    """Everything works by keyboard alone, and without JavaScript."""
+
+    def test_signing_in_and_reaching_what_if_by_keyboard_alone(
+        self, page: Page, console: str, tokens: dict[str, str]
+    ) -> None:
+        page.goto(f"{console}sign-in")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "token"
+        page.keyboard.type(tokens["analyst"])
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/ui/agreements")
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent") == "What if":
+                break
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/ui/what-if")
+
+    def test_every_page_works_with_javascript_off(self, browser: Browser, console: str, tokens: dict[str, str]) -> None:
+        context = browser.new_context(java_script_enabled=False)
+        try:
+            page = context.new_page()
+            sign_in(page, console, tokens["analyst"])
+            assert page.url.endswith("/ui/agreements")
+            page.goto(f"{console}what-if?agreement={GSOMIA}&at=2019-11-23")
+            assert page.locator("table.heat tbody tr").count() == 6
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url("**/ui/sign-in")
+        finally:
+            context.close()
+
+
+class TestScripts:
+    """Korean and Japanese labels need CJK fonts on the machine the browser runs on."""
+
+    def test_the_machine_has_japanese_and_korean_fonts(self) -> None:
+        for language in ("ja", "ko"):
+            listed = subprocess.run(["fc-list", f":lang={language}"], capture_output=True, text=True, check=True)
+            assert listed.stdout.strip(), f"no font for {language}: apt-get install fonts-noto-cjk (scripts/setup)"
