@@ -42,6 +42,7 @@ TABS: tuple[Tab, ...] = (
     Tab("/ui/agreements", "Agreements", Duty.VIEW_AGREEMENTS),
     Tab("/ui/network", "Network", Duty.VIEW_AGREEMENTS),
     Tab("/ui/what-if", "What if", Duty.VIEW_AGREEMENTS),
+    Tab("/ui/partners", "Partners", Duty.MANAGE_PARTNERS),
 )
 
 

@@ -18,6 +18,8 @@ from pactnet.web.templating import Pages
 
 # A cell's letter: the route is told by a word as well as by a colour.
 LETTERS = {RouteKind.DIRECT: "D", RouteKind.HUB: "H", RouteKind.NONE: "–"}
+# The page lists this many changed flows; the counts above cover them all.
+MOST_FLOWS_SHOWN = 200
 WORDS = {RouteKind.DIRECT: "direct", RouteKind.HUB: "through a hub", RouteKind.NONE: "none"}
 
 
@@ -49,7 +51,8 @@ def _context(answer: WhatIf) -> dict[str, Any]:
         "rows": rows,
         "counted": answer.counted,
         "titles": answer.titles,
-        "changed_flows": changed,
+        "changed_flows": changed[:MOST_FLOWS_SHOWN],
+        "more_flows": max(len(changed) - MOST_FLOWS_SHOWN, 0),
         "before": found.counts(after=False),
         "after": found.counts(after=True),
         "changed_pairs": sum(pair.changed for pair in found.pairs),
