@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -43,6 +45,7 @@ TABS: tuple[Tab, ...] = (
     Tab("/ui/network", "Network", Duty.VIEW_AGREEMENTS),
     Tab("/ui/what-if", "What if", Duty.VIEW_AGREEMENTS),
     Tab("/ui/partners", "Partners", Duty.MANAGE_PARTNERS),
+    Tab("/ui/audit", "Audit", Duty.READ_AUDIT),
 )
 
 
@@ -57,6 +60,9 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # Jinja's `tojson` writes \uXXXX for every non-ASCII letter; labels are Korean and Japanese. Plain text
+        # here, escaped by autoescape like any other value.
+        self.environment.filters["as_json"] = partial(json.dumps, ensure_ascii=False, sort_keys=True)
 
     def render(
         self,
