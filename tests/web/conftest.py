@@ -13,9 +13,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped] # the package ships no types
 from playwright.sync_api import sync_playwright
 
+from pactnet.cluster import create_cluster
 from pactnet.node import Node, init_node, open_node
 from pactnet.services.users import add_user
 from tests.integration.conftest import Clock, LoopbackServer
+from tests.integration.test_federation import FAST_RETRIES, Federation, Site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,6 +61,23 @@ def console(node: Node) -> Iterator[str]:
     """The node served on a free loopback port; the console's base URL (`http://127.0.0.1:PORT/ui/`)."""
     with LoopbackServer(node) as base_url:
         yield f"{base_url}/ui/"
+
+
+@pytest.fixture
+def nations(tmp_path: Path) -> Iterator[Federation]:
+    """JPN, ROK and USA nodes in this process on loopback at NOW, each with its officer (`nations[code].member`).
+
+    Their dispatchers run only when a test calls `nations.dispatch()`: what travels, and when, is the test's.
+    """
+    members = create_cluster(tmp_path / "nations", "gsomia-2019", ["JPN", "ROK", "USA"], None, FAST_RETRIES)
+    clock = Clock(NOW)
+    made = Federation({code: Site(members[code], clock) for code in members}, clock)
+    try:
+        for site in made.sites.values():
+            site.up()
+        yield made
+    finally:
+        made.close()
 
 
 @pytest.fixture

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
-
-from pactnet.cluster import create_cluster
-from tests.integration.conftest import Clock
-from tests.integration.test_federation import FAST_RETRIES, Federation, Site
-from tests.web.conftest import NOW, screenshot, serious_violations, sign_in
+from tests.web.conftest import screenshot, serious_violations, sign_in
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
     from playwright.sync_api import Page
+
+    from tests.integration.test_federation import Federation
 
 PURPOSE = "USFK needs the track for its own warning"
 TITLE = "Launch from Sinpo, SLBM"
-
-
-@pytest.fixture
-def nations(tmp_path: Path) -> Iterator[Federation]:
-    """JPN, ROK and USA nodes in this process on loopback, after the GSOMIA story (all agreements in force)."""
-    members = create_cluster(tmp_path, "gsomia-2019", ["JPN", "ROK", "USA"], None, FAST_RETRIES)
-    clock = Clock(NOW)
-    made = Federation({code: Site(members[code], clock) for code in members}, clock)
-    try:
-        for site in made.sites.values():
-            site.up()
-        yield made
-    finally:
-        made.close()
 
 
 def _jpn_asks(nations: Federation) -> None:
