@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 from starlette.staticfiles import StaticFiles
 
 from pactnet.web.guard import PageRefusedError, SignInNeededError, session_of
-from pactnet.web.pages import acts, agreements, audit, inboxes, missing, partners, report, sign_in, what_if
+from pactnet.web.pages import (
+    acts,
+    agreements,
+    audit,
+    inboxes,
+    missing,
+    partners,
+    report,
+    sign_in,
+    traffic,
+    what_if,
+)
 from pactnet.web.templating import Pages
 
 if TYPE_CHECKING:
@@ -18,7 +29,7 @@ if TYPE_CHECKING:
     from pactnet.services.context import Node
 
 # Each page module's `install(routes, pages)`; a new page adds its module here.
-PAGES = (sign_in, agreements, acts, what_if, report, inboxes, partners, audit)
+PAGES = (sign_in, agreements, acts, what_if, traffic, report, inboxes, partners, audit)
 
 
 def install(app: FastAPI, node: Node) -> None:
