@@ -15,6 +15,7 @@ from pactnet.web.pages import (
     inboxes,
     missing,
     partners,
+    publish,
     report,
     sign_in,
     traffic,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from pactnet.services.context import Node
 
 # Each page module's `install(routes, pages)`; a new page adds its module here.
-PAGES = (sign_in, agreements, acts, what_if, traffic, report, inboxes, partners, audit)
+PAGES = (sign_in, agreements, acts, what_if, traffic, report, publish, inboxes, partners, audit)
 
 
 def install(app: FastAPI, node: Node) -> None:

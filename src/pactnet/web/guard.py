@@ -19,7 +19,7 @@ SESSION_COOKIE = "pactnet_session"
 # Before a session exists the sign-in form is guarded by a double-submit cookie (OWASP CSRF cheat sheet).
 SIGN_IN_COOKIE = "pactnet_sign_in"
 _FORM = "application/x-www-form-urlencoded"
-_MOST_FIELDS = 50
+_MOST_FIELDS = 200
 
 
 class SignInNeededError(Exception):
@@ -89,8 +89,22 @@ AuditReader = Annotated[Session, needs(Duty.READ_AUDIT)]
 PartnerManager = Annotated[Session, needs(Duty.MANAGE_PARTNERS)]
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """A posted form's fields (the first of each name); anything but a URL-encoded form is refused."""
+class FormFields(dict[str, str]):
+    """A posted form: the first value of each field by its name, and `every(name)` for a repeated field."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+        for name, value in pairs:
+            self.setdefault(name, value)
+
+    def every(self, name: str) -> list[str]:
+        """Every value of a repeated field (checkboxes), in the order sent, without repeats."""
+        return list(dict.fromkeys(value for key, value in self.pairs if key == name))
+
+
+async def read_form(request: Request) -> FormFields:
+    """A posted form's fields; anything but a URL-encoded form is refused."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM:
         raise PageRefusedError(415, "Send the form as the page does (application/x-www-form-urlencoded).")
     try:
@@ -98,13 +112,10 @@ async def read_form(request: Request) -> dict[str, str]:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=_MOST_FIELDS)
     except (UnicodeDecodeError, ValueError) as error:
         raise PageRefusedError(400, "The form could not be read: send it from the console's page.") from error
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
+    return FormFields(pairs)
 
 
-async def checked_form(request: Request, session: Session) -> dict[str, str]:
+async def checked_form(request: Request, session: Session) -> FormFields:
     """The form's fields, once its CSRF field is the session's secret; otherwise 403 and nothing is done."""
     fields = await read_form(request)
     if not session.accepts(fields.get("csrf", "")):

@@ -45,6 +45,7 @@ TABS: tuple[Tab, ...] = (
     Tab("/ui/network", "Network", Duty.VIEW_AGREEMENTS),
     Tab("/ui/what-if", "What if", Duty.VIEW_AGREEMENTS),
     Tab("/ui/traffic", "Traffic", Duty.READ),
+    Tab("/ui/publish", "Publish", Duty.PUBLISH),
     Tab("/ui/inboxes", "Inboxes", Duty.VIEW_INBOXES),
     Tab("/ui/partners", "Partners", Duty.MANAGE_PARTNERS),
     Tab("/ui/audit", "Audit", Duty.READ_AUDIT),
