@@ -32,6 +32,7 @@ PARTIES = ["JPN", "ROK", "USA"]
 # The acts of 2019 and after, which the demo records live instead of reading them from the world file.
 LIVE_EVENTS = ("rok-notice", "rok-suspends-notice", "rok-withdraws-notice", "rok-consents-relay-launch-0725")
 DELIVERY_TIMEOUT = 20.0
+STORY_STARTS = "2019-07-25T05:55:00+09:00"
 
 
 class DemoError(PactnetError):
@@ -258,33 +259,58 @@ def _wait(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
+def _as_it_happened(cluster: Cluster) -> list[Step]:
+    """Steps 1 to 3, told on a running cluster: launch reports shared directly; the notice; its suspension."""
+    run = cluster.run
+    steps: list[Step] = []
+    step = Step("25 July 2019: a launch, an impact track, a PLA Navy report", "2019-07-25T05:59:00+09:00", run)
+    cluster.at(step.at)
+    for report in (LAUNCH, TRACK, PLA_NAVY):
+        step.deliveries += cluster.deliveries(report[1], cluster.publish(report))
+    steps.append(step)
+
+    step = Step("23 August 2019: ROK gives notice of termination", "2019-08-23T15:25:00+09:00", run)
+    cluster.at(step.at)
+    cluster.act("ROK", "notify_termination")
+    step.statuses = cluster.statuses()
+    step.notes.append("ROK's notice travelled to JPN's node: both show the pact ending at midnight on 23 November")
+    steps.append(step)
+
+    step = Step("22 November 2019, 18:00: ROK suspends its notice", "2019-11-22T18:00:00+09:00", run)
+    cluster.at(step.at)
+    cluster.act("ROK", "suspend_notice")
+    cluster.at("2019-11-23T06:00:00+09:00")
+    step.statuses = cluster.statuses()
+    step.notes.append("at midnight nothing ends: at 06:00 on 23 November the pact is still in force")
+    step.deliveries += cluster.deliveries("ROK", cluster.publish(LAUNCH))
+    steps.append(step)
+    return steps
+
+
 def as_it_happened(base: Path) -> tuple[list[Step], dict[str, dict[str, Any]], bool]:
     """Steps 1 to 3: launch reports shared directly; the notice; its suspension; nothing ends at midnight."""
-    run = "as-it-happened"
-    steps: list[Step] = []
-    with Cluster(base, run, "2019-07-25T05:55:00+09:00") as cluster:
-        step = Step("25 July 2019: a launch, an impact track, a PLA Navy report", "2019-07-25T05:59:00+09:00", run)
-        cluster.at(step.at)
-        for report in (LAUNCH, TRACK, PLA_NAVY):
-            step.deliveries += cluster.deliveries(report[1], cluster.publish(report))
-        steps.append(step)
-
-        step = Step("23 August 2019: ROK gives notice of termination", "2019-08-23T15:25:00+09:00", run)
-        cluster.at(step.at)
-        cluster.act("ROK", "notify_termination")
-        step.statuses = cluster.statuses()
-        step.notes.append("ROK's notice travelled to JPN's node: both show the pact ending at midnight on 23 November")
-        steps.append(step)
-
-        step = Step("22 November 2019, 18:00: ROK suspends its notice", "2019-11-22T18:00:00+09:00", run)
-        cluster.at(step.at)
-        cluster.act("ROK", "suspend_notice")
-        cluster.at("2019-11-23T06:00:00+09:00")
-        step.statuses = cluster.statuses()
-        step.notes.append("at midnight nothing ends: at 06:00 on 23 November the pact is still in force")
-        step.deliveries += cluster.deliveries("ROK", cluster.publish(LAUNCH))
-        steps.append(step)
+    with Cluster(base, "as-it-happened", STORY_STARTS) as cluster:
+        steps = _as_it_happened(cluster)
         return steps, cluster.audit(), cluster.receipts_match(steps)
+
+
+def serve_demo(ready: Callable[[dict[str, tuple[str, str]]], None], workdir: Path | None = None) -> None:
+    """The story as it happened, then its three nodes left running until interrupted (Ctrl-C).
+
+    `ready` is told each party's console URL and its officer's token once the story is told; the nodes stop
+    gracefully when the wait is interrupted, and their temporary folder is removed.
+    """
+    with tempfile.TemporaryDirectory(prefix="pactnet-demo-") as temporary:
+        base = Path(workdir or temporary)
+        with Cluster(base, "as-it-happened", STORY_STARTS) as cluster:
+            _as_it_happened(cluster)
+            ready({party: (f"{node.url}/ui/", node.token) for party, node in cluster.nodes.items()})
+            try:
+                while all(node.process is not None and node.process.poll() is None for node in cluster.nodes.values()):
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                return
+            raise DemoError("a node of the demo stopped on its own; see its serve.log")
 
 
 def without_the_suspension(base: Path) -> tuple[list[Step], dict[str, dict[str, Any]], bool]:

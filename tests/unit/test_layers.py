@@ -30,8 +30,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pactnet.store",),
     ("pactnet.services",),
     ("pactnet.federation",),
-    # The TAXII server's routes: an entry point over the use cases, which the API's application puts in place.
-    ("pactnet.taxii",),
+    # Entry points over the use cases that the API's application puts in place: the TAXII server's routes and the
+    # console's pages (/ui/). Neither imports the other.
+    ("pactnet.taxii", "pactnet.web"),
     ("pactnet.api",),
     ("pactnet.node",),
     # Entry points: the command line, the ASGI factory uvicorn calls, the demo and its cluster of processes.

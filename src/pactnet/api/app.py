@@ -20,6 +20,7 @@ from pactnet.federation.client import request_limit
 from pactnet.federation.service import DispatcherService
 from pactnet.services import users
 from pactnet.taxii import routes as taxii
+from pactnet.web import console
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -93,4 +94,6 @@ def create_app(node: Node, *, dispatch: bool = False) -> FastAPI:
         resource.install(app.router, node)
     events.add_routes(app, node)
     taxii.install(app.router, node)
+    # The console: pages for people at /ui/, on the same users, duties and clearance as the API.
+    console.install(app, node)
     return app

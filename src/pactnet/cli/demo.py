@@ -5,6 +5,8 @@ As it happened and without Seoul's suspension: what travelled, to whom, by which
 
 from __future__ import annotations
 
+import sys
+from functools import partial
 from typing import Any
 
 import typer
@@ -27,14 +29,28 @@ WIDTH = 100
 
 def command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary instead."),
+    serve: bool = typer.Option(
+        False, "--serve", help="Tell the story as it happened, then leave the three nodes running (Ctrl-C stops)."
+    ),
 ) -> None:
     """Start JPN, ROK and USA nodes as processes on loopback and replay 2019 with a scenario clock.
 
     Reports travel as signed, encrypted envelopes under the agreements in force at each instant; the story is
-    told as it happened, then without Seoul's suspension of its notice. Nothing is left running.
+    told as it happened, then without Seoul's suspension of its notice. Nothing is left running, unless
+    `--serve`: then each node's web console URL and a token are printed, and the nodes run until Ctrl-C.
     """
-    from pactnet.demo import run_demo  # noqa: PLC0415 - keeps `pactnet --help` fast
+    from pactnet.demo import run_demo, serve_demo  # noqa: PLC0415 - keeps `pactnet --help` fast
 
+    if serve:
+        if not as_json:
+            out.print("Starting three nodes (JPN, ROK, USA) on loopback and telling 2019 as it happened…")
+        try:
+            serve_demo(partial(_print_consoles, as_json=as_json))
+        except PactnetError as error:
+            fail(f"the demo stopped: {error}")
+        if not as_json:
+            out.print("Stopped the three nodes.")
+        return
     if not as_json:
         out.width = min(out.width, WIDTH)
         out.print("Starting three nodes (JPN, ROK, USA) on loopback; this takes a few seconds…")
@@ -46,6 +62,19 @@ def command(
         print_json(summary | {"impact": asked_beforehand().as_dict()})
         return
     render(summary)
+
+
+def _print_consoles(consoles: dict[str, tuple[str, str]], *, as_json: bool) -> None:
+    """Each node's console and the token to sign in with (its officer's: analyst, officer and auditor)."""
+    if as_json:
+        print_json({"consoles": {party: {"url": url, "token": token} for party, (url, token) in consoles.items()}})
+        sys.stdout.flush()
+        return
+    # Plain lines, never wrapped: a token is copied whole.
+    out.print("The nodes are running at 23 November 2019, 06:00 (KST). Sign in to a console with its token:")
+    for party, (url, token) in consoles.items():
+        out.print(f"  {party}  {url}  token {token}", markup=False, soft_wrap=True)
+    out.print("Press Ctrl-C to stop the nodes.")
 
 
 def asked_beforehand() -> Impact:

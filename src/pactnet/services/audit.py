@@ -45,6 +45,13 @@ def page(node: Node, user: User, after: int, limit: int, *, with_verification: b
     return {"entries": entries, "next_after": following, "verification": verification}
 
 
+def last_checkpoint(node: Node) -> Checkpoint | None:
+    """The newest signed checkpoint in the log, if any."""
+    with node.uow.read() as connection:
+        marks = audit_log.read_checkpoints(connection)
+    return marks[-1] if marks else None
+
+
 def checkpoint(node: Node) -> Checkpoint | None:
     """A signed checkpoint at the last entry, now."""
     with node.uow.transaction() as connection:

@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 
 # Entries about the node and its people, never about an item: shown to every reader of the log.
 ABOUT_NO_ITEM = frozenset(
-    {"node-created", "user-added", "user-disabled", "lifecycle", "config-changed", "key-rotated", "checkpoint"}
+    {
+        "node-created",
+        "user-added",
+        "user-disabled",
+        "lifecycle",
+        "config-changed",
+        "key-rotated",
+        "checkpoint",
+        "console-signed-in",
+        "console-signed-out",
+    }
 )
 # A listing's subject names what was listed; its data lists what was returned, by id of that table.
 _LISTED = {"reports": None, "consent-requests": consent_requests, "compromises": compromises}

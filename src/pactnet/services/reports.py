@@ -236,6 +236,18 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
     ]
 
 
+def preview(node: Node, user: User, publication: Publication) -> list[dict[str, Any]]:
+    """The decisions publishing would take now, one per recipient, with nothing stored, sent or audited.
+
+    Validated exactly as `publish` validates (level, precedence, clearance, parties); the decisions may differ
+    from those taken when the report is published, if the world changes in between.
+    """
+    item = _prepare(node, user, publication, node.now())
+    with node.uow.read() as connection:
+        world = node.refresh(connection)
+    return [_decision_view(r, decide(world, item.item, node.party, r, item.at)) for r in item.recipients]
+
+
 def publish(node: Node, user: User, publication: Publication) -> dict[str, Any]:
     """Store one report this party originates, with its decisions and audit entries, in one transaction."""
     return publish_many(node, user, [publication])[0]

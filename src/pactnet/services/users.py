@@ -19,6 +19,8 @@ from pactnet.store.users import StoredUser, add_user_row, disable_user_row, ever
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from sqlalchemy import Connection, Row
+
     from pactnet.services.context import Node
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
@@ -120,6 +122,14 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
         if not disable_user_row(connection, name):
             raise NotFoundError(f"no user named {name!r}")
         node.audit.append(connection, now, [AuditRecord("user-disabled", actor, name, {})])
+
+
+def user_of(node: Node, connection: Connection, user_id: int) -> User | None:
+    """The enabled user with this id, read in the caller's transaction, or None."""
+    row = connection.execute(select(users).where(users.c.id == user_id)).first()
+    if row is None or row.disabled:
+        return None
+    return _user(node, row)
 
 
 def authenticate(node: Node, token: str) -> User | None:

@@ -103,6 +103,18 @@ users = Table(
     Column("created_at", INSTANT, nullable=False),
 )
 
+# The console's sessions (pactnet.services.sessions): the SHA-256 of the id the browser holds, never the id.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", INSTANT, nullable=False),
+    Column("expires_at", INSTANT, nullable=False, index=True),
+    # The secret every form of the session carries back (OWASP CSRF cheat sheet: synchronizer token).
+    Column("csrf", String(64), nullable=False),
+)
+
 lifecycle_acts = Table(
     "lifecycle_acts",
     metadata,
