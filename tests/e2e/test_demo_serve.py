@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -44,7 +45,14 @@ def _sign_in(client: httpx.Client, console: str, token: str) -> httpx.Response:
 def test_the_three_consoles_show_2019_until_ctrl_c(tmp_path: Path) -> None:
     errors = (tmp_path / "stderr").open("w", encoding="utf-8")
     command = [sys.executable, "-m", "pactnet", "demo", "--serve", "--json"]
-    with errors, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True) as process:
+    # Its own TMPDIR: the nodes of a demo another test worker runs at the same time are not taken for these.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temp)}
+    with (
+        errors,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=environment) as process,
+    ):
         try:
             consoles = _read_consoles(process)
             assert set(consoles) == {"JPN", "ROK", "USA"}
@@ -60,7 +68,7 @@ def test_the_three_consoles_show_2019_until_ctrl_c(tmp_path: Path) -> None:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    assert _serving_demo_nodes() == []
+    assert _serving_demo_nodes(temp) == []
     with httpx.Client(timeout=2) as client:
         try:
             client.get(rok["url"])

@@ -15,8 +15,9 @@ from sqlalchemy import or_, select
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.policy.clock import parse_instant
-from pactnet.services.consents import build_statement, store_statement
+from pactnet.services.consents import build_statement
 from pactnet.services.stix_index import STIX_OBJECT, stix_instant
+from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import consents, reports, stix_objects
 

@@ -14,12 +14,19 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.services import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from pactnet.services.roles import DEFAULT_ROLES, Duty, Role, duties_of, parse_roles, roles_with
 from pactnet.store.instants import instant_text
-from pactnet.store.users import StoredUser, add_user_row, disable_user_row, every_user, user_by_token_hash
+from pactnet.store.users import (
+    StoredUser,
+    add_user_row,
+    disable_user_row,
+    every_user,
+    user_by_id,
+    user_by_token_hash,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from sqlalchemy import Connection, Row
+    from sqlalchemy import Connection
 
     from pactnet.services.context import Node
 
@@ -126,10 +133,10 @@ def disable_user(node: Node, name: str, actor: str = "cli") -> None:
 
 def user_of(node: Node, connection: Connection, user_id: int) -> User | None:
     """The enabled user with this id, read in the caller's transaction, or None."""
-    row = connection.execute(select(users).where(users.c.id == user_id)).first()
-    if row is None or row.disabled:
+    stored = user_by_id(connection, user_id)
+    if stored is None or stored.disabled:
         return None
-    return _user(node, row)
+    return _user(node, stored)
 
 
 def authenticate(node: Node, token: str) -> User | None:

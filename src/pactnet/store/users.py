@@ -64,6 +64,12 @@ def user_by_token_hash(connection: Connection, token_hash: str) -> StoredUser | 
     return None if row is None else _stored(row)
 
 
+def user_by_id(connection: Connection, user_id: int) -> StoredUser | None:
+    """The user of this id, enabled or not, or None."""
+    row = connection.execute(select(users).where(users.c.id == user_id)).first()
+    return None if row is None else _stored(row)
+
+
 def disable_user_row(connection: Connection, name: str) -> bool:
     """Mark the user of this name disabled; whether there was one."""
     return connection.execute(update(users).where(users.c.name == name).values(disabled=True)).rowcount > 0

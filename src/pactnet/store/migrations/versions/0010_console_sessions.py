@@ -4,8 +4,8 @@ A session's id is 32 random bytes held only by the browser (an HttpOnly cookie);
 as `users` keeps a token's, so a leaked table signs no one in. Signing out deletes the row: the session ends on
 the server, not only in the browser.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
