@@ -169,6 +169,10 @@ class Dispatcher:
         now = time.monotonic()
         with self._lock:
             down = [party for party, backoff in self._backoff.items() if backoff.until > now]
+        if down and set(down) >= set(self.node.world.parties) - {self.node.party}:
+            # Every partner is backing off: no row can be due. Without this, each wake-up (each commit) walked
+            # every pending row to find none: 16 ms of CPU with 20,000 pending (bench/README.md, "TAXII").
+            return []
         at = self.node.now()
         # A row is due at its next_at. One due later than any backoff of this node schedules was written while the
         # clock was ahead, and the clock has been set back since (as NTP steps it): it is due now, or the outbox

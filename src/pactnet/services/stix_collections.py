@@ -53,13 +53,23 @@ class Collection:
         """Whether objects are posted to it (the collection to publish to alone)."""
         return self.scope is Scope.PUBLISH
 
-    def holds(self, party: str, table: FromClause = stix_objects) -> ColumnElement[bool] | None:
-        """The condition on stix_objects rows (of `table`, an alias of it) of this collection (None: every row)."""
+    def holds(
+        self, party: str, table: FromClause = stix_objects, *, indexed: bool = True
+    ) -> ColumnElement[bool] | None:
+        """The condition on stix_objects rows (of `table`, an alias of it) of this collection (None: every row).
+
+        Not `indexed`: written so that no index serves it. For a look-up by id, SQLite (which keeps no statistics)
+        would otherwise walk the collection's index for its order and test every object's id: 5 ms of CPU at
+        10,000 objects, linear, against 0.01 ms through the id's own index (bench/README.md, "TAXII").
+        """
+        value: str | None
         if self.scope is Scope.OWN:
-            return table.c.originator == party
-        if self.scope is Scope.PARTNER:
-            return table.c.received_from == self.partner
-        return None
+            column, value = table.c.originator, party
+        elif self.scope is Scope.PARTNER:
+            column, value = table.c.received_from, self.partner
+        else:
+            return None
+        return column == value if indexed else column.concat("") == value
 
 
 def _id(*names: str) -> str:

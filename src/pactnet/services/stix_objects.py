@@ -118,7 +118,7 @@ def _selection(node: Node, user: User, collection: Collection, wanted: ObjectFil
     if not collection.can_read:
         raise ForbiddenError(f"the collection {collection.title!r} is for publishing: read from another one")
     query = select(*_COLUMNS).where(_S.level_rank <= user.rank).order_by(_S.date_added, _S.seq)
-    held = collection.holds(node.party)
+    held = collection.holds(node.party, indexed=not wanted.ids)
     if held is not None:
         query = query.where(held)
     if wanted.added_after is not None:
