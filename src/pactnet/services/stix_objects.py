@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, or_, select, tuple_
-from sqlalchemy.orm import aliased
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
 
 _S = stix_objects.c
 # Another version of the same object, in the conditions on versions.
-_OTHER = aliased(stix_objects)
+_OTHER = stix_objects.alias("other_version")
 _COLUMNS = (_S.seq, _S.report_id, _S.stix_id, _S.type, _S.version, _S.date_added, _S.compartments, _S.object)
 
 
