@@ -48,6 +48,9 @@ class NodeConfig:
     retry_longest_ms: int = 30_000
     # The longest a client may take to send a request's headers, and then its body (408 past it).
     request_timeout_ms: int = 30_000
+    # The level (of this party's scheme) an object posted to the TAXII collection to publish to is marked at when
+    # it carries no pactnet marking (a MISP push, say); empty: such an object is refused (docs/taxii.md).
+    taxii_default_level: str = ""
     folder: Path = field(default=Path(), compare=False)
 
     def database_url(self) -> str:
@@ -88,7 +91,15 @@ def _toml_value(value: object) -> str:
     return f'"{text}"'
 
 
-_TYPES: dict[str, type] = {"party": str, "world": str, "database": str, "host": str, "tls_cert": str, "tls_key": str}
+_TYPES: dict[str, type] = {
+    "party": str,
+    "world": str,
+    "database": str,
+    "host": str,
+    "tls_cert": str,
+    "tls_key": str,
+    "taxii_default_level": str,
+}
 _NUMBERS = {
     "port": (1, 65535),
     "checkpoint_every": (1, 10_000_000),

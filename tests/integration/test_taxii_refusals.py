@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pactnet.node import Node
+    from tests.integration.conftest import Clock
 
-SECRET = "군사II급비밀"
+LEVEL_II = "군사II급비밀"
 ROOT = "/taxii2/api/"
 
 
@@ -35,7 +36,7 @@ def http(node: Node) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def kim(node: Node) -> dict[str, str]:
-    _, token = add_user(node, "kim", SECRET, ["sigint"], roles=["analyst"])
+    _, token = add_user(node, "kim", LEVEL_II, ["sigint"], roles=["analyst"])
     return basic("kim", token)
 
 
@@ -64,7 +65,9 @@ def refused(response: httpx.Response, status: int) -> dict[str, Any]:
     return resource
 
 
-def post(http: httpx.Client, node: Node, headers: dict[str, str], body: Any, title: str = "ROK publish") -> httpx.Response:
+def post(
+    http: httpx.Client, node: Node, headers: dict[str, str], body: Any, title: str = "ROK publish"
+) -> httpx.Response:
     sent = {**headers, "Content-Type": MEDIA}
     return http.post(f"{ROOT}collections/{ids(node)[title]}/objects/", content=json.dumps(body), headers=sent)
 
@@ -91,29 +94,38 @@ class TestAuthentication:
         assert "Bearer" in answer.headers["www-authenticate"]
 
     def test_a_token_given_under_another_users_name_is_401(self, http: httpx.Client, node: Node) -> None:
-        _, token = add_user(node, "kim", SECRET, [], roles=["analyst"])
+        _, token = add_user(node, "kim", LEVEL_II, [], roles=["analyst"])
         refused(http.get(ROOT, headers=basic("lee", token)), 401)
         assert http.get(ROOT, headers=basic("kim", token)).status_code == 200
 
     def test_an_unknown_taxii_path_is_404_in_the_taxii_shape(self, http: httpx.Client, kim: dict[str, str]) -> None:
         refused(http.get(f"{ROOT}nothing-here/", headers=kim), 404)
 
+    def test_a_method_a_taxii_path_does_not_take_is_405_in_the_taxii_shape(
+        self, http: httpx.Client, kim: dict[str, str]
+    ) -> None:
+        answer = http.put(f"{ROOT}collections/", headers=kim)
+        refused(answer, 405)
+        assert answer.headers["allow"] == "GET"
+
 
 class TestForbidden:
     """A user is known, but may not do this here (403)."""
 
-    def test_the_collection_to_publish_to_is_not_read(self, http: httpx.Client, node: Node, kim: dict[str, str]) -> None:
+    def test_the_collection_to_publish_to_is_not_read(
+        self, http: httpx.Client, node: Node, kim: dict[str, str]
+    ) -> None:
         found = refused(http.get(f"{ROOT}collections/{ids(node)['ROK publish']}/objects/", headers=kim), 403)
         assert "for publishing" in found["description"]
 
     def test_a_read_only_collection_takes_no_post(self, http: httpx.Client, node: Node, kim: dict[str, str]) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         found = refused(post(http, node, kim, envelope(marking, indicator("x", marking["id"])), "ROK own"), 403)
         assert "read only" in found["description"]
 
     def test_a_user_without_the_publish_duty_cannot_post(self, http: httpx.Client, node: Node) -> None:
-        _, token = add_user(node, "auditor", SECRET, [], roles=["auditor", "officer"])
-        marking = pactnet_marking(SECRET)
+        _, token = add_user(node, "auditor", LEVEL_II, [], roles=["auditor", "officer"])
+        marking = pactnet_marking(LEVEL_II)
         found = refused(post(http, node, basic("auditor", token), envelope(marking)), 403)
         assert "analyst" in found["description"]
 
@@ -126,21 +138,23 @@ class TestForbidden:
 class TestRequests:
     """What a client sends that the server cannot take: 400, 406, 413, 415, 422."""
 
-    def test_an_accept_without_taxii_is_406(self, http: httpx.Client, node: Node, kim: dict[str, str]) -> None:
+    def test_an_accept_without_taxii_is_406(self, http: httpx.Client, kim: dict[str, str]) -> None:
         refused(http.get(f"{ROOT}collections/", headers=kim | {"Accept": "application/json"}), 406)
 
     def test_a_post_that_is_not_taxii_json_is_415(self, http: httpx.Client, node: Node, kim: dict[str, str]) -> None:
         path = f"{ROOT}collections/{ids(node)['ROK publish']}/objects/"
         sent = kim | {"Content-Type": "application/json"}
-        refused(http.post(path, content=json.dumps(envelope(pactnet_marking(SECRET))), headers=sent), 415)
+        refused(http.post(path, content=json.dumps(envelope(pactnet_marking(LEVEL_II))), headers=sent), 415)
 
     def test_a_body_above_max_content_length_is_413(self, http: httpx.Client, node: Node, kim: dict[str, str]) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         big = indicator("Big", marking["id"], description="x" * node.config.max_body_bytes)
         refused(post(http, node, kim, envelope(marking, big)), 413)
 
     @pytest.mark.parametrize("body", [[1, 2], {"objects": "none"}, {"objects": []}, {"more": False}])
-    def test_json_that_is_no_envelope_is_422(self, http: httpx.Client, node: Node, kim: dict[str, str], body: Any) -> None:
+    def test_json_that_is_no_envelope_is_422(
+        self, http: httpx.Client, node: Node, kim: dict[str, str], body: Any
+    ) -> None:
         refused(post(http, node, kim, body), 422)
 
     @pytest.mark.parametrize(
@@ -165,7 +179,7 @@ class TestRequests:
     def test_a_filter_changed_in_the_middle_of_a_pagination_is_400(
         self, http: httpx.Client, node: Node, kim: dict[str, str]
     ) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         post(http, node, kim, envelope(marking, *(indicator(f"n{n}", marking["id"]) for n in range(3))))
         path = f"{ROOT}collections/{ids(node)['ROK all']}/objects/"
         first = http.get(path, params={"limit": "1", "match[type]": "indicator"}, headers=kim).json()
@@ -175,7 +189,34 @@ class TestRequests:
         changed = {"limit": "1", "match[type]": "malware", "next": first["next"]}
         refused(http.get(path, params=changed, headers=kim), 400)
         elsewhere = f"{ROOT}collections/{ids(node)['ROK own']}/objects/"
-        refused(http.get(elsewhere, params={"limit": "1", "match[type]": "indicator", "next": first["next"]}, headers=kim), 400)
+        refused(
+            http.get(elsewhere, params={"limit": "1", "match[type]": "indicator", "next": first["next"]}, headers=kim),
+            400,
+        )
+
+
+class TestPageHeaders:
+    """X-TAXII-Date-Added-First and -Last bound the page returned, as its manifest dates it."""
+
+    def test_the_headers_are_the_first_and_last_date_added_of_the_page(
+        self, http: httpx.Client, node: Node, kim: dict[str, str], clock: Clock
+    ) -> None:
+        marking = pactnet_marking(LEVEL_II)
+        for n in range(3):
+            post(http, node, kim, envelope(marking, indicator(f"n{n}", marking["id"])))
+            clock.advance(minutes=1)
+        collection = f"{ROOT}collections/{ids(node)['ROK own']}/"
+        manifest = http.get(f"{collection}manifest/", headers=kim).json()["objects"]
+        added = [entry["date_added"] for entry in manifest]
+        assert added == sorted(added)
+        assert len(set(added)) == 3
+        page = http.get(f"{collection}objects/", params={"limit": "2"}, headers=kim)
+        assert page.headers["x-taxii-date-added-first"] == added[0]
+        assert page.headers["x-taxii-date-added-last"] == added[1]
+        rest = http.get(f"{collection}objects/", params={"limit": "2", "next": page.json()["next"]}, headers=kim)
+        assert rest.headers["x-taxii-date-added-first"] == rest.headers["x-taxii-date-added-last"] == added[2]
+        assert rest.json()["more"] is False
+        assert "next" not in rest.json()
 
 
 class TestNeedToKnow:
@@ -184,7 +225,7 @@ class TestNeedToKnow:
     def test_an_object_above_the_clearance_is_not_there_for_the_user(
         self, http: httpx.Client, node: Node, kim: dict[str, str], clerk: dict[str, str]
     ) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         secret = indicator("Secret site", marking["id"])
         assert post(http, node, kim, envelope(marking, secret)).json()["success_count"] == 2
         collection = f"{ROOT}collections/{ids(node)['ROK all']}/"
@@ -193,7 +234,9 @@ class TestNeedToKnow:
         assert "x-taxii-date-added-first" not in page.headers
         assert http.get(f"{collection}manifest/", headers=clerk).json() == {"more": False}
         hidden = refused(http.get(f"{collection}objects/{secret['id']}/", headers=clerk), 404)
-        missing = refused(http.get(f"{collection}objects/indicator--00000000-0000-4000-8000-000000000000/", headers=clerk), 404)
+        missing = refused(
+            http.get(f"{collection}objects/indicator--00000000-0000-4000-8000-000000000000/", headers=clerk), 404
+        )
         assert hidden["title"] == missing["title"]
         assert hidden["description"].replace(secret["id"], "?") == missing["description"].replace(
             "indicator--00000000-0000-4000-8000-000000000000", "?"

@@ -6,20 +6,26 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import stix2
+from sqlalchemy import select
 from stix2validator import ValidationOptions, validate_instance
-from taxii2client.v21 import as_pages
+from taxii2client.v21 import Status, as_pages
 
+from pactnet.node import open_node
 from pactnet.services.users import add_user
+from pactnet.store.audit_log import read_entries
+from pactnet.store.tables import decisions, reports
 from tests.integration.conftest import LoopbackServer
 from tests.integration.taxii_support import TLP_GREEN, Taxii, envelope, indicator, pactnet_marking
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
+    from pactnet.audit.chain import Entry
     from pactnet.node import Node
     from tests.integration.conftest import Clock
 
-SECRET = "군사II급비밀"
+LEVEL_II = "군사II급비밀"
 LOWEST = "군사III급비밀"
 
 
@@ -32,8 +38,13 @@ def base_url(node: Node) -> Iterator[str]:
 @pytest.fixture
 def analyst(node: Node, base_url: str) -> Taxii:
     """An analyst cleared to 군사II급비밀 with the compartment sigint, through taxii2-client with Basic auth."""
-    _, token = add_user(node, "kim", SECRET, ["sigint"], roles=["analyst"])
+    _, token = add_user(node, "kim", LEVEL_II, ["sigint"], roles=["analyst"])
     return Taxii(base_url, "kim", token)
+
+
+def read_entries_of(node: Node) -> list[Entry]:
+    with node.uow.read() as connection:
+        return list(read_entries(connection))
 
 
 def _post(taxii: Taxii, *objects: dict[str, Any]) -> Any:
@@ -74,7 +85,7 @@ class TestPublishing:
     """An envelope posted to the collection to publish to: each object a report, decided and audited."""
 
     def test_objects_posted_are_published_and_their_status_polled_complete(self, analyst: Taxii, node: Node) -> None:
-        marking = pactnet_marking(SECRET, categories=["dprk-missile"], compartments=["sigint"])
+        marking = pactnet_marking(LEVEL_II, categories=["dprk-missile"], compartments=["sigint"])
         first, second = indicator("Wonsan launch", marking["id"]), indicator("Sinpo yard", marking["id"], TLP_GREEN)
         status = _post(analyst, marking, first, second)
         assert status.status == "complete"
@@ -87,6 +98,32 @@ class TestPublishing:
         assert status.status == "complete"
         listed = analyst.collection("ROK own").get_objects()
         assert sorted(obj["id"] for obj in listed["objects"]) == sorted([first["id"], second["id"]])
+        # Each object is a report of its own, published, decided and audited as through the API.
+        with node.uow.read() as connection:
+            stored = connection.execute(select(reports).where(reports.c.body_type == "stix-object")).all()
+            decided = connection.execute(select(decisions.c.report_id, decisions.c.recipient)).all()
+        assert sorted(row.title for row in stored) == ["Sinpo yard", "Wonsan launch"]
+        assert {(row.level, tuple(row.compartments)) for row in stored} == {(LEVEL_II, ("sigint",))}
+        assert {row.report_id for row in decided} == {row.id for row in stored}
+        assert {row.recipient for row in decided} == {"JPN", "USA"}
+        published = [entry.subject for entry in read_entries_of(node) if entry.kind == "publish"]
+        assert sorted(published) == sorted(row.id for row in stored)
+
+    def test_a_status_is_polled_after_the_node_restarts(
+        self, analyst: Taxii, node: Node, folder: Path, clock: Clock
+    ) -> None:
+        marking = pactnet_marking(LEVEL_II)
+        status = _post(analyst, marking, indicator("Before the restart", marking["id"]))
+        node.close()
+        again = open_node(folder, clock=clock)
+        try:
+            with LoopbackServer(again) as url:
+                taxii = Taxii(url, analyst.user, analyst.token)
+                polled = Status(f"{url}/taxii2/api/status/{status.id}/", user=taxii.user, password=taxii.token)
+                assert (polled.status, polled.success_count, polled.total_count) == ("complete", 2, 2)
+                assert polled.successes == status.successes
+        finally:
+            again.close()
 
     def test_an_object_without_a_pactnet_marking_fails_with_a_message_naming_it(self, analyst: Taxii) -> None:
         unmarked = indicator("Unmarked")
@@ -97,7 +134,7 @@ class TestPublishing:
         assert unmarked["id"] in status.failures[0]["message"]
 
     def test_a_level_above_the_users_clearance_fails_that_object_only(self, analyst: Taxii) -> None:
-        fine, above = pactnet_marking(SECRET), pactnet_marking("군사I급비밀")
+        fine, above = pactnet_marking(LEVEL_II), pactnet_marking("군사I급비밀")
         allowed, refused = indicator("Allowed", fine["id"]), indicator("Above", above["id"])
         status = _post(analyst, fine, above, allowed, refused)
         assert status.success_count == 3
@@ -105,7 +142,7 @@ class TestPublishing:
         assert "not cleared" in status.failures[0]["message"]
 
     def test_served_objects_carry_the_holders_marking_and_pass_the_validator(self, analyst: Taxii) -> None:
-        marking = pactnet_marking(SECRET, categories=["dprk-missile"])
+        marking = pactnet_marking(LEVEL_II, categories=["dprk-missile"])
         posted = indicator("Wonsan launch", marking["id"], TLP_GREEN)
         _post(analyst, marking, posted)
         own = analyst.collection("ROK own")
@@ -116,7 +153,7 @@ class TestPublishing:
         assert held != marking["id"]
         definition = own.get_object(held)["objects"][0]
         extension = next(iter(definition["extensions"].values()))
-        assert (extension["originator"], extension["level"]) == ("ROK", SECRET)
+        assert (extension["originator"], extension["level"]) == ("ROK", LEVEL_II)
         for obj in (served, definition):
             result = validate_instance(obj, ValidationOptions(strict=False))
             assert result.is_valid, [str(error) for error in result.errors]
@@ -127,7 +164,7 @@ class TestReading:
     """Pages, filters, versions and the manifest, as taxii2-client and stix2's TAXIICollectionSource read them."""
 
     def test_as_pages_follows_next_until_more_is_false(self, analyst: Taxii, clock: Clock) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         posted = []
         for batch in range(3):
             objects = [indicator(f"Site {batch}-{n}", marking["id"]) for n in range(4)]
@@ -141,7 +178,7 @@ class TestReading:
         assert [page["more"] for page in pages] == [True, True, False]
 
     def test_filters_by_type_id_and_added_after(self, analyst: Taxii, clock: Clock) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         early = indicator("Early", marking["id"])
         _post(analyst, marking, early)
         clock.advance(minutes=5)
@@ -155,7 +192,7 @@ class TestReading:
         assert [o["id"] for o in after["objects"]] == [late["id"]]
 
     def test_versions_are_kept_and_the_last_is_served_by_default(self, analyst: Taxii, clock: Clock) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         first = indicator("Launch", marking["id"])
         _post(analyst, marking, first)
         clock.advance(minutes=1)
@@ -170,7 +207,7 @@ class TestReading:
         assert [(entry["id"], entry["version"]) for entry in manifest] == [(first["id"], max(versions))]
 
     def test_stix2_collection_source_reads_objects_by_id_and_by_query(self, analyst: Taxii) -> None:
-        marking = pactnet_marking(SECRET)
+        marking = pactnet_marking(LEVEL_II)
         posted = indicator("Sinpo yard", marking["id"])
         _post(analyst, marking, posted)
         source = stix2.TAXIICollectionSource(analyst.collection("ROK all"), allow_custom=True)

@@ -16,7 +16,7 @@ from pactnet.services import NotFoundError
 from pactnet.store.tables import stix_objects
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement
+    from sqlalchemy import ColumnElement, FromClause
 
     from pactnet.services.context import Node
 
@@ -53,12 +53,12 @@ class Collection:
         """Whether objects are posted to it (the collection to publish to alone)."""
         return self.scope is Scope.PUBLISH
 
-    def holds(self, party: str) -> ColumnElement[bool] | None:
-        """The condition on stix_objects rows of this collection (None: every row)."""
+    def holds(self, party: str, table: FromClause = stix_objects) -> ColumnElement[bool] | None:
+        """The condition on stix_objects rows (of `table`, an alias of it) of this collection (None: every row)."""
         if self.scope is Scope.OWN:
-            return stix_objects.c.originator == party
+            return table.c.originator == party
         if self.scope is Scope.PARTNER:
-            return stix_objects.c.received_from == self.partner
+            return table.c.received_from == self.partner
         return None
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select, tuple_, update
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Publication, publish_many
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, stix_instant
-from pactnet.stix.marking import StixMarkingError, marking_of, narrowed_recipients
+from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects, taxii_statuses
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pactnet.services.users import User
 
 MARKING_DEFINITION = "marking-definition"
+_COMPLETE = update(taxii_statuses)
 _TITLE = 500
 
 
@@ -88,6 +89,14 @@ def _held_versions(connection: Connection, objects: list[Any]) -> set[tuple[str,
     return {(row.stix_id, row.version) for row in connection.execute(query)}
 
 
+def _default_marking(node: Node) -> PactnetMarking | None:
+    """The marking of an object posted without one: this party's, at the configured level (none if not set)."""
+    level = node.config.taxii_default_level
+    if not level:
+        return None
+    return PactnetMarking(node.party, level, (), None, (), "routine", None, None)
+
+
 class _Sorting:
     """The posted objects sorted into publications, successes and failures, each in the client's words."""
 
@@ -114,7 +123,7 @@ class _Sorting:
     def _publication(self, obj: dict[str, Any]) -> None:
         node = self.node
         try:
-            marking = marking_of(obj, self.definitions, None)
+            marking = marking_of(obj, self.definitions, _default_marking(node))
         except StixMarkingError as error:
             self.failures.append(_entry(obj, str(error)))
             return
@@ -173,15 +182,17 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
     pending = [_entry(obj) for obj in objects]
     row = {"id": status_id, "user_id": user.id, "status": "pending", "request_timestamp": at}
     row |= {"total_count": len(objects), "successes": [], "failures": [], "pendings": pending}
-    with node.uow.transaction() as connection:
+
+    def begin(connection: Connection) -> _Sorting:
         connection.execute(insert(taxii_statuses), [row])
-        sorting = _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+        return _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
+
+    sorting = node.uow.write(begin)
     for obj in objects:
         sorting.take(obj)
     sorting.publish(user)
     done = {"status": "complete", "successes": sorting.successes, "failures": sorting.failures, "pendings": []}
-    with node.uow.transaction() as connection:
-        connection.execute(update(taxii_statuses).where(taxii_statuses.c.id == status_id).values(**done))
+    node.uow.write(lambda connection: connection.execute(_COMPLETE.where(taxii_statuses.c.id == status_id), done))
     return _resource(row | done)
 
 

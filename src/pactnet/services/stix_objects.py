@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from pactnet.services.users import User
 
 _S = stix_objects.c
+# Another version of the same object, in the conditions on versions.
+_OTHER = aliased(stix_objects)
 _COLUMNS = (_S.seq, _S.report_id, _S.stix_id, _S.type, _S.version, _S.date_added, _S.compartments, _S.object)
 
 
@@ -87,12 +89,20 @@ class Page:
         return max((row.date_added for row in self.rows), default=None)
 
 
-def _version_condition(versions: tuple[str, ...], rank: int) -> ColumnElement[bool] | None:
-    """Which versions of an object a filter keeps, among those the user's clearance reaches (TAXII 2.1 §3.5.1)."""
+def _version_condition(
+    versions: tuple[str, ...], rank: int, held: ColumnElement[bool] | None
+) -> ColumnElement[bool] | None:
+    """Which versions of an object a filter keeps (TAXII 2.1 §3.5.1).
+
+    Last and first are among the versions in the collection (`held`, on the alias `_OTHER`) that the user's
+    clearance reaches.
+    """
     if "all" in versions:
         return None
-    other = aliased(stix_objects)
+    other = _OTHER
     same = and_(other.c.stix_id == _S.stix_id, other.c.level_rank <= rank)
+    if held is not None:
+        same = and_(same, held)
     conditions: list[ColumnElement[bool]] = []
     if "last" in versions:
         conditions.append(~exists().where(same, other.c.version > _S.version))
@@ -116,7 +126,7 @@ def _selection(node: Node, user: User, collection: Collection, wanted: ObjectFil
     for column, values in ((_S.stix_id, wanted.ids), (_S.type, wanted.types), (_S.spec_version, wanted.spec_versions)):
         if values:
             query = query.where(column.in_(values))
-    versions = _version_condition(wanted.versions, user.rank)
+    versions = _version_condition(wanted.versions, user.rank, collection.holds(node.party, _OTHER))
     return query if versions is None else query.where(versions)
 
 
