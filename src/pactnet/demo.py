@@ -8,6 +8,7 @@ one instant of the story to the next. The story runs twice: as it happened, and 
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -294,23 +295,37 @@ def as_it_happened(base: Path) -> tuple[list[Step], dict[str, dict[str, Any]], b
         return steps, cluster.audit(), cluster.receipts_match(steps)
 
 
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve_demo(ready: Callable[[dict[str, tuple[str, str]]], None], workdir: Path | None = None) -> None:
-    """The story as it happened, then its three nodes left running until interrupted (Ctrl-C).
+    """The story as it happened, then its three nodes left running until interrupted (Ctrl-C, or SIGTERM).
 
     `ready` is told each party's console URL and its officer's token once the story is told; the nodes stop
     gracefully when the wait is interrupted, and their temporary folder is removed.
     """
-    with tempfile.TemporaryDirectory(prefix="pactnet-demo-") as temporary:
-        base = Path(workdir or temporary)
-        with Cluster(base, "as-it-happened", STORY_STARTS) as cluster:
-            _as_it_happened(cluster)
-            ready({party: (f"{node.url}/ui/", node.token) for party, node in cluster.nodes.items()})
-            try:
-                while all(node.process is not None and node.process.poll() is None for node in cluster.nodes.values()):
-                    time.sleep(0.5)
-            except KeyboardInterrupt:
-                return
-            raise DemoError("a node of the demo stopped on its own; see its serve.log")
+    # SIGTERM (`kill`, a service manager) stops the demo as Ctrl-C does: never leave its nodes behind.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pactnet-demo-") as temporary:
+            base = Path(workdir or temporary)
+            with Cluster(base, "as-it-happened", STORY_STARTS) as cluster:
+                _as_it_happened(cluster)
+                ready({party: (f"{node.url}/ui/", node.token) for party, node in cluster.nodes.items()})
+                _wait_for_interrupt(cluster)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_interrupt(cluster: Cluster) -> None:
+    """Until Ctrl-C or SIGTERM; a node that stops on its own ends the demo with an error."""
+    try:
+        while all(node.process is not None and node.process.poll() is None for node in cluster.nodes.values()):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+    raise DemoError("a node of the demo stopped on its own; see its serve.log")
 
 
 def without_the_suspension(base: Path) -> tuple[list[Step], dict[str, dict[str, Any]], bool]:

@@ -1,4 +1,4 @@
-"""`pactnet demo --serve`: the story told, three consoles left running with a token each, Ctrl-C stops them."""
+"""`pactnet demo --serve`: the story told, three consoles left running with a token each, until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from tests.e2e.test_demo import _serving_demo_nodes
 
@@ -42,7 +43,8 @@ def _sign_in(client: httpx.Client, console: str, token: str) -> httpx.Response:
     return client.post(f"{console}sign-in", data={"token": token, "csrf": secret.group(1)})
 
 
-def test_the_three_consoles_show_2019_until_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_three_consoles_show_2019_until_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     errors = (tmp_path / "stderr").open("w", encoding="utf-8")
     command = [sys.executable, "-m", "pactnet", "demo", "--serve", "--json"]
     # Its own TMPDIR: the nodes of a demo another test worker runs at the same time are not taken for these.
@@ -62,7 +64,7 @@ def test_the_three_consoles_show_2019_until_ctrl_c(tmp_path: Path) -> None:
                 page = client.get(f"{rok['url']}agreements/JPN-ROK-GSOMIA-2016")
             assert page.status_code == 200
             assert "notice suspended by ROK" in page.text  # recorded live by the demo, drawn on the timeline
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop)
             assert process.wait(timeout=60) == 0, (tmp_path / "stderr").read_text(encoding="utf-8")
         finally:
             if process.poll() is None:

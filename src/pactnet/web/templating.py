@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from pactnet.services.roles import Duty
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
     from starlette.requests import Request
 
     from pactnet.services.context import Node
@@ -57,7 +57,14 @@ class Pages:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.environment = Environment(
+
+    @cached_property
+    def environment(self) -> Environment:
+        """The templates, loaded at the first page: a node serving only its API never imports Jinja2."""
+        # Imported here, not at the top: Jinja2 is a tenth of a node's start-up imports, and the API needs none.
+        from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: PLC0415
+
+        environment = Environment(
             loader=PackageLoader("pactnet.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True,
@@ -65,7 +72,8 @@ class Pages:
         )
         # Jinja's `tojson` writes \uXXXX for every non-ASCII letter; labels are Korean and Japanese. Plain text
         # here, escaped by autoescape like any other value.
-        self.environment.filters["as_json"] = partial(json.dumps, ensure_ascii=False, sort_keys=True)
+        environment.filters["as_json"] = partial(json.dumps, ensure_ascii=False, sort_keys=True)
+        return environment
 
     def render(
         self,
