@@ -18,9 +18,10 @@ from typing import Any
 
 import stix2
 
-# Fixed by the STIX mapping (src/pactnet/stix/marking.py, docs/stix.md): the pactnet marking extension and the
-# TLP 2.0 marking-definition ids.
-PACTNET_MARKING_EXTENSION_ID = "extension-definition--5c3e7a4e-52c5-4b0f-9a43-3f1c6f0d2a61"
+# Fixed by the STIX mapping (src/pactnet/stix/extension.py, docs/stix.md): the pactnet marking extension and the
+# TLP 2.0 marking-definition ids. Copied, since the benchmark runs from its own environment without pactnet;
+# tests/unit/test_bench_corpus.py checks the copy.
+PACTNET_MARKING_EXTENSION_ID = "extension-definition--5ba9e016-7173-407a-96bf-f6b9b7fcd71c"
 TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 TLP_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
 
