@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -74,8 +75,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def corpus(count: int, seed: int) -> stix_corpus.Corpus:
-    """The corpus of `count` objects, cached in bench/out/ (made with stix2: ~4 s of CPU per 10,000)."""
-    path = OUT / f"stix-{seed}-{count}.json"
+    """The corpus of `count` objects, cached in bench/out/ (made with stix2: ~4 s of CPU per 10,000).
+
+    The cache is named after the generator's source too: objects made before a change of it (a marking's id, say)
+    are made again, not posted stale.
+    """
+    maker = hashlib.sha256(Path(stix_corpus.__file__).read_bytes()).hexdigest()[:12]
+    path = OUT / f"stix-{seed}-{count}-{maker}.json"
     if path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
         return stix_corpus.Corpus(saved["objects"], saved["markings"])
