@@ -151,6 +151,28 @@ class TestRequests:
         big = indicator("Big", marking["id"], description="x" * node.config.max_body_bytes)
         refused(post(http, node, kim, envelope(marking, big)), 413)
 
+    @pytest.mark.parametrize(
+        ("kind", "identifier"),
+        [
+            ("indicator", "indicator--\ud800"),
+            ("indicator", "indicator--" + "\ud800" * 36),
+            ("indicator", "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3\x00"),
+            ("\ud800", "\ud800--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
+        ],
+        ids=["short-surrogate", "uuid-long-surrogates", "nul", "surrogate-type"],
+    )
+    def test_an_object_id_no_database_can_store_is_that_objects_failure(
+        self, http: httpx.Client, node: Node, kim: dict[str, str], kind: str, identifier: str
+    ) -> None:
+        marking = pactnet_marking(LEVEL_II)
+        good = indicator("Good", marking["id"])
+        bad = indicator("Bad", marking["id"]) | {"type": kind, "id": identifier}
+        answer = post(http, node, kim, envelope(marking, bad, good))
+        assert answer.status_code == 202, answer.text
+        status = answer.json()
+        assert (status["success_count"], status["failure_count"]) == (2, 1), status
+        assert "STIX" in status["failures"][0]["message"]
+
     @pytest.mark.parametrize("body", [[1, 2], {"objects": "none"}, {"objects": []}, {"more": False}])
     def test_json_that_is_no_envelope_is_422(
         self, http: httpx.Client, node: Node, kim: dict[str, str], body: Any

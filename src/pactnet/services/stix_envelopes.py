@@ -43,12 +43,17 @@ def _version(obj: Mapping[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def _storable(text: str) -> str:
+    """`text` as a database can store it: a lone surrogate escaped, so the status still names what it refuses."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _entry(obj: object, message: str | None = None) -> dict[str, Any]:
     """A status-details entry (TAXII 2.1 §4.3.1)."""
     identifier = obj.get("id") if isinstance(obj, dict) else None
-    entry: dict[str, Any] = {"id": identifier if isinstance(identifier, str) else "", "version": ""}
+    entry: dict[str, Any] = {"id": _storable(identifier) if isinstance(identifier, str) else "", "version": ""}
     if isinstance(obj, dict):
-        entry["version"] = _version(obj) or ""
+        entry["version"] = _storable(_version(obj) or "")
     if message is not None:
         entry["message"] = message
     return entry
@@ -188,11 +193,14 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
     row = {"id": status_id, "user_id": user.id, "status": "pending", "request_timestamp": at}
     row |= {"total_count": len(objects), "successes": [], "failures": [], "pendings": pending}
 
+    # Only objects that can be held are looked up: an id the database cannot take (a lone surrogate) must be
+    # this object's failure in the status, not the whole post's server error.
+    holdable = [obj for obj in objects if object_problem(obj) is None]
+
     def begin(connection: Connection) -> _Sorting:
         connection.execute(insert(taxii_statuses), [row])
-        sorting = _Sorting(node, _definitions(connection, objects), _held_versions(connection, objects))
-        ids = [obj["id"] for obj in objects if isinstance(obj, dict) and isinstance(obj.get("id"), str)]
-        sorting.foreign = foreign_objects(connection, node.party, ids)
+        sorting = _Sorting(node, _definitions(connection, holdable), _held_versions(connection, holdable))
+        sorting.foreign = foreign_objects(connection, node.party, [obj["id"] for obj in holdable])
         return sorting
 
     sorting = node.uow.write(begin)

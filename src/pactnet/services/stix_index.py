@@ -9,6 +9,8 @@ in this party's scheme, the handling), as a marking-definition of this node's (p
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ _INSERT_OBJECTS = insert(stix_objects)
 # A STIX 2.1 identifier (§2.9): the object's type, two dashes, a UUID.
 _ID_PARTS = 2
 _UUID_LENGTH = 36
+_TYPE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 
 
 def stix_instant(value: object) -> datetime | None:
@@ -51,12 +54,22 @@ def stix_instant(value: object) -> datetime | None:
 def _id_problem(kind: object, identifier: object) -> str | None:
     if not isinstance(kind, str) or not kind:
         return "no 'type'"
+    if not _TYPE_NAME.fullmatch(kind):
+        return f"type {kind[:80]!r} is not a STIX type name: 3 to 250 of a-z, 0-9 and '-' (STIX 2.1 §3.1)"
     if not isinstance(identifier, str):
         return "no 'id'"
     parts = identifier.split("--")
-    if len(parts) != _ID_PARTS or parts[0] != kind or len(parts[1]) != _UUID_LENGTH:
+    if len(parts) != _ID_PARTS or parts[0] != kind or not _is_uuid(parts[1]):
         return f"id {identifier[:80]!r} is not '{kind}--' and a UUID (STIX 2.1 §2.9)"
     return None
+
+
+def _is_uuid(text: str) -> bool:
+    # Parsing also refuses what no database can store (a lone surrogate, a NUL) in an id of the right length.
+    try:
+        return len(text) == _UUID_LENGTH and str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
 
 
 def object_problem(obj: object) -> str | None:
