@@ -6,7 +6,8 @@ stores the report and decides again, and the report's page shows the decisions t
 CSRF field: a report's content never travels in a URL.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -16,10 +17,12 @@ from pactnet.services import ServiceError
 from pactnet.services.context import Node
 from pactnet.services.reports import Publication, preview, publish
 from pactnet.services.sessions import Session
+from pactnet.services.users import User
 from pactnet.web.guard import FormFields, PageRefusedError, Publisher, checked_form, refused
 from pactnet.web.pages.sign_in import see_other
 from pactnet.web.templating import Pages
 
+T = TypeVar("T")
 _LONGEST_TITLE = 500
 _LONGEST_BODY = 100_000
 
@@ -87,22 +90,21 @@ def install(routes: APIRouter, pages: Pages) -> None:
         """The empty form."""
         return form(request, session, None, None)
 
+    def taken(use_case: Callable[[Node, User, Publication], T], session: Session, fields: FormFields) -> T:
+        """The use case's answer to the filled form, or the refusal page."""
+        try:
+            return use_case(pages.node, session.user, publication_of(fields))
+        except ServiceError as error:
+            raise refused(error) from error
+
     @routes.post("/ui/publish/preview", include_in_schema=False)
     async def publish_preview(request: Request, session: Publisher) -> Response:
         """The decisions publishing would take now, under the filled form; nothing stored or sent."""
         fields = await checked_form(request, session)
-        try:
-            decided = preview(pages.node, session.user, publication_of(fields))
-        except ServiceError as error:
-            raise refused(error) from error
-        return form(request, session, fields, decided)
+        return form(request, session, fields, taken(preview, session, fields))
 
     @routes.post("/ui/publish", include_in_schema=False)
     async def publish_report(request: Request, session: Publisher) -> Response:
         """Store and decide; then the report's page, with the decisions taken."""
-        fields = await checked_form(request, session)
-        try:
-            published = publish(pages.node, session.user, publication_of(fields))
-        except ServiceError as error:
-            raise refused(error) from error
+        published = taken(publish, session, await checked_form(request, session))
         return see_other(f"/ui/reports/{published['id']}")
