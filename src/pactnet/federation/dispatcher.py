@@ -38,6 +38,7 @@ from pactnet.logs import note
 from pactnet.policy.answers import Code
 from pactnet.policy.decisions import decide
 from pactnet.policy.precedence import URGENT_RANK
+from pactnet.services import outage
 from pactnet.services.answers import RECEIPT, REFUSAL
 from pactnet.services.delivery import Outcome, settle
 from pactnet.services.transfer_payload import read_transfer
@@ -124,9 +125,15 @@ class Dispatcher:
                 # Beside an urgent lane, the others leave it the urgent rows: a flash taken into a batch of
                 # routine rows would wait for the whole batch to be answered and settled.
                 handled = self.run_once(urgent=urgent, skip_urgent=not urgent)
+            except outage.OUTAGES as error:
+                # The database restarting, full, or a transaction chosen as a deadlock's victim (two workers
+                # settling at once on PostgreSQL): a condition to wait out, told in one line without the stack,
+                # as the API tells it. Nothing is lost: the rows stay pending and are taken again.
+                note(log, "dispatcher-round-failed", logging.WARNING, cause=outage.cause(error))
+                handled = 0
+                self._stop.wait(1.0)
             except Exception:
-                # A database error (the database restarting, say) must not end the lane: nothing is lost,
-                # the rows stay pending and are taken again.
+                # Anything else is a defect to read in full; it must not end the lane either.
                 log.exception("dispatcher round failed; retrying")
                 handled = 0
                 self._stop.wait(1.0)
