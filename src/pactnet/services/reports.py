@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from pactnet.store.reports import report_by_id
 from pactnet.store.tables import decisions, report_categories, reports
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import datetime
 
     from sqlalchemy import Connection, Row, Select
@@ -99,7 +101,7 @@ def _validate(node: Node, user: User, publication: Publication) -> tuple[str, in
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
     """A validated publication: the policy item, its row, and whom to decide for."""
 
     item: Report
@@ -109,7 +111,8 @@ class _Prepared:
     at: datetime
 
 
-def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> _Prepared:
+def prepare(node: Node, user: User, publication: Publication, at: datetime) -> Prepared:
+    """A publication checked (level, precedence, clearance, parties) and made a report; ServiceError if not valid."""
     level, rank, recipients = _validate(node, user, publication)
     report_id = uuid.uuid4().hex
     categories = list(dict.fromkeys(publication.categories))
@@ -132,13 +135,13 @@ def _prepare(node: Node, user: User, publication: Publication, at: datetime) -> 
         "created_at": instant_text(at),
         "published_by": user.name,
     }
-    return _Prepared(item, row, recipients, publication.precedence, at)
+    return Prepared(item, row, recipients, publication.precedence, at)
 
 
 def _store(
     node: Node,
     user: User,
-    prepared: _Prepared,
+    prepared: Prepared,
     decided: list[tuple[str, Decision]],
     rows: _Rows,
 ) -> list[AuditRecord]:
@@ -193,39 +196,17 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
 
     All or nothing: a publication that is not valid refuses the whole request, naming its place.
     """
-    if any(is_urgent(publication.precedence) for publication in publications):
-        with node.uow.urgency.running():
-            return _publish_many(node, user, publications, urgent=True)
-    return _publish_many(node, user, publications, urgent=False)
-
-
-def _publish_many(node: Node, user: User, publications: list[Publication], *, urgent: bool) -> list[dict[str, Any]]:
     at = node.now()
-    prepared: list[_Prepared] = []
+    prepared: list[Prepared] = []
     for index, publication in enumerate(publications):
         try:
-            prepared.append(_prepare(node, user, publication, at))
+            prepared.append(prepare(node, user, publication, at))
         except ServiceError as error:
             if len(publications) == 1:
                 raise
             raise type(error)(f"reports[{index}]: {error.message}", error.details) from error
-
-    def write(connection: Connection) -> list[list[tuple[str, Decision]]]:
-        # A new version of a STIX object holds the consents of the earlier ones: granted before the world is read.
-        audit: list[AuditRecord] = carry_consents(connection, node, [one.row for one in prepared], at)
-        world = node.refresh(connection)
-        outcome = []
-        rows = _Rows()
-        for one in prepared:
-            decided = [(r, decide(world, one.item, node.party, r, at)) for r in one.recipients]
-            audit += _store(node, user, one, decided, rows)
-            outcome.append(decided)
-        rows.insert(connection)
-        index_reports(connection, node.party, rows.reports, instant_text(at))
-        node.audit.append(connection, instant_text(at), audit)
-        return outcome
-
-    outcome = node.uow.write(write, urgent=urgent)
+    with urgency_of(node, prepared) as urgent:
+        outcome = node.uow.write(lambda connection: store(connection, node, user, prepared), urgent=urgent)
     return [
         {
             "id": one.item.id,
@@ -236,13 +217,44 @@ def _publish_many(node: Node, user: User, publications: list[Publication], *, ur
     ]
 
 
+@contextmanager
+def urgency_of(node: Node, prepared: list[Prepared]) -> Iterator[bool]:
+    """Whether a write of these reports is urgent; while it runs, a flash or immediate one is work in hand."""
+    if any(is_urgent(one.precedence) for one in prepared):
+        with node.uow.urgency.running():
+            yield True
+    else:
+        yield False
+
+
+def store(connection: Connection, node: Node, user: User, prepared: list[Prepared]) -> list[list[tuple[str, Decision]]]:
+    """In the caller's write: store prepared reports, decide and queue every transfer, audit it all.
+
+    The decisions of each report, by recipient, in order.
+    """
+    at = prepared[0].at if prepared else node.now()
+    # A new version of a STIX object holds the consents of the earlier ones: granted before the world is read.
+    audit: list[AuditRecord] = carry_consents(connection, node, [one.row for one in prepared], at)
+    world = node.refresh(connection)
+    outcome = []
+    rows = _Rows()
+    for one in prepared:
+        decided = [(r, decide(world, one.item, node.party, r, one.at)) for r in one.recipients]
+        audit += _store(node, user, one, decided, rows)
+        outcome.append(decided)
+    rows.insert(connection)
+    index_reports(connection, node.party, rows.reports, instant_text(at))
+    node.audit.append(connection, instant_text(at), audit)
+    return outcome
+
+
 def preview(node: Node, user: User, publication: Publication) -> list[dict[str, Any]]:
     """The decisions publishing would take now, one per recipient, with nothing stored, sent or audited.
 
     Validated exactly as `publish` validates (level, precedence, clearance, parties); the decisions may differ
     from those taken when the report is published, if the world changes in between.
     """
-    item = _prepare(node, user, publication, node.now())
+    item = prepare(node, user, publication, node.now())
     with node.uow.read() as connection:
         world = node.refresh(connection)
     return [_decision_view(r, decide(world, item.item, node.party, r, item.at)) for r in item.recipients]

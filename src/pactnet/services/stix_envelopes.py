@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, tuple_
 
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
-from pactnet.services.reports import Publication, publish_many
+from pactnet.services.reports import Prepared, Publication, prepare, store, urgency_of
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, stix_instant
 from pactnet.services.stix_versions import foreign_objects
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
@@ -25,6 +26,7 @@ from pactnet.store.tables import stix_markings, stix_objects, taxii_statuses
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from sqlalchemy import Connection
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from pactnet.services.users import User
 
 MARKING_DEFINITION = "marking-definition"
-_COMPLETE = update(taxii_statuses)
+_INSERT_STATUS = insert(taxii_statuses)
 _TITLE = 500
 
 
@@ -59,8 +61,9 @@ def _entry(obj: object, message: str | None = None) -> dict[str, Any]:
     return entry
 
 
-def _definitions(connection: Connection, objects: list[Any]) -> dict[str, Mapping[str, Any]]:
+def _definitions(connection: Connection, holdable: list[_Posted]) -> dict[str, Mapping[str, Any]]:
     """The marking-definitions the objects may reference: those posted with them, and those this node serves."""
+    objects = [one.obj for one in holdable]
     posted = {
         obj["id"]: obj
         for obj in objects
@@ -77,17 +80,26 @@ def _definitions(connection: Connection, objects: list[Any]) -> dict[str, Mappin
     return {row.id: json.loads(row.definition) for row in stored} | posted
 
 
-def _version_key(obj: object) -> tuple[str, str] | None:
-    """An object's id and version as the index stores them, if it is an object with a version."""
-    if object_problem(obj) is not None or not isinstance(obj, dict):
-        return None
-    version = stix_instant(obj.get("modified")) or stix_instant(obj.get("created"))
-    return None if version is None else (obj["id"], instant_text(version))
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    """A posted object with what every step asks of it, worked out once: what is wrong with it, its version."""
+
+    obj: Any
+    problem: str | None
+    key: tuple[str, str] | None  # its id and version as the index stores them, if it is an object with a version
+
+    @classmethod
+    def of(cls, obj: object) -> _Posted:
+        problem = object_problem(obj)
+        if problem is not None or not isinstance(obj, dict):
+            return cls(obj, problem, None)
+        version = stix_instant(obj.get("modified")) or stix_instant(obj.get("created"))
+        return cls(obj, None, None if version is None else (obj["id"], instant_text(version)))
 
 
-def _held_versions(connection: Connection, objects: list[Any]) -> set[tuple[str, str]]:
+def _held_versions(connection: Connection, posted: list[_Posted]) -> set[tuple[str, str]]:
     """The (id, version) of the posted objects this node holds already."""
-    keys = {key for key in map(_version_key, objects) if key is not None}
+    keys = {one.key for one in posted if one.key is not None}
     if not keys:
         return set()
     pair = tuple_(stix_objects.c.stix_id, stix_objects.c.version)
@@ -114,23 +126,39 @@ class _Sorting:
         self.successes: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
         self.foreign: dict[str, str] = {}
+        # The markings read so far, by the references that name them: the objects of one envelope share a handful.
+        self.read: dict[tuple[str, ...], PactnetMarking] = {}
 
-    def take(self, obj: object) -> None:
+    def take(self, posted: _Posted) -> None:
         """Sort one posted object."""
-        problem = object_problem(obj)
-        if problem is not None or not isinstance(obj, dict):
-            self.failures.append(_entry(obj, f"not a STIX 2.1 object: {problem}"))
+        obj = posted.obj
+        if posted.problem is not None or not isinstance(obj, dict):
+            self.failures.append(_entry(obj, f"not a STIX 2.1 object: {posted.problem}"))
         elif obj["type"] == MARKING_DEFINITION:
             self.successes.append(_entry(obj, "read as the marking of the objects that reference it"))
-        elif _version_key(obj) in self.held:
+        elif posted.key in self.held:
             self.successes.append(_entry(obj, "this version is held already"))
         else:
-            self._publication(obj)
+            self._publication(obj, posted.key)
 
-    def _publication(self, obj: dict[str, Any]) -> None:
+    def _marking(self, obj: dict[str, Any]) -> PactnetMarking:
+        """The object's marking (StixMarkingError if it has none that holds), read once for the same references.
+
+        Only a marking read whole is kept: a refusal names the object, so each object refused is read again.
+        """
+        refs = obj.get("object_marking_refs", [])
+        plain = "granular_markings" not in obj and isinstance(refs, list) and all(isinstance(r, str) for r in refs)
+        if plain and tuple(refs) in self.read:
+            return self.read[tuple(refs)]
+        marking = marking_of(obj, self.definitions, _default_marking(self.node))
+        if plain:
+            self.read[tuple(refs)] = marking
+        return marking
+
+    def _publication(self, obj: dict[str, Any], key: tuple[str, str] | None) -> None:
         node = self.node
         try:
-            marking = marking_of(obj, self.definitions, _default_marking(node))
+            marking = self._marking(obj)
         except StixMarkingError as error:
             self.failures.append(_entry(obj, str(error)))
             return
@@ -143,7 +171,7 @@ class _Sorting:
         if obj["id"] in self.foreign:  # services.stix_versions: versions of an object are its originator's alone
             self.failures.append(_entry(obj, self.foreign[obj["id"]]))
             return
-        self.held.add(_version_key(obj) or ("", ""))  # the same version twice in one post is published once
+        self.held.add(key or ("", ""))  # the same version twice in one post is published once
         partners = [code for code in node.world.parties if code != node.party]
         recipients, removed = narrowed_recipients(marking, partners)
         note = "; ".join(f"not sent to {code}: {why}" for code, why in removed.items()) or None
@@ -161,55 +189,49 @@ class _Sorting:
         )
         self.publications.append((obj, publication, note))
 
-    def publish(self, user: User) -> None:
-        """Publish every publication in one transaction; if one is refused, each on its own, naming its refusal."""
-        if not self.publications:
-            return
-        try:
-            publish_many(self.node, user, [publication for _, publication, _ in self.publications])
-        except ServiceError:
-            for obj, publication, note in self.publications:
-                try:
-                    publish_many(self.node, user, [publication])
-                except ServiceError as error:
-                    self.failures.append(_entry(obj, error.message))
-                else:
-                    self.successes.append(_entry(obj, note))
-            return
-        self.successes += [_entry(obj, note) for obj, _, note in self.publications]
+    def prepared(self, user: User, at: datetime) -> list[Prepared]:
+        """The publications checked one by one: each refused one is a failure naming why, the rest succeed."""
+        ready: list[Prepared] = []
+        for obj, publication, note in self.publications:
+            try:
+                ready.append(prepare(self.node, user, publication, at))
+            except ServiceError as error:
+                self.failures.append(_entry(obj, error.message))
+            else:
+                self.successes.append(_entry(obj, note))
+        return ready
 
 
 def add_objects(node: Node, user: User, collection: Collection, objects: list[Any]) -> dict[str, Any]:
     """Publish the objects of a posted envelope; the status resource of the post (TAXII 2.1 §5.5).
 
-    The status is stored pending before anything is published, and complete once every object is decided, so a
-    client polling it never finds a post that is not there.
+    The status is stored complete in the transaction that stores what was published, so a client polling it
+    never finds a post that is not there, nor one half done.
     """
     if not collection.can_write:
         raise ForbiddenError(f"the collection {collection.title!r} is read only: post to the one to publish to")
-    status_id = str(uuid.uuid4())
-    at = instant_text(node.now())
-    pending = [_entry(obj) for obj in objects]
-    row = {"id": status_id, "user_id": user.id, "status": "pending", "request_timestamp": at}
-    row |= {"total_count": len(objects), "successes": [], "failures": [], "pendings": pending}
-
+    now = node.now()
+    posted = [_Posted.of(obj) for obj in objects]
     # Only objects that can be held are looked up: an id the database cannot take (a lone surrogate) must be
     # this object's failure in the status, not the whole post's server error.
-    holdable = [obj for obj in objects if object_problem(obj) is None]
-
-    def begin(connection: Connection) -> _Sorting:
-        connection.execute(insert(taxii_statuses), [row])
+    holdable = [one for one in posted if one.problem is None]
+    with node.uow.read() as connection:
         sorting = _Sorting(node, _definitions(connection, holdable), _held_versions(connection, holdable))
-        sorting.foreign = foreign_objects(connection, node.party, [obj["id"] for obj in holdable])
-        return sorting
+        sorting.foreign = foreign_objects(connection, node.party, [one.obj["id"] for one in holdable])
+    for one in posted:
+        sorting.take(one)
+    ready = sorting.prepared(user, now)
+    row = {"id": str(uuid.uuid4()), "user_id": user.id, "status": "complete", "request_timestamp": instant_text(now)}
+    row |= {"total_count": len(objects), "successes": sorting.successes, "failures": sorting.failures, "pendings": []}
 
-    sorting = node.uow.write(begin)
-    for obj in objects:
-        sorting.take(obj)
-    sorting.publish(user)
-    done = {"status": "complete", "successes": sorting.successes, "failures": sorting.failures, "pendings": []}
-    node.uow.write(lambda connection: connection.execute(_COMPLETE.where(taxii_statuses.c.id == status_id), done))
-    return _resource(row | done)
+    def write(connection: Connection) -> None:
+        connection.execute(_INSERT_STATUS, [row])
+        if ready:
+            store(connection, node, user, ready)
+
+    with urgency_of(node, ready) as urgent:
+        node.uow.write(write, urgent=urgent)
+    return _resource(row)
 
 
 def _resource(row: Mapping[str, Any]) -> dict[str, Any]:
