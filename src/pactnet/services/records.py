@@ -37,7 +37,7 @@ def decision_row(
         "allowed": decision.allowed,
         "route": list(decision.route),
         "legs": [leg.as_dict() for leg in decision.legs],
-        "marking": decision.as_dict()["marking"],
+        "marking": None if decision.marking is None else decision.marking._asdict(),
         "reasons": [reason.as_dict() for reason in decision.reasons],
         "asked_by": asked_by,
     }

@@ -110,6 +110,23 @@ def _report_marking(row: dict[str, Any]) -> PactnetMarking:
     )
 
 
+def _indexed_marking(obj: dict[str, Any], held: PactnetMarking) -> PactnetMarking:
+    """The marking an object is indexed under: its report's, with the object's TLP if it names only TLP markings.
+
+    Its pactnet and ISA markings were read when the report was made, and need definitions: a reference to
+    anything but a TLP marking leaves the held marking as it is, without asking `marking_of` to refuse it (a
+    refusal costs more than the rest of the indexing).
+    """
+    refs = obj.get("object_marking_refs", [])
+    only_refs = "granular_markings" not in obj and isinstance(refs, list)
+    if only_refs and not all(isinstance(ref, str) and ref in TLP_MARKINGS for ref in refs):
+        return held
+    try:
+        return marking_of(obj, {}, held)
+    except StixMarkingError:
+        return held
+
+
 def _served(obj: dict[str, Any], held: str) -> dict[str, Any]:
     """The object as this node serves it: its TLP kept, its pactnet marking this node's own."""
     refs = [ref for ref in obj.get("object_marking_refs", []) if ref in TLP_MARKINGS]
@@ -122,17 +139,17 @@ def index_rows(
     """The index rows of those reports that are STIX objects, and the marking-definitions they are served with."""
     rows: list[dict[str, Any]] = []
     definitions: dict[str, str] = {}
+    made: dict[PactnetMarking, str] = {}
     for report in reports:
         if report["body_type"] != STIX_OBJECT:
             continue
         obj = json.loads(report["body"])
-        held = _report_marking(report)
-        try:
-            marking = marking_of(obj, {}, held)
-        except StixMarkingError:
-            marking = held
-        definition = held_marking_definition(marking, holder)
-        definitions[definition["id"]] = json.dumps(definition, sort_keys=True, ensure_ascii=False)
+        marking = _indexed_marking(obj, _report_marking(report))
+        if marking not in made:  # most objects of a batch share a handful of markings
+            definition = held_marking_definition(marking, holder)
+            made[marking] = definition["id"]
+            definitions[definition["id"]] = json.dumps(definition, sort_keys=True, ensure_ascii=False)
+        definition_id = made[marking]
         version = stix_instant(obj.get("modified")) or stix_instant(obj.get("created"))
         rows.append(
             {
@@ -147,8 +164,8 @@ def index_rows(
                 "received_from": report["received_from"],
                 "level_rank": report["level_rank"],
                 "compartments": report["compartments"],
-                "marking_ref": definition["id"],
-                "object": json.dumps(_served(obj, definition["id"]), ensure_ascii=False),
+                "marking_ref": definition_id,
+                "object": json.dumps(_served(obj, definition_id), ensure_ascii=False),
             }
         )
     return rows, definitions
