@@ -62,8 +62,13 @@ class TaxiiDutyCheck:
     def __init__(self, duty: Duty) -> None:
         self.duty = duty
 
-    def __call__(self, who: Annotated[users.User, Depends(taxii_user)]) -> users.User:
-        """The user, once the duty is checked."""
+    def __call__(self, request: Request) -> users.User:
+        """The user, once the duty is checked.
+
+        One dependency, not two (the user, then the duty): each sync dependency is a hop through the thread pool,
+        and a GET by id waits for every hop.
+        """
+        who = taxii_user(request)
         who.require(self.duty)
         return who
 
