@@ -34,10 +34,31 @@ INSTANT = String(27)
 # 64-bit sequence numbers on PostgreSQL; SQLite's rowid is already 64-bit and must be declared INTEGER.
 SEQ = BigInteger().with_variant(Integer, "sqlite")
 
+
+def _sequence() -> Column[Any]:
+    """The row's key: a number the database gives it, in the order rows are written."""
+    return Column("seq", SEQ, primary_key=True, autoincrement=True)
+
+
+def _report_ref(*, unique: bool | None = None) -> Column[Any]:
+    """The report a row is about; it goes with the report."""
+    return Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=unique)
+
+
+def _signature_columns() -> list[Column[Any]]:
+    """A signed head of an audit log: the hash of its last entry, when, and the key that signed it and how."""
+    return [
+        Column("hash", String(64), nullable=False),
+        Column("at", INSTANT, nullable=False),
+        Column("key", String(64), nullable=False),
+        Column("signature", String(128), nullable=False),
+    ]
+
+
 reports = Table(
     "reports",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    _sequence(),
     Column("id", String(64), nullable=False, unique=True),
     Column("originator", String(64), nullable=False),
     Column("origin_id", String(200), nullable=False),
@@ -73,8 +94,8 @@ report_categories = Table(
 decisions = Table(
     "decisions",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+    _sequence(),
+    _report_ref(),
     Column("holder", String(64), nullable=False),
     Column("recipient", String(64), nullable=False),
     Column("at", INSTANT, nullable=False),
@@ -118,7 +139,7 @@ console_sessions = Table(
 lifecycle_acts = Table(
     "lifecycle_acts",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    _sequence(),
     Column("agreement", String(200), nullable=False),
     Column("type", String(32), nullable=False),
     Column("by", String(64), nullable=False),
@@ -132,7 +153,7 @@ lifecycle_acts = Table(
 consents = Table(
     "consents",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    _sequence(),
     Column("id", String(64), nullable=False, unique=True),
     Column("originator", String(64), nullable=False),
     Column("report", String(200), nullable=False),
@@ -167,7 +188,7 @@ envelopes = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    _sequence(),
     Column("envelope_id", String(64), nullable=False, unique=True),
     Column("kind", String(32), nullable=False),
     Column("recipient", String(64), nullable=False),
@@ -196,10 +217,10 @@ outbox = Table(
 def _notice_columns() -> list[Column[Any]]:
     """What every notice to an item's originator records first: its id, which way it went, and the item."""
     return [
-        Column("seq", SEQ, primary_key=True, autoincrement=True),
+        _sequence(),
         Column("id", String(64), nullable=False, unique=True),
         Column("direction", String(16), nullable=False),
-        Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
+        _report_ref(),
         Column("originator", String(64), nullable=False),
         Column("origin_id", String(200), nullable=False),
     ]
@@ -261,10 +282,7 @@ audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
     Column("seq", SEQ, primary_key=True, autoincrement=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
+    *_signature_columns(),
 )
 
 # One row: the signed head of the audit log, renewed in every write transaction. Writers lock it, which also
@@ -274,10 +292,7 @@ audit_head = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", SEQ, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
+    *_signature_columns(),
 )
 
 # As a witness of its partners' audit logs: the last signed head of each partner's log it was given, which the
@@ -287,10 +302,7 @@ audit_witnessed = Table(
     metadata,
     Column("party", String(64), primary_key=True, autoincrement=False),
     Column("seq", SEQ, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
+    *_signature_columns(),
     Column("received_at", INSTANT, nullable=False),
 )
 
@@ -302,8 +314,8 @@ audit_witnessed = Table(
 stix_objects = Table(
     "stix_objects",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=True),
+    _sequence(),
+    _report_ref(unique=True),
     Column("stix_id", String(300), nullable=False),
     Column("type", String(250), nullable=False),
     Column("spec_version", String(8), nullable=False),
