@@ -140,14 +140,18 @@ class _Reader(ItemReader):
         self.pact_ids.add(pact_id)
         return True
 
-    def read_agreements(self, agreements: dict[str, Any]) -> None:
-        for pact_id, raw in agreements.items():
-            path = f"agreements.{pact_id}"
+    def pact_tables(self, section: str, pacts: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+        """Each pact of `section` whose id is its own and whose value is a table: its id, table and path."""
+        for pact_id, raw in pacts.items():
+            path = f"{section}.{pact_id}"
             if not self.claim_id(pact_id, path):
                 continue
             table = self.table(raw, path)
-            if table is None:
-                continue
+            if table is not None:
+                yield pact_id, table, path
+
+    def read_agreements(self, agreements: dict[str, Any]) -> None:
+        for pact_id, table, path in self.pact_tables("agreements", agreements):
             static = self.read_agreement(pact_id, table, path)
             if static is not None:
                 self.agreements[pact_id] = static
@@ -205,13 +209,7 @@ class _Reader(ItemReader):
         )
 
     def read_arrangements(self, arrangements: dict[str, Any]) -> None:
-        for pact_id, raw in arrangements.items():
-            path = f"arrangements.{pact_id}"
-            if not self.claim_id(pact_id, path):
-                continue
-            table = self.table(raw, path)
-            if table is None:
-                continue
+        for pact_id, table, path in self.pact_tables("arrangements", arrangements):
             self.keys(table, path, _ARRANGEMENT_KEYS, ("hub", "members", "scope"))
             title = self.text(table.get("title", pact_id), f"{path}.title") or pact_id
             hub = self.party(table.get("hub"), f"{path}.hub") if "hub" in table else None

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pactnet.cli.terminal import fail, node_at, out, print_json
+from pactnet.cli.terminal import FOLDER, fail, node_at, out, print_json
 
 if TYPE_CHECKING:
     from pactnet.audit.chain import Verification
     from pactnet.federation.witness import WitnessAnswer
 
 app = typer.Typer(help="The tamper-evident audit log: verify, export, checkpoint, witness.", no_args_is_help=True)
-FOLDER = typer.Argument(..., help="The node's folder.")
 EXIT_TAMPERED = 1
 
 

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from pactnet.cli.terminal import NEWEST, instant, node_at, notice_table, out, print_json
+from pactnet.cli.terminal import (
+    AS_JSON,
+    FOLDER,
+    NEWEST,
+    PURPOSE,
+    RECEIVED_REPORT,
+    SENT_LATER,
+    THIRD_PARTY,
+    instant,
+    node_at,
+    notice_table,
+    out,
+    print_json,
+    show_newest,
+)
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6): request, list, answer, and the consents known here (inbox).",
     no_args_is_help=True,
 )
-FOLDER = typer.Argument(..., help="The node's folder.")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 REQUEST_COLUMNS = ("title", "purpose", "direction", "asked", "to", "state", "sent")
-SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
+CONSENT_COLUMNS = ("title", "by", "to", "at", "until", "request")
 
 
 def _delivery(request: dict[str, Any]) -> str:
@@ -27,9 +40,9 @@ def _delivery(request: dict[str, Any]) -> str:
 @app.command("request")
 def request(
     folder: Path = FOLDER,
-    report_id: str = typer.Argument(..., help="The id of a received report, at this node."),
-    to: str = typer.Option(..., "--to", help="The third party to release it to."),
-    purpose: str = typer.Option(..., "--purpose", help="What the third party needs it for."),
+    report_id: str = RECEIVED_REPORT,
+    to: str = THIRD_PARTY,
+    purpose: str = PURPOSE,
     as_json: bool = AS_JSON,
 ) -> None:
     """Ask the report's originator for consent to release it to a third party; the request is queued."""
@@ -45,22 +58,15 @@ def request(
 
 
 @app.command("list")
-def list_(
-    folder: Path = FOLDER,
-    limit: int = NEWEST,
-    as_json: bool = AS_JSON,
-) -> None:
+def list_(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
     from pactnet.services.consent_requests import list_requests  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        found = list_requests(node, None, limit)
-    if as_json:
-        print_json(found)
-        return
-    table = notice_table(
-        f"consent requests of {folder}", ("title", "purpose", "direction", "asked", "to", "state", "sent")
-    )
+    show_newest(folder, list_requests, limit, as_json=as_json, as_table=partial(_requests_table, folder))
+
+
+def _requests_table(folder: Path, found: list[dict[str, Any]]) -> None:
+    table = notice_table(f"consent requests of {folder}", REQUEST_COLUMNS)
     for one in found:
         asked = f"{one['holder']} → {one['originator']}"
         table.add_row(
@@ -100,20 +106,15 @@ def answer(
 
 
 @app.command("inbox")
-def inbox(
-    folder: Path = FOLDER,
-    limit: int = NEWEST,
-    as_json: bool = AS_JSON,
-) -> None:
+def inbox(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the originators' consents about items held here; an unasked one waits for `pactnet report release`."""
     from pactnet.services.consent_inbox import list_consents  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        found = list_consents(node, None, limit)
-    if as_json:
-        print_json(found)
-        return
-    table = notice_table(f"consents known at {folder}", ("title", "by", "to", "at", "until", "request"))
+    show_newest(folder, list_consents, limit, as_json=as_json, as_table=partial(_consents_table, folder))
+
+
+def _consents_table(folder: Path, found: list[dict[str, Any]]) -> None:
+    table = notice_table(f"consents known at {folder}", CONSENT_COLUMNS)
     unasked = 0
     for one in found:
         to = one["to"] or f"relay under {one['arrangement']}"

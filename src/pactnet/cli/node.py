@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pactnet.cli.terminal import UsageError, err, fail, out, print_json
+from pactnet.cli.terminal import AS_JSON, UsageError, err, fail, out, print_json
 from pactnet.errors import PactnetError
 from pactnet.logs import FORMATS, note
 from pactnet.logs import configure as configure_logs
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from pactnet.node import Node
 
 app = typer.Typer(help="Create and run a party's node.", no_args_is_help=True)
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 log = logging.getLogger("pactnet.node")
 
 

@@ -6,7 +6,9 @@ import typer
 
 from pactnet.cli import remote_tables as tables
 from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
-from pactnet.cli.terminal import NEWEST, fail, instant, out, print_json
+from pactnet.cli.remote_listing import add_listing
+from pactnet.cli.terminal import PURPOSE, THIRD_PARTY, fail, instant, out, print_json
+from pactnet.client import NodeClient
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant, inbox."
@@ -22,8 +24,8 @@ def _until(until: str | None) -> str | None:
 @reaching_node
 def request(
     report_id: str = typer.Argument(..., help="The id of a report the node received."),
-    to: str = typer.Option(..., "--to", help="The third party to release it to."),
-    purpose: str = typer.Option(..., "--purpose", help="What the third party needs it for."),
+    to: str = THIRD_PARTY,
+    purpose: str = PURPOSE,
     as_json: bool = AS_JSON,
     *,
     access: Access,
@@ -37,13 +39,13 @@ def request(
     out.print(f"consent request {asked['id']}: {report_id} to {to}, asked of {asked['originator']}", markup=False)
 
 
-@app.command("list")
-@reaching_node
-def list_(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """The consent requests asked at the node (outgoing) or of its party as originator (incoming)."""
-    with connected(access) as node:
-        found = node.consent_requests(limit)
-    tables.shown(found, as_json=as_json, as_table=tables.consent_requests)
+add_listing(
+    app,
+    "list",
+    "The consent requests asked at the node (outgoing) or of its party as originator (incoming).",
+    ask=NodeClient.consent_requests,
+    as_table=tables.consent_requests,
+)
 
 
 @app.command("answer")
@@ -93,10 +95,10 @@ def grant_(
     out.print(f"consent {granted['id']}: {report_id} {whom}{ending}", markup=False)
 
 
-@app.command("inbox")
-@reaching_node
-def inbox(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """The originators' consents about items held at the node; an unasked one waits for `remote report release`."""
-    with connected(access) as node:
-        found = node.consents(limit)
-    tables.shown(found, as_json=as_json, as_table=tables.consents)
+add_listing(
+    app,
+    "inbox",
+    "The originators' consents about items held at the node; an unasked one waits for `remote report release`.",
+    ask=NodeClient.consents,
+    as_table=tables.consents,
+)

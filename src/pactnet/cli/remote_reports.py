@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from pactnet.cli import remote_tables as tables
 from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
+from pactnet.cli.remote_listing import add_listing
 from pactnet.cli.remote_publish import Draft, report_to_publish
-from pactnet.cli.terminal import NEWEST, fail, instant, out, print_json
-from pactnet.client import ClientError
+from pactnet.cli.terminal import DESCRIPTION, RELEASE_TO, fail, instant, out, print_json
+from pactnet.client import ClientError, NodeClient
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 app = typer.Typer(help="Reports at a running node: publish, list, show, trail, deliveries, release, compromise.")
 REPORT = typer.Argument(..., help="The report's id.")
@@ -70,48 +76,42 @@ def list_(
     tables.shown(page, as_json=as_json, as_table=tables.reports)
 
 
-@app.command("show")
-@reaching_node
-def show(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """One report and its body, if the token's user is cleared for it."""
-    with connected(access) as node:
-        found = node.report(report_id)
-    tables.shown(found, as_json=as_json, as_table=tables.report)
+def _add_view(
+    name: str, summary: str, *, ask: Callable[[NodeClient, str], Any], as_table: Callable[[str, Any], None]
+) -> None:
+    """Add the command `name`: what `ask` reads at the node about one report, as `as_table` shows it."""
+
+    @app.command(name, help=summary)
+    @reaching_node
+    def view(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
+        with connected(access) as node:
+            found = ask(node, report_id)
+        tables.shown(found, as_json=as_json, as_table=partial(as_table, report_id))
 
 
-@app.command("trail")
-@reaching_node
-def trail(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """The decision trail of a report: every transfer decided, allowed or refused, and why."""
-    with connected(access) as node:
-        found = node.trail(report_id)
-    if as_json:
-        print_json(found)
-    else:
-        tables.decisions(f"decision trail of {report_id}", found, trail=True)
-
-
-@app.command("deliveries")
-@reaching_node
-def deliveries(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """Where a report was sent from the node: each envelope, its route, and its receipt or refusal."""
-    with connected(access) as node:
-        found = node.deliveries(report_id)
-    if as_json:
-        print_json(found)
-    else:
-        tables.deliveries(report_id, found)
+_add_view(
+    "show",
+    "One report and its body, if the token's user is cleared for it.",
+    ask=NodeClient.report,
+    as_table=lambda _, found: tables.report(found),
+)
+_add_view(
+    "trail",
+    "The decision trail of a report: every transfer decided, allowed or refused, and why.",
+    ask=NodeClient.trail,
+    as_table=tables.trail,
+)
+_add_view(
+    "deliveries",
+    "Where a report was sent from the node: each envelope, its route, and its receipt or refusal.",
+    ask=NodeClient.deliveries,
+    as_table=tables.deliveries,
+)
 
 
 @app.command("release")
 @reaching_node
-def release(
-    report_id: str = REPORT,
-    to: str = typer.Option(..., "--to", help="The party to release it to."),
-    as_json: bool = AS_JSON,
-    *,
-    access: Access,
-) -> None:
+def release(report_id: str = REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Release a held report onward: decided at the node like any transfer, queued if allowed (exit 1 if not)."""
     with connected(access) as node:
         released = node.release(report_id, to)
@@ -127,7 +127,7 @@ def release(
 @reaching_node
 def compromise(
     report_id: str = REPORT,
-    description: str = typer.Option(..., "--description", help="What happened, when, and what is being done."),
+    description: str = DESCRIPTION,
     as_json: bool = AS_JSON,
     *,
     access: Access,
@@ -142,10 +142,10 @@ def compromise(
     out.print(f"compromise {reported['id']} of {report_id} recorded, queued for {originator}'s node at flash")
 
 
-@app.command("compromises")
-@reaching_node
-def compromises(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
-    """Losses and compromises reported at the node or to its party, newest first."""
-    with connected(access) as node:
-        found = node.compromises(limit)
-    tables.shown(found, as_json=as_json, as_table=tables.compromises)
+add_listing(
+    app,
+    "compromises",
+    "Losses and compromises reported at the node or to its party, newest first.",
+    ask=NodeClient.compromises,
+    as_table=tables.compromises,
+)

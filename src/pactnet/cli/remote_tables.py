@@ -68,6 +68,11 @@ def decisions(title: str, found: list[dict[str, Any]], *, trail: bool = False) -
     table(title, columns, rows)
 
 
+def trail(report_id: str, found: list[dict[str, Any]]) -> None:
+    """A report's decision trail: every transfer decided, when, and who asked."""
+    decisions(f"decision trail of {report_id}", found, trail=True)
+
+
 def reports(page: dict[str, Any]) -> None:
     """A page of reports, and the cursor of the next one."""
     rows = [

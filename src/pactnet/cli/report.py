@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +10,24 @@ import typer
 from rich.table import Table
 
 from pactnet.cli.remote_tables import compromise_cells
-from pactnet.cli.terminal import NEWEST, node_at, notice_table, out, print_json
+from pactnet.cli.terminal import (
+    AS_JSON,
+    DESCRIPTION,
+    FOLDER,
+    NEWEST,
+    RECEIVED_REPORT,
+    RELEASE_TO,
+    SENT_LATER,
+    node_at,
+    notice_table,
+    out,
+    print_json,
+    show_newest,
+)
 
 app = typer.Typer(help="Reports held by a node: onward release, loss or compromise.", no_args_is_help=True)
-FOLDER = typer.Argument(..., help="The node's folder.")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+HELD_REPORT = typer.Argument(..., help="The id of a report this node holds.")
 COMPROMISE_COLUMNS = ("title", "direction", "reported", "at", "description", "sent")
-SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
 
 def _show_release(released: dict[str, Any], report_id: str) -> None:
@@ -39,12 +51,7 @@ def _show_release(released: dict[str, Any], report_id: str) -> None:
 
 
 @app.command("release")
-def release(
-    folder: Path = FOLDER,
-    report_id: str = typer.Argument(..., help="The id of a report this node holds."),
-    to: str = typer.Option(..., "--to", help="The party to release it to."),
-    as_json: bool = AS_JSON,
-) -> None:
+def release(folder: Path = FOLDER, report_id: str = HELD_REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON) -> None:
     """Release a held report onward to a party: decided now like any transfer, queued if allowed (exit 1 if not)."""
     from pactnet.services.releases import release_report  # noqa: PLC0415
 
@@ -61,8 +68,8 @@ def release(
 @app.command("compromise")
 def compromise(
     folder: Path = FOLDER,
-    report_id: str = typer.Argument(..., help="The id of a received report, at this node."),
-    description: str = typer.Option(..., "--description", help="What happened, when, and what is being done."),
+    report_id: str = RECEIVED_REPORT,
+    description: str = DESCRIPTION,
     as_json: bool = AS_JSON,
 ) -> None:
     """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
@@ -75,29 +82,21 @@ def compromise(
         return
     out.print(f"compromise {reported['id']} of {report_id} recorded", markup=False)
     out.print(
-        f"queued for {reported['originator']}'s node at flash precedence: it is sent when the node's server runs "
-        "its dispatcher (pactnet node serve)",
+        f"queued for {reported['originator']}'s node at flash precedence: {SENT_LATER}",
         markup=False,
     )
 
 
 @app.command("compromises")
-def compromises(
-    folder: Path = FOLDER,
-    limit: int = NEWEST,
-    as_json: bool = AS_JSON,
-) -> None:
+def compromises(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
     from pactnet.services.compromises import list_compromises  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        found = list_compromises(node, None, limit)
-    if as_json:
-        print_json(found)
-        return
-    table = notice_table(
-        f"losses and compromises at {folder}", ("title", "direction", "reported", "at", "description", "sent")
-    )
+    show_newest(folder, list_compromises, limit, as_json=as_json, as_table=partial(_compromises_table, folder))
+
+
+def _compromises_table(folder: Path, found: list[dict[str, Any]]) -> None:
+    table = notice_table(f"losses and compromises at {folder}", COMPROMISE_COLUMNS)
     for one in found:
         delivery = one["delivery"]
         table.add_row(*compromise_cells(one), "—" if delivery is None else delivery["state"])

@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import UTC
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from pactnet.policy.clock import parse_instant
 from pactnet.world import load_world
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime, tzinfo
     from pathlib import Path
 
@@ -31,8 +31,19 @@ _WIDTH = None if sys.stdout.isatty() else 160
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 
+FOLDER = typer.Argument(..., help="The node's folder.")
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 # --limit of every listing of notices (consent requests, consents, compromises), here and at a running node.
 NEWEST = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
+# What a notice or a release is about, here and at a running node: one declaration, so that the twin commands
+# (`pactnet report release` and `pactnet remote report release`, ...) say the same in their help.
+RECEIVED_REPORT = typer.Argument(..., help="The id of a received report, at this node.")
+RELEASE_TO = typer.Option(..., "--to", help="The party to release it to.")
+THIRD_PARTY = typer.Option(..., "--to", help="The third party to release it to.")
+PURPOSE = typer.Option(..., "--purpose", help="What the third party needs it for.")
+DESCRIPTION = typer.Option(..., "--description", help="What happened, when, and what is being done.")
+# What a local command that queues an envelope says of when it leaves.
+SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
 # Exit codes: 0 done, 1 a check that ran and found a problem, 2 bad input (usage, world, instant, id).
 EXIT_BAD_INPUT = 2
@@ -100,6 +111,23 @@ def instant(text: str, option: str) -> datetime:
 def print_json(data: object) -> None:
     """Machine-readable output: UTF-8 JSON, labels in their own scripts."""
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def show_newest(
+    folder: Path,
+    read: Callable[[Node, None, int], list[dict[str, Any]]],
+    limit: int,
+    *,
+    as_json: bool,
+    as_table: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """The newest notices `read` lists at the node in `folder` (as an operator: no user), as JSON or a table."""
+    with node_at(folder) as node:
+        found = read(node, None, limit)
+    if as_json:
+        print_json(found)
+    else:
+        as_table(found)
 
 
 def _local(moment: datetime, zone: tzinfo | None) -> datetime:

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from pactnet.cli.terminal import node_at, out, print_json
+from pactnet.cli.terminal import AS_JSON, FOLDER, node_at, out, print_json
 from pactnet.services.roles import DEFAULT_ROLES, Role
 
 if TYPE_CHECKING:
     from pactnet.services.users import User
 
 app = typer.Typer(help="Users of a node: add, list, disable.", no_args_is_help=True)
-FOLDER = typer.Argument(..., help="The node's folder.")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 ROLES = ", ".join(Role)
 
 

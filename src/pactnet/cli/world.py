@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from pactnet.cli.terminal import EXIT_BAD_INPUT, instant, open_world, out, print_json, world_issues
+from pactnet.cli.terminal import AS_JSON, EXIT_BAD_INPUT, instant, open_world, out, print_json, world_issues
 from pactnet.errors import WorldError
 from pactnet.policy.model import Agreement, Arrangement
 from pactnet.world import load_world
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="World files: check them, show what they hold.", no_args_is_help=True)
 WORLD = typer.Argument(..., help="A world file, or a bundled world: gsomia-2019, gsomia-2019-no-suspension.")
-AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 @app.command("check")

@@ -46,28 +46,22 @@ def marking_schema() -> dict[str, Any]:
     }
 
 
+def defined_object(object_type: str, object_id: str, created_by_ref: str | None = None) -> dict[str, Any]:
+    """The common properties (STIX 2.1 §3.2) of an object pactnet defines once, with version 1.0 of the extension."""
+    common: dict[str, Any] = {"type": object_type, "spec_version": "2.1", "id": object_id}
+    if created_by_ref is not None:
+        common["created_by_ref"] = created_by_ref
+    return common | {"created": DEFINED, "modified": DEFINED}
+
+
 def pactnet_identity() -> dict[str, Any]:
     """The identity that created the extension definition (served beside it, so that its reference resolves)."""
-    return {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": PACTNET_IDENTITY_ID,
-        "created": DEFINED,
-        "modified": DEFINED,
-        "name": "pactnet",
-        "identity_class": "system",
-    }
+    return defined_object("identity", PACTNET_IDENTITY_ID) | {"name": "pactnet", "identity_class": "system"}
 
 
 def extension_definition() -> dict[str, Any]:
     """The extension-definition object of the pactnet marking, with its schema as text (STIX 2.1 §7.3)."""
-    return {
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": PACTNET_MARKING_EXTENSION_ID,
-        "created_by_ref": PACTNET_IDENTITY_ID,
-        "created": DEFINED,
-        "modified": DEFINED,
+    return defined_object("extension-definition", PACTNET_MARKING_EXTENSION_ID, PACTNET_IDENTITY_ID) | {
         "name": "pactnet marking",
         "description": (
             "Marks an object with what pactnet decides its transfers by: originator, level (in the scheme of "

@@ -17,7 +17,13 @@ from typing import Any
 
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.stix.checks import MAX_ITEMS, Place, StixMarkingError, object_id_of, shown
-from pactnet.stix.extension import DEFINED, FIELDS, PACTNET_IDENTITY_ID, PACTNET_MARKING_EXTENSION_ID
+from pactnet.stix.extension import (
+    DEFINED,
+    FIELDS,
+    PACTNET_IDENTITY_ID,
+    PACTNET_MARKING_EXTENSION_ID,
+    defined_object,
+)
 from pactnet.stix.isa import ISA_EXTENSION_ID, IsaMarking, read_isa
 from pactnet.stix.narrowing import narrowed_recipients
 from pactnet.stix.tlp import TLP_1_NAMES, TLP_BY_ID, TLP_EXTENSION_ID, TLP_LEVELS, Tlp, as_tlp, strictest
@@ -196,16 +202,8 @@ def party_identity_id(party: str) -> str:
 
 def party_identity(party: str, name: str) -> dict[str, Any]:
     """The identity object of a party, served beside the marking definitions it created."""
-    return {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": party_identity_id(party),
-        "created_by_ref": PACTNET_IDENTITY_ID,
-        "created": DEFINED,
-        "modified": DEFINED,
-        "name": name,
-        "identity_class": "organization",
-    }
+    identity = defined_object("identity", party_identity_id(party), PACTNET_IDENTITY_ID)
+    return identity | {"name": name, "identity_class": "organization"}
 
 
 def held_marking_definition(marking: PactnetMarking, holder: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ delivered once however many times it is sent.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import insert
 
@@ -65,28 +65,32 @@ def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
     }
 
 
-def envelope_row(
-    *,
-    kind: str,
-    recipient: str,
-    payload: dict[str, Any],
-    rank: int,
-    at: datetime,
-    final: str | None = None,
-    report_id: str | None = None,
-    under: str | None = None,
-) -> dict[str, Any]:
+class Envelope(TypedDict):
+    """An envelope to send, as the outbox is given it: what it is, for whom, what it carries, how urgent, when."""
+
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    rank: int
+    at: datetime
+    # The party the item is for at the end of its route (a relayed transfer's), if not the recipient.
+    final: NotRequired[str | None]
+    report_id: NotRequired[str | None]
+    under: NotRequired[str | None]
+
+
+def envelope_row(**envelope: Unpack[Envelope]) -> dict[str, Any]:
     """The outbox row of one envelope to send, with a fresh envelope id."""
-    when = instant_text(at)
+    when = instant_text(envelope["at"])
     return {
         "envelope_id": uuid.uuid4().hex,
-        "kind": kind,
-        "recipient": recipient,
-        "final": final or recipient,
-        "report_id": report_id,
-        "under": under,
-        "rank": rank,
-        "payload": payload,
+        "kind": envelope["kind"],
+        "recipient": envelope["recipient"],
+        "final": envelope.get("final") or envelope["recipient"],
+        "report_id": envelope.get("report_id"),
+        "under": envelope.get("under"),
+        "rank": envelope["rank"],
+        "payload": envelope["payload"],
         "state": PENDING,
         "attempts": 0,
         "next_at": when,
@@ -94,18 +98,9 @@ def envelope_row(
     }
 
 
-def enqueue(
-    connection: Connection,
-    *,
-    kind: str,
-    recipient: str,
-    payload: dict[str, Any],
-    rank: int,
-    at: datetime,
-    report_id: str | None = None,
-) -> str:
+def enqueue(connection: Connection, **envelope: Unpack[Envelope]) -> str:
     """Write one envelope (an act, a consent, a notice) to send; returns its envelope id."""
-    row = envelope_row(kind=kind, recipient=recipient, payload=payload, rank=rank, at=at, report_id=report_id)
+    row = envelope_row(**envelope)
     connection.execute(_INSERT, row)
     _note_queued(connection, [row])
     return str(row["envelope_id"])

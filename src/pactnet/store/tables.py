@@ -31,30 +31,69 @@ metadata = MetaData(
 # Instants are stored as RFC 3339 UTC text with a fixed width ("2019-11-23T00:00:00.000000Z"), so that they
 # sort as text the same way on both databases and read back exactly.
 INSTANT = String(27)
+# Text columns named for what they hold, so that a declaration says what a column is and the same thing is
+# as wide in every table.
+PARTY = String(64)  # a party's code
+TOKEN = String(64)  # an id this node made (uuid4 hex), a key's fingerprint or a SHA-256, in hex
+ITEM_ID = String(200)  # an id a partner or a world chose: an item's id at its originator, a pact's, an envelope's
+NAME = String(100)  # a user's name, a level or a category
+KIND = String(32)  # the kind of an act, an envelope or an audit entry, or who asked for a transfer
+STATE = String(16)  # one word of a short list: a state, an outcome, a direction, a precedence, a body type
 # 64-bit sequence numbers on PostgreSQL; SQLite's rowid is already 64-bit and must be declared INTEGER.
 SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _required(name: str, *parts: Any, **options: Any) -> Column[Any]:  # noqa: ANN401 - Column's own arguments
+    """A column every row has a value in (NOT NULL); a plain `Column` may be empty."""
+    return Column(name, *parts, nullable=False, **options)
+
+
+def _given_key(name: str, kind: Any) -> Column[Any]:  # noqa: ANN401 - any column type
+    """The row's key, given by what writes the row (an id, a party, a sequence number): never generated."""
+    return Column(name, kind, primary_key=True, autoincrement=False)
+
+
+def _sequence() -> Column[Any]:
+    """The row's key: a number the database gives it, in the order rows are written."""
+    return Column("seq", SEQ, primary_key=True, autoincrement=True)
+
+
+def _report_ref(*, unique: bool | None = None) -> Column[Any]:
+    """The report a row is about; it goes with the report."""
+    return _required("report_id", TOKEN, ForeignKey("reports.id", ondelete="CASCADE"), unique=unique)
+
+
+def _signature_columns() -> list[Column[Any]]:
+    """A signed head of an audit log: the hash of its last entry, when, and the key that signed it and how."""
+    return [
+        _required("hash", TOKEN),
+        _required("at", INSTANT),
+        _required("key", TOKEN),
+        _required("signature", String(128)),
+    ]
+
 
 reports = Table(
     "reports",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("originator", String(64), nullable=False),
-    Column("origin_id", String(200), nullable=False),
-    Column("received_from", String(64)),
-    Column("title", String(500), nullable=False),
-    Column("level", String(100), nullable=False),
-    Column("level_rank", Integer, nullable=False),
-    Column("precedence", String(16), nullable=False),
+    _sequence(),
+    _required("id", TOKEN, unique=True),
+    _required("originator", PARTY),
+    _required("origin_id", ITEM_ID),
+    Column("received_from", PARTY),
+    _required("title", String(500)),
+    _required("level", NAME),
+    _required("level_rank", Integer),
+    _required("precedence", STATE),
     Column("rel_to", JSON),
-    Column("compartments", JSON, nullable=False),
-    Column("categories", JSON, nullable=False),
-    Column("body_type", String(16), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("created_at", INSTANT, nullable=False),
-    Column("published_by", String(100)),
+    _required("compartments", JSON),
+    _required("categories", JSON),
+    _required("body_type", STATE),
+    _required("body", Text),
+    _required("created_at", INSTANT),
+    Column("published_by", NAME),
     # A received item's level in its originator's scheme, as the originator marked it: what a relay passes on.
-    Column("origin_level", String(100)),
+    Column("origin_level", NAME),
     Index("ix_reports_originator_seq", "originator", "seq"),
     # One copy per item: a receiver finds an item it already holds by this, and on PostgreSQL two workers
     # receiving the same item under different envelopes cannot both store it.
@@ -66,26 +105,26 @@ report_categories = Table(
     "report_categories",
     metadata,
     Column("report_seq", SEQ, ForeignKey("reports.seq", ondelete="CASCADE"), primary_key=True),
-    Column("category", String(100), primary_key=True),
+    Column("category", NAME, primary_key=True),
     Index("ix_report_categories_category", "category", "report_seq"),
 )
 
 decisions = Table(
     "decisions",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
-    Column("holder", String(64), nullable=False),
-    Column("recipient", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("allowed", Boolean, nullable=False),
-    Column("route", JSON, nullable=False),
-    Column("legs", JSON, nullable=False),
+    _sequence(),
+    _report_ref(),
+    _required("holder", PARTY),
+    _required("recipient", PARTY),
+    _required("at", INSTANT),
+    _required("allowed", Boolean),
+    _required("route", JSON),
+    _required("legs", JSON),
     Column("marking", JSON),
-    Column("reasons", JSON, nullable=False),
+    _required("reasons", JSON),
     # Who asked for the transfer at the holder: the publisher's `recipients`, a `consent-request`, or a user's
     # `release` (a consent permits a transfer, it never asks for one: docs/federation.md, "Who asks").
-    Column("asked_by", String(32), nullable=False, server_default="recipients"),
+    _required("asked_by", KIND, server_default="recipients"),
     Index("ix_decisions_report_id", "report_id", "seq"),
 )
 
@@ -93,37 +132,37 @@ users = Table(
     "users",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("clearance", String(100), nullable=False),
-    Column("compartments", JSON, nullable=False),
+    _required("name", NAME, unique=True),
+    _required("clearance", NAME),
+    _required("compartments", JSON),
     # The user's roles (services.roles): what the user may do, as the clearance says what the user may read.
-    Column("roles", JSON, nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", INSTANT, nullable=False),
+    _required("roles", JSON),
+    _required("token_hash", TOKEN, unique=True),
+    _required("disabled", Boolean, default=False),
+    _required("created_at", INSTANT),
 )
 
 # The console's sessions (pactnet.services.sessions): the SHA-256 of the id the browser holds, never the id.
 console_sessions = Table(
     "console_sessions",
     metadata,
-    Column("id_hash", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", INSTANT, nullable=False),
-    Column("expires_at", INSTANT, nullable=False, index=True),
+    Column("id_hash", TOKEN, primary_key=True),
+    _required("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    _required("created_at", INSTANT),
+    _required("expires_at", INSTANT, index=True),
     # The secret every form of the session carries back (OWASP CSRF cheat sheet: synchronizer token).
-    Column("csrf", String(64), nullable=False),
+    _required("csrf", TOKEN),
 )
 
 lifecycle_acts = Table(
     "lifecycle_acts",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("agreement", String(200), nullable=False),
-    Column("type", String(32), nullable=False),
-    Column("by", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("recorded_by", String(100), nullable=False),
+    _sequence(),
+    _required("agreement", ITEM_ID),
+    _required("type", KIND),
+    _required("by", PARTY),
+    _required("at", INSTANT),
+    _required("recorded_by", NAME),
 )
 
 # Consents of originators (GSOMIA art. 6) to release or relay one of their items: granted here for this
@@ -132,15 +171,15 @@ lifecycle_acts = Table(
 consents = Table(
     "consents",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("originator", String(64), nullable=False),
-    Column("report", String(200), nullable=False),
-    Column("to", String(64)),
-    Column("arrangement", String(200)),
-    Column("at", INSTANT, nullable=False),
+    _sequence(),
+    _required("id", TOKEN, unique=True),
+    _required("originator", PARTY),
+    _required("report", ITEM_ID),
+    Column("to", PARTY),
+    Column("arrangement", ITEM_ID),
+    _required("at", INSTANT),
     Column("until", INSTANT),
-    Column("statement", JSON, nullable=False),
+    _required("statement", JSON),
     Index("ix_consents_report", "originator", "report"),
 )
 
@@ -150,14 +189,14 @@ consents = Table(
 envelopes = Table(
     "envelopes",
     metadata,
-    Column("id", String(200), primary_key=True, autoincrement=False),
-    Column("sender", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("received_at", INSTANT, nullable=False),
-    Column("outcome", String(16), nullable=False),
-    Column("report_id", String(64)),
-    Column("reasons", JSON, nullable=False),
-    Column("answer", JSON, nullable=False),
+    _given_key("id", ITEM_ID),
+    _required("sender", PARTY),
+    _required("kind", KIND),
+    _required("received_at", INSTANT),
+    _required("outcome", STATE),
+    Column("report_id", TOKEN),
+    _required("reasons", JSON),
+    _required("answer", JSON),
 )
 
 # Everything this node has to send to a partner node: written in the same transaction as what caused it (a
@@ -167,41 +206,45 @@ envelopes = Table(
 outbox = Table(
     "outbox",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("envelope_id", String(64), nullable=False, unique=True),
-    Column("kind", String(32), nullable=False),
-    Column("recipient", String(64), nullable=False),
-    Column("final", String(64), nullable=False),
-    Column("report_id", String(64)),
-    Column("under", String(200)),
-    Column("rank", Integer, nullable=False),
-    Column("payload", JSON, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_at", INSTANT, nullable=False),
-    Column("lease_owner", String(64)),
+    _sequence(),
+    _required("envelope_id", TOKEN, unique=True),
+    _required("kind", KIND),
+    _required("recipient", PARTY),
+    _required("final", PARTY),
+    Column("report_id", TOKEN),
+    Column("under", ITEM_ID),
+    _required("rank", Integer),
+    _required("payload", JSON),
+    _required("state", STATE),
+    _required("attempts", Integer),
+    _required("next_at", INSTANT),
+    Column("lease_owner", TOKEN),
     Column("lease_until", INSTANT),
-    Column("created_at", INSTANT, nullable=False),
+    _required("created_at", INSTANT),
     Column("settled_at", INSTANT),
     Column("last_error", Text),
     Column("outcome", JSON),
     Column("answer", JSON),
     # Who asked for a transfer (as in `decisions`); None for envelopes that are not transfers.
-    Column("asked_by", String(32)),
+    Column("asked_by", KIND),
     Index("ix_outbox_due", "state", "rank", "seq"),
     Index("ix_outbox_report_id", "report_id"),
 )
 
 
-def _notice_columns() -> list[Column[Any]]:
-    """What every notice to an item's originator records first: its id, which way it went, and the item."""
+def _notice_columns(table: str) -> list[Column[Any] | Index]:
+    """What every notice to an item's originator records first: its id, which way it went, and the item.
+
+    The item is found by its originator's id, as a notice names it (`ix_<table>_item`).
+    """
     return [
-        Column("seq", SEQ, primary_key=True, autoincrement=True),
-        Column("id", String(64), nullable=False, unique=True),
-        Column("direction", String(16), nullable=False),
-        Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False),
-        Column("originator", String(64), nullable=False),
-        Column("origin_id", String(200), nullable=False),
+        _sequence(),
+        _required("id", TOKEN, unique=True),
+        _required("direction", STATE),
+        _report_ref(),
+        _required("originator", PARTY),
+        _required("origin_id", ITEM_ID),
+        Index(f"ix_{table}_item", "originator", "origin_id"),
     ]
 
 
@@ -212,19 +255,18 @@ def _notice_columns() -> list[Column[Any]]:
 consent_requests = Table(
     "consent_requests",
     metadata,
-    *_notice_columns(),
-    Column("holder", String(64), nullable=False),
-    Column("to", String(64), nullable=False),
-    Column("purpose", Text, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("requested_by", String(100), nullable=False),
-    Column("at", INSTANT, nullable=False),
+    *_notice_columns("consent_requests"),
+    _required("holder", PARTY),
+    _required("to", PARTY),
+    _required("purpose", Text),
+    _required("state", STATE),
+    _required("requested_by", NAME),
+    _required("at", INSTANT),
     Column("answered_at", INSTANT),
-    Column("answered_by", String(100)),
+    Column("answered_by", NAME),
     Column("statement", JSON),
-    Column("reasons", JSON, nullable=False),
-    Column("envelope", String(200)),
-    Index("ix_consent_requests_item", "originator", "origin_id"),
+    _required("reasons", JSON),
+    Column("envelope", ITEM_ID),
 )
 
 # Losses and compromises of items (GSOMIA art. 17), reported at a holder (`outgoing`, sent to the originator's
@@ -233,38 +275,34 @@ consent_requests = Table(
 compromises = Table(
     "compromises",
     metadata,
-    *_notice_columns(),
-    Column("reporter", String(64), nullable=False),
-    Column("reported_by", String(100), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("recorded_at", INSTANT, nullable=False),
-    Column("envelope", String(200)),
-    Index("ix_compromises_item", "originator", "origin_id"),
+    *_notice_columns("compromises"),
+    _required("reporter", PARTY),
+    _required("reported_by", NAME),
+    _required("description", Text),
+    _required("at", INSTANT),
+    _required("recorded_at", INSTANT),
+    Column("envelope", ITEM_ID),
 )
 
 audit_entries = Table(
     "audit_entries",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=False),
-    Column("at", INSTANT, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("actor", String(100), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("data", Text, nullable=False),
-    Column("prev", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    _given_key("seq", SEQ),
+    _required("at", INSTANT),
+    _required("kind", KIND),
+    _required("actor", NAME),
+    _required("subject", ITEM_ID),
+    _required("data", Text),
+    _required("prev", TOKEN),
+    _required("hash", TOKEN),
     Index("ix_audit_entries_kind_seq", "kind", "seq"),
 )
 
 audit_checkpoints = Table(
     "audit_checkpoints",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
+    _given_key("seq", SEQ),
+    *_signature_columns(),
 )
 
 # One row: the signed head of the audit log, renewed in every write transaction. Writers lock it, which also
@@ -272,12 +310,9 @@ audit_checkpoints = Table(
 audit_head = Table(
     "audit_head",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", SEQ, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
+    _given_key("id", Integer),
+    _required("seq", SEQ),
+    *_signature_columns(),
 )
 
 # As a witness of its partners' audit logs: the last signed head of each partner's log it was given, which the
@@ -285,13 +320,10 @@ audit_head = Table(
 audit_witnessed = Table(
     "audit_witnessed",
     metadata,
-    Column("party", String(64), primary_key=True, autoincrement=False),
-    Column("seq", SEQ, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("at", INSTANT, nullable=False),
-    Column("key", String(64), nullable=False),
-    Column("signature", String(128), nullable=False),
-    Column("received_at", INSTANT, nullable=False),
+    _given_key("party", PARTY),
+    _required("seq", SEQ),
+    *_signature_columns(),
+    _required("received_at", INSTANT),
 )
 
 # The STIX 2.1 objects this node holds, one per report whose body is one STIX object (body_type "stix-object"):
@@ -302,21 +334,21 @@ audit_witnessed = Table(
 stix_objects = Table(
     "stix_objects",
     metadata,
-    Column("seq", SEQ, primary_key=True, autoincrement=True),
-    Column("report_id", String(64), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=True),
-    Column("stix_id", String(300), nullable=False),
-    Column("type", String(250), nullable=False),
-    Column("spec_version", String(8), nullable=False),
+    _sequence(),
+    _report_ref(unique=True),
+    _required("stix_id", String(300)),
+    _required("type", String(250)),
+    _required("spec_version", String(8)),
     # The object's version (TAXII 2.1 §3.6: `modified`, else `created`, else the date it was added).
-    Column("version", INSTANT, nullable=False),
-    Column("date_added", INSTANT, nullable=False),
-    Column("revoked", Boolean, nullable=False),
-    Column("originator", String(64), nullable=False),
-    Column("received_from", String(64)),
-    Column("level_rank", Integer, nullable=False),
-    Column("compartments", JSON, nullable=False),
-    Column("marking_ref", String(64), nullable=False),
-    Column("object", Text, nullable=False),
+    _required("version", INSTANT),
+    _required("date_added", INSTANT),
+    _required("revoked", Boolean),
+    _required("originator", PARTY),
+    Column("received_from", PARTY),
+    _required("level_rank", Integer),
+    _required("compartments", JSON),
+    _required("marking_ref", TOKEN),
+    _required("object", Text),
     Index("ix_stix_objects_added", "date_added", "seq"),
     Index("ix_stix_objects_stix_id", "stix_id", "version"),
     Index("ix_stix_objects_originator_added", "originator", "date_added", "seq"),
@@ -328,8 +360,8 @@ stix_objects = Table(
 stix_markings = Table(
     "stix_markings",
     metadata,
-    Column("id", String(64), primary_key=True, autoincrement=False),
-    Column("definition", Text, nullable=False),
+    _given_key("id", TOKEN),
+    _required("definition", Text),
 )
 
 # The status of each envelope posted to the TAXII server (TAXII 2.1 §4.3), kept so that a client polls it after
@@ -337,12 +369,12 @@ stix_markings = Table(
 taxii_statuses = Table(
     "taxii_statuses",
     metadata,
-    Column("id", String(64), primary_key=True, autoincrement=False),
-    Column("user_id", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("request_timestamp", INSTANT, nullable=False),
-    Column("total_count", Integer, nullable=False),
-    Column("successes", JSON, nullable=False),
-    Column("failures", JSON, nullable=False),
-    Column("pendings", JSON, nullable=False),
+    _given_key("id", TOKEN),
+    _required("user_id", Integer),
+    _required("status", STATE),
+    _required("request_timestamp", INSTANT),
+    _required("total_count", Integer),
+    _required("successes", JSON),
+    _required("failures", JSON),
+    _required("pendings", JSON),
 )

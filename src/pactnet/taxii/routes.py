@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from pactnet.services.context import Node
+    from pactnet.services.users import User
+
+    CollectionRead = Callable[[Node, Request, User, str], Response]
 
 Endpoint = TypeVar("Endpoint", bound="Callable[..., Any]")
 ROOT = f"{PREFIX}{discovery.API_ROOT}"
@@ -26,8 +29,8 @@ ObjectId = Annotated[str, Path(max_length=300)]
 StatusId = Annotated[str, Path(max_length=64)]
 
 
-def _route(routes: "APIRouter", method: str, path: str) -> "Callable[[Endpoint], Endpoint]":
-    """Add a TAXII route, whose refusals are TAXII error resources.
+def _route(routes: "APIRouter", method: str, path: str, name: str | None = None) -> "Callable[[Endpoint], Endpoint]":
+    """Add a TAXII route, whose refusals are TAXII error resources (named for its endpoint unless `name` is given).
 
     Outside the API's OpenAPI document: TAXII's resources are specified by OASIS, in their own media type.
     """
@@ -36,6 +39,7 @@ def _route(routes: "APIRouter", method: str, path: str) -> "Callable[[Endpoint],
         routes.add_api_route(
             path,
             endpoint,
+            name=name,
             methods=[method],
             route_class_override=TaxiiRoute,
             include_in_schema=False,
@@ -46,7 +50,7 @@ def _route(routes: "APIRouter", method: str, path: str) -> "Callable[[Endpoint],
     return add
 
 
-def install(routes: "APIRouter", node: "Node") -> None:  # noqa: C901 - one nested function per route, each a line
+def install(routes: "APIRouter", node: "Node") -> None:
     """Add the TAXII server's routes to the node's application."""
 
     @_route(routes, "GET", PREFIX)
@@ -61,13 +65,14 @@ def install(routes: "APIRouter", node: "Node") -> None:  # noqa: C901 - one nest
     def get_collections(request: Request, user: Reader) -> Response:
         return collections.list_collections(node, request, user)
 
-    @_route(routes, "GET", f"{ROOT}collections/{{collection_id}}/")
-    def get_collection(request: Request, user: Reader, collection_id: CollectionId) -> Response:
-        return collections.get_collection(node, request, user, collection_id)
-
-    @_route(routes, "GET", f"{ROOT}collections/{{collection_id}}/objects/")
-    def get_objects(request: Request, user: Reader, collection_id: CollectionId) -> Response:
-        return objects.get_objects(node, request, user, collection_id)
+    collection = f"{ROOT}collections/{{collection_id}}/"
+    # What a reader GETs of one collection: the collection itself, a page of its objects, and their manifest.
+    for path, read in (
+        (collection, collections.get_collection),
+        (f"{collection}objects/", objects.get_objects),
+        (f"{collection}manifest/", objects.get_manifest),
+    ):
+        _collection_read(routes, node, path, read)
 
     @_route(routes, "POST", f"{ROOT}collections/{{collection_id}}/objects/")
     async def post_objects(request: Request, user: Publisher, collection_id: CollectionId) -> Response:
@@ -85,10 +90,15 @@ def install(routes: "APIRouter", node: "Node") -> None:  # noqa: C901 - one nest
     def get_versions(request: Request, user: Reader, collection_id: CollectionId, object_id: ObjectId) -> Response:
         return objects.get_versions(node, request, user, collection_id, object_id)
 
-    @_route(routes, "GET", f"{ROOT}collections/{{collection_id}}/manifest/")
-    def get_manifest(request: Request, user: Reader, collection_id: CollectionId) -> Response:
-        return objects.get_manifest(node, request, user, collection_id)
-
     @_route(routes, "GET", f"{ROOT}status/{{status_id}}/")
     def get_status(request: Request, user: Publisher, status_id: StatusId) -> Response:
         return status.status(node, request, user, status_id)
+
+
+def _collection_read(routes: "APIRouter", node: "Node", path: str, read: "CollectionRead") -> None:
+    """Add a reader's GET of `path`, answered by `read` and named after it."""
+
+    def endpoint(request: Request, user: Reader, collection_id: CollectionId) -> Response:
+        return read(node, request, user, collection_id)
+
+    _route(routes, "GET", path, read.__name__)(endpoint)

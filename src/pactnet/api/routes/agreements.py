@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from pactnet.api import schemas
 from pactnet.api.auth import ActRecorder, AgreementViewer
-from pactnet.api.routes.paths import PactId
+from pactnet.api.routes.paths import PactId, creating
 from pactnet.services import agreements
 from pactnet.services.context import Node
 
@@ -24,9 +24,7 @@ def install(routes: APIRouter, node: Node) -> None:
         """One agreement: its status now and its timeline."""
         return agreements.get_agreement(node, pact_id)
 
-    @routes.post(
-        "/api/v1/agreements/{pact_id}/events", tags=["agreements"], status_code=201, response_model=schemas.AgreementOut
-    )
+    @creating(routes, "/api/v1/agreements/{pact_id}/events", "agreements", schemas.AgreementOut)
     def record_act(pact_id: PactId, body: schemas.ActRequest, who: ActRecorder) -> dict[str, Any]:
         """Record a lifecycle act by this party (notice, suspension, resumption, withdrawal), effective now."""
         return agreements.record_act(node, who, pact_id, body.type)

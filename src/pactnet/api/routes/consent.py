@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from pactnet.api import notice_schemas
 from pactnet.api.auth import ConsentAsker, ConsentGiver, InboxViewer
-from pactnet.api.routes.paths import ListingLimit, ReportId, RequestId
+from pactnet.api.routes.paths import ListingLimit, ReportId, RequestId, creating
 from pactnet.services import consent_requests
 from pactnet.services.context import Node
 
@@ -14,12 +14,7 @@ from pactnet.services.context import Node
 def install(routes: APIRouter, node: Node) -> None:
     """Add the consent-request routes of this node."""
 
-    @routes.post(
-        "/api/v1/reports/{report_id}/consent-requests",
-        tags=["consent"],
-        status_code=201,
-        response_model=notice_schemas.ConsentRequestOut,
-    )
+    @creating(routes, "/api/v1/reports/{report_id}/consent-requests", "consent", notice_schemas.ConsentRequestOut)
     def request_consent(report_id: ReportId, body: notice_schemas.ConsentAsk, who: ConsentAsker) -> dict[str, Any]:
         """As a holder, ask a received item's originator for consent to release it to a third party.
 

@@ -3,13 +3,14 @@
 No `from __future__ import annotations` here: FastAPI reads the annotations of the routes at run time.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import InboxViewer, Releaser
+from pactnet.api.routes.paths import ListingLimit, ReportId, creating
 from pactnet.services import consent_inbox, releases
 from pactnet.services.context import Node
 
@@ -57,9 +58,8 @@ class ConsentEntry(BaseModel):
 
 def install(routes: APIRouter, node: Node) -> None:
     """Add the release and consent inbox routes of this node."""
-    report_path = Annotated[str, Path(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
 
-    def release(report_id: report_path, body: ReleaseIn, who: Releaser) -> dict[str, Any]:
+    def release(report_id: ReportId, body: ReleaseIn, who: Releaser) -> dict[str, Any]:
         """Release a held report onward to a party: decided now like any transfer, and sent if allowed.
 
         201 with the decision either way (a refusal lists its reasons, as a publication's decisions do); 404 for a
@@ -68,11 +68,9 @@ def install(routes: APIRouter, node: Node) -> None:
         """
         return releases.release_report(node, who, report_id, body.to)
 
-    def inbox(who: InboxViewer, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    def inbox(who: InboxViewer, limit: ListingLimit = 100) -> list[dict[str, Any]]:
         """The consents about items held here that the user may see, newest first (the consent inbox)."""
         return consent_inbox.list_consents(node, who, limit)
 
-    routes.post("/api/v1/reports/{report_id}/releases", status_code=201, response_model=ReleaseOut, tags=["consent"])(
-        release
-    )
+    creating(routes, "/api/v1/reports/{report_id}/releases", "consent", ReleaseOut)(release)
     routes.get("/api/v1/consents", response_model=list[ConsentEntry], tags=["consent"])(inbox)

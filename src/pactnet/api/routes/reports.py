@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 
 from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import CompromiseReporter, ConsentGiver, InboxViewer, Publisher, Reader
-from pactnet.api.routes.paths import ListingLimit, ReportId
+from pactnet.api.routes.paths import ListingLimit, ReportId, creating
 from pactnet.policy.clock import in_calendar
 from pactnet.services import InvalidInputError, compromises, cursors, outbox_view, releases, reports
 from pactnet.services.context import Node
@@ -33,14 +33,12 @@ def _publishing(routes: APIRouter, node: Node) -> None:
     publish_body = schemas.publish_request(labels, partners)
     batch_body = schemas.publish_batch(publish_body)
 
-    @routes.post("/api/v1/reports", tags=["reports"], status_code=201, response_model=schemas.PublishResponse)
+    @creating(routes, "/api/v1/reports", "reports", schemas.PublishResponse)
     def publish(body: publish_body, who: Publisher) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
         """Publish a report this party originates; every transfer is decided at this instant."""
         return reports.publish(node, who, _publication(body))
 
-    @routes.post(
-        "/api/v1/reports/batch", tags=["reports"], status_code=201, response_model=schemas.PublishBatchResponse
-    )
+    @creating(routes, "/api/v1/reports/batch", "reports", schemas.PublishBatchResponse)
     def publish_batch(body: batch_body, who: Publisher) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
         """Publish up to 100 reports in one request and one transaction, all or nothing (for feeds)."""
         return {"results": reports.publish_many(node, who, _publications(body))}
@@ -91,12 +89,7 @@ def _reading(routes: APIRouter, node: Node) -> None:
 
 
 def _holding(routes: APIRouter, node: Node) -> None:
-    @routes.post(
-        "/api/v1/reports/{report_id}/consents",
-        tags=["reports"],
-        status_code=201,
-        response_model=notice_schemas.ConsentOut,
-    )
+    @creating(routes, "/api/v1/reports/{report_id}/consents", "reports", notice_schemas.ConsentOut)
     def grant_consent(
         report_id: ReportId, body: notice_schemas.ReleaseConsent | notice_schemas.RelayConsent, who: ConsentGiver
     ) -> dict[str, Any]:
@@ -109,12 +102,7 @@ def _holding(routes: APIRouter, node: Node) -> None:
         arrangement = body.arrangement if isinstance(body, notice_schemas.RelayConsent) else None
         return releases.grant_consent(node, who, report_id, to, arrangement, body.until)
 
-    @routes.post(
-        "/api/v1/reports/{report_id}/compromise",
-        tags=["reports"],
-        status_code=201,
-        response_model=notice_schemas.CompromiseOut,
-    )
+    @creating(routes, "/api/v1/reports/{report_id}/compromise", "reports", notice_schemas.CompromiseOut)
     def report_compromise(
         report_id: ReportId, body: notice_schemas.CompromiseIn, who: CompromiseReporter
     ) -> dict[str, Any]:

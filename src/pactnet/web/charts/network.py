@@ -23,11 +23,11 @@ BOW = 90.0  # how far a relay's curve bows out from the straight line between hu
 SIDEWAYS = 0.3  # a label whose link points this far sideways from the centre is anchored away from it
 
 
-def state_class(status: Status) -> str:
-    """A pact's colour at the instant: in force (with its notice), signed, not in force, ended."""
-    if status.state is State.IN_FORCE and status.notice is not Notice.NONE:
-        return f"notice-{status.notice.value}"
-    return f"state-{status.state.value.replace('_', '-')}"
+def state_class(state: State, notice: Notice) -> str:
+    """A pact's colour (console.css): in force (with its notice), signed, not in force, ended; here and on timelines."""
+    if state is State.IN_FORCE and notice is not Notice.NONE:
+        return f"notice-{notice.value}"
+    return f"state-{state.value.replace('_', '-')}"
 
 
 def state_words(status: Status) -> str:
@@ -66,7 +66,7 @@ def _links(picture: Network, places: dict[str, tuple[float, float]]) -> str:
     """An agreement is a straight line; an arrangement's relay, a curve bowed outwards from its hub to a member."""
     parts = []
     for pact, status in picture.pacts:
-        css = f"link {state_class(status)}"
+        css = f"link {state_class(status.state, status.notice)}"
         words = f"{pact.id} · {state_words(status)}"
         if isinstance(pact, Arrangement):
             hub = places[pact.hub]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pactnet.policy.lifecycle import Notice, State
+from pactnet.web.charts.network import state_class
 from pactnet.web.charts.svg import Axis, element, figure, label, text_width, tooltip
 
 if TYPE_CHECKING:
@@ -25,9 +26,7 @@ LANES = 6  # rows of event labels above the band; a label that fits none is left
 
 def band_class(period: Period) -> str:
     """The CSS class of a period's band: its state, and its notice while in force."""
-    if period.state is State.IN_FORCE and period.notice is not Notice.NONE:
-        return f"band notice-{period.notice.value}"
-    return f"band state-{period.state.value.replace('_', '-')}"
+    return f"band {state_class(period.state, period.notice)}"
 
 
 def band_words(period: Period) -> str:
