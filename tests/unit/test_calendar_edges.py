@@ -9,6 +9,7 @@ import pytest
 from pactnet.errors import WorldError, WorldIssue
 from pactnet.policy import Notice, State
 from pactnet.policy.clock import parse_instant
+from pactnet.store.instants import instant_text, parse_instant_text
 from pactnet.world import parse_world
 from tests.unit.worlds import GSOMIA, PACT, event, in_force, issues, notice, resume, shown, status, world, world_text
 
@@ -193,3 +194,25 @@ class TestOneRun:
         paths = [issue.path for issue in issues_of(text)]
         assert f"agreements.{PACT}.equivalence[0].AAA" in paths
         assert "events[1]" in paths
+
+
+class TestStoredInstants:
+    """An instant as the store keeps it is fixed-width text that sorts and parses back, at the calendar's edges too."""
+
+    @pytest.mark.parametrize(
+        "at",
+        [
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            datetime(2019, 11, 23, 0, 0, tzinfo=UTC),
+            datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ],
+    )
+    def test_every_year_is_four_digits_and_parses_back(self, at: datetime) -> None:
+        text = instant_text(at)
+        assert len(text) == len("2019-11-23T00:00:00.000000Z")
+        assert parse_instant_text(text) == at
+
+    def test_the_texts_sort_as_the_instants_do(self) -> None:
+        instants = [datetime(year, 6, 1, tzinfo=UTC) for year in (1, 9, 99, 999, 1000, 2019, 9999)]
+        assert sorted(instant_text(at) for at in instants) == [instant_text(at) for at in instants]
