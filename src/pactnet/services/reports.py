@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 
 from pactnet.audit.chain import AuditRecord
 from pactnet.policy.decisions import Decision, decide
@@ -19,6 +19,7 @@ from pactnet.services.cursors import open_cursor, seal_cursor
 from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
 from pactnet.services.stix_consents import carry_consents
 from pactnet.services.stix_index import index_reports
+from pactnet.store.bulk import insert_rows
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
 from pactnet.store.reports import report_by_id
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
 
     from pactnet.services.context import Node
     from pactnet.services.users import User
-
-# Statements built once: building them per publish cost more than running them.
-_INSERT_REPORTS = insert(reports)
-_INSERT_DECISIONS = insert(decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +175,10 @@ class _Rows:
 
     def insert(self, connection: Connection) -> None:
         # A report before its categories and decisions, which name it.
-        for statement, rows in (
-            (_INSERT_REPORTS, self.reports),
-            (INSERT_CATEGORIES, self.categories),
-            (_INSERT_DECISIONS, self.decisions),
-        ):
-            if rows:
-                connection.execute(statement, rows)
+        insert_rows(connection, reports, self.reports)
+        if self.categories:
+            connection.execute(INSERT_CATEGORIES, self.categories)
+        insert_rows(connection, decisions, self.decisions)
         enqueue_transfers(connection, self.transfers)
 
 

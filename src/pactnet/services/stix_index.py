@@ -14,8 +14,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
-
 from pactnet.stix.marking import (
     TLP_MARKINGS,
     PactnetMarking,
@@ -23,6 +21,7 @@ from pactnet.stix.marking import (
     held_marking_definition,
     marking_of,
 )
+from pactnet.store.bulk import insert_rows
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects
 
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 # The body type of a report that is one STIX 2.1 object (a whole bundle is "stix", kept as sent).
 STIX_OBJECT = "stix-object"
-_INSERT_OBJECTS = insert(stix_objects)
 # A STIX 2.1 identifier (§2.9): the object's type, two dashes, a UUID.
 _ID_PARTS = 2
 _UUID_LENGTH = 36
@@ -176,7 +174,7 @@ def index_reports(connection: Connection, holder: str, reports: Iterable[dict[st
     rows, definitions = index_rows(holder, reports, date_added)
     if not rows:
         return
-    connection.execute(_INSERT_OBJECTS, rows)
+    insert_rows(connection, stix_objects, rows)
     # Imported here, not with the module: the dialect's module is loaded with the node's engine anyway, and
     # loading both at import cost every command and every server start a fifth of its import time.
     if connection.dialect.name == "postgresql":

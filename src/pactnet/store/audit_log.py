@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select, update
 
 from pactnet.audit.chain import GENESIS, AuditRecord, Checkpoint, Entry, Verification, chain_entry, verify_chain
+from pactnet.store.bulk import insert_rows
 from pactnet.store.tables import audit_checkpoints, audit_entries, audit_head
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 HEAD_ROW = 1
 # Statements built once: building them per write cost more than running them.
 _LOCK_HEAD = select(audit_head).where(audit_head.c.id == HEAD_ROW).with_for_update()
-_INSERT_ENTRIES = insert(audit_entries)
 _UPDATE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ROW)
 _INSERT_CHECKPOINTS = insert(audit_checkpoints)
 
@@ -61,8 +61,9 @@ class SqlAuditLog:
             prev = entry.hash
         if not entries:
             return entries
-        connection.execute(
-            _INSERT_ENTRIES,
+        insert_rows(
+            connection,
+            audit_entries,
             [
                 {
                     "seq": entry.seq,

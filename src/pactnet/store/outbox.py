@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, Unpack
 from sqlalchemy import insert
 
 from pactnet.policy.precedence import URGENT_RANK, rank_of
+from pactnet.store.bulk import insert_rows
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import outbox
 from pactnet.store.unit_of_work import note_queued
@@ -142,7 +143,7 @@ def transfer_row(
 def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Write transfer rows (`transfer_row`) in one statement."""
     if rows:
-        connection.execute(_INSERT, rows)
+        insert_rows(connection, outbox, rows)
         _note_queued(connection, rows)
 
 
