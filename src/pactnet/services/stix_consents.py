@@ -8,7 +8,6 @@ before deciding, without importing onward release.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -16,7 +15,7 @@ from sqlalchemy import or_, select
 from pactnet.audit.chain import AuditRecord
 from pactnet.policy.clock import parse_instant
 from pactnet.services.consents import build_statement
-from pactnet.services.stix_index import STIX_OBJECT, stix_instant
+from pactnet.services.stix_index import STIX_OBJECT, stix_instant, stored_object
 from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import consents, reports, stix_objects
@@ -36,7 +35,7 @@ def _object_version(row: dict[str, Any]) -> tuple[str, str] | None:
     """The STIX id and version (as the index stores it) of a report row that is one STIX object."""
     if row["body_type"] != STIX_OBJECT:
         return None
-    obj = json.loads(row["body"])  # checked by services.stix_index before it became a report
+    obj = stored_object(row["body"])
     version = stix_instant(obj.get("modified")) or stix_instant(obj.get("created"))
     return None if version is None else (obj["id"], instant_text(version))
 

@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pactnet.stix.marking import (
@@ -26,7 +27,7 @@ from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from sqlalchemy import Connection, Executable
 
@@ -85,6 +86,17 @@ def object_problem(obj: object) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)
+def stored_object(body: str) -> Mapping[str, Any]:
+    """The STIX object a report's body holds (already checked: `stix_body_problem`), parsed once.
+
+    Publishing one reads it twice (the consents a new version carries, then the index row); the body is the same
+    string both times. Read only: the mapping is shared.
+    """
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
+
+
 def stix_body_problem(body: str) -> str | None:
     """What makes a report's body not one STIX 2.1 object, in words; None if it is one."""
     try:
@@ -108,7 +120,7 @@ def _report_marking(row: dict[str, Any]) -> PactnetMarking:
     )
 
 
-def _indexed_marking(obj: dict[str, Any], held: PactnetMarking) -> PactnetMarking:
+def _indexed_marking(obj: Mapping[str, Any], held: PactnetMarking) -> PactnetMarking:
     """The marking an object is indexed under: its report's, with the object's TLP if it names only TLP markings.
 
     Its pactnet and ISA markings were read when the report was made, and need definitions: a reference to
@@ -125,7 +137,7 @@ def _indexed_marking(obj: dict[str, Any], held: PactnetMarking) -> PactnetMarkin
         return held
 
 
-def _served(obj: dict[str, Any], held: str) -> dict[str, Any]:
+def _served(obj: Mapping[str, Any], held: str) -> dict[str, Any]:
     """The object as this node serves it: its TLP kept, its pactnet marking this node's own."""
     refs = [ref for ref in obj.get("object_marking_refs", []) if ref in TLP_MARKINGS]
     return {**obj, "object_marking_refs": [*refs, held]}
@@ -141,7 +153,7 @@ def index_rows(
     for report in reports:
         if report["body_type"] != STIX_OBJECT:
             continue
-        obj = json.loads(report["body"])
+        obj = stored_object(report["body"])
         marking = _indexed_marking(obj, _report_marking(report))
         if marking not in made:  # most objects of a batch share a handful of markings
             definition = held_marking_definition(marking, holder)
