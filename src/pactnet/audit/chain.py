@@ -15,7 +15,7 @@ with the heads its witnesses hold (docs/audit.md, "What verification trusts").
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -140,8 +140,8 @@ class Checkpoint:
         return self.key == b64(public_key) and verify(public_key, signature, self.message(self.seq, self.hash, self.at))
 
     def as_dict(self) -> dict[str, Any]:
-        """The checkpoint as exported."""
-        return {"seq": self.seq, "hash": self.hash, "at": self.at, "key": self.key, "signature": self.signature}
+        """The checkpoint as exported: its fields, in order (also the columns of the tables that hold one)."""
+        return asdict(self)
 
 
 _CHECKPOINT_TEXTS = {"hash": 64, "at": 27, "key": 64, "signature": 128}  # the columns' widths (store.tables)

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from pactnet.cli.remote_tables import consent_cells, consent_request_cells, sent_cell
 from pactnet.cli.terminal import (
     AS_JSON,
     FOLDER,
@@ -30,11 +31,6 @@ app = typer.Typer(
 )
 REQUEST_COLUMNS = ("title", "purpose", "direction", "asked", "to", "state", "sent")
 CONSENT_COLUMNS = ("title", "by", "to", "at", "until", "request")
-
-
-def _delivery(request: dict[str, Any]) -> str:
-    delivery = request["delivery"]
-    return "—" if delivery is None else f"{delivery['state']} ({delivery['to']})"
 
 
 @app.command("request")
@@ -68,18 +64,7 @@ def list_(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -
 def _requests_table(folder: Path, found: list[dict[str, Any]]) -> None:
     table = notice_table(f"consent requests of {folder}", REQUEST_COLUMNS)
     for one in found:
-        asked = f"{one['holder']} → {one['originator']}"
-        table.add_row(
-            one["id"],
-            one["report_id"],
-            one["report_title"],
-            one["purpose"],
-            one["direction"],
-            asked,
-            one["to"],
-            one["state"],
-            _delivery(one),
-        )
+        table.add_row(*consent_request_cells(one), sent_cell(one))
     out.print(table)
 
 
@@ -117,12 +102,8 @@ def _consents_table(folder: Path, found: list[dict[str, Any]]) -> None:
     table = notice_table(f"consents known at {folder}", CONSENT_COLUMNS)
     unasked = 0
     for one in found:
-        to = one["to"] or f"relay under {one['arrangement']}"
         unasked += one["direction"] == "received" and one["to"] is not None and one["request"] is None
-        until = one["until"] or "—"
-        table.add_row(
-            one["id"], one["report_id"], one["title"], one["originator"], to, one["at"], until, one["request"] or "—"
-        )
+        table.add_row(*consent_cells(one))
     out.print(table)
     if unasked:
         out.print(

@@ -130,7 +130,8 @@ def release(report_id: str, released: dict[str, Any]) -> None:
         out.print(f"refused: {_reasons(released['reasons'])}", markup=False)
 
 
-def _sent(one: dict[str, Any]) -> str:
+def sent_cell(one: dict[str, Any]) -> str:
+    """How a notice went to the other party's node: its delivery's state and to whom, or a dash."""
     delivery = one.get("delivery")
     return "—" if delivery is None else f"{delivery['state']} ({delivery['to']})"
 
@@ -143,46 +144,44 @@ def compromise_cells(one: dict[str, Any]) -> list[Any]:
 
 def compromises(found: list[dict[str, Any]]) -> None:
     """Losses and compromises, incoming and outgoing."""
-    rows = [[*compromise_cells(one), _sent(one)] for one in found]
+    rows = [[*compromise_cells(one), sent_cell(one)] for one in found]
     columns = ["id", "report", "title", "direction", "reported", "at", "description", "sent"]
     table("losses and compromises", columns, rows)
 
 
+def consent_request_cells(one: dict[str, Any]) -> list[Any]:
+    """A consent request as a row, up to how it was sent: id, report, title, purpose, direction, asked, to, state."""
+    asked = f"{one['holder']} → {one['originator']}"
+    return [
+        one["id"],
+        one["report_id"],
+        one["report_title"],
+        one["purpose"],
+        one["direction"],
+        asked,
+        one["to"],
+        one["state"],
+    ]
+
+
 def consent_requests(found: list[dict[str, Any]]) -> None:
     """Consent requests, asked here or of this party."""
-    rows = [
-        [
-            one["id"],
-            one["report_id"],
-            one["report_title"],
-            one["purpose"],
-            one["direction"],
-            f"{one['holder']} → {one['originator']}",
-            one["to"],
-            one["state"],
-            _sent(one),
-        ]
-        for one in found
-    ]
+    rows = [[*consent_request_cells(one), sent_cell(one)] for one in found]
     columns = ["id", "report", "title", "purpose", "direction", "asked", "to", "state", "sent"]
     table("consent requests", columns, rows)
 
 
+def consent_cells(one: dict[str, Any]) -> list[Any]:
+    """A consent as a row: id, report, title, by, to (or the arrangement it is relayed under), at, until, request."""
+    to = one["to"] or f"relay under {one['arrangement']}"
+    until = one["until"] or "—"
+    request = one["request"] or "—"
+    return [one["id"], one["report_id"], one["title"], one["originator"], to, one["at"], until, request]
+
+
 def consents(found: list[dict[str, Any]]) -> None:
     """The consent inbox."""
-    rows = [
-        [
-            one["id"],
-            one["report_id"],
-            one["title"],
-            one["originator"],
-            one["to"] or f"relay under {one['arrangement']}",
-            one["at"],
-            one["until"],
-            one["request"],
-        ]
-        for one in found
-    ]
+    rows = [consent_cells(one) for one in found]
     table("consents", ["id", "report", "title", "by", "to", "at", "until", "request"], rows)
 
 

@@ -58,8 +58,20 @@ def _unsigned(document: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in document.items() if name != "signature"}
 
 
+class _SigningKeyHolder:
+    """What holds one of a party's signing keys, known by that key's fingerprint."""
+
+    __slots__ = ()
+    signing_key: bytes
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the signing key (a rotation's new one), to be compared out of band before trusting."""
+        return fingerprint(self.signing_key)
+
+
 @dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(_SigningKeyHolder):
     """A verified identity: who the node speaks for, where it listens, and its public keys."""
 
     party: str
@@ -68,14 +80,9 @@ class Identity:
     encryption_key: bytes
     issued_at: datetime
 
-    @property
-    def fingerprint(self) -> str:
-        """The fingerprint of the signing key, to be compared out of band before trusting."""
-        return fingerprint(self.signing_key)
-
 
 @dataclass(frozen=True, slots=True)
-class Rotation:
+class Rotation(_SigningKeyHolder):
     """A verified rotation: the party's keys from `rotated_at` on, vouched for by its old signing key."""
 
     party: str
@@ -83,11 +90,6 @@ class Rotation:
     signing_key: bytes
     encryption_key: bytes
     rotated_at: datetime
-
-    @property
-    def fingerprint(self) -> str:
-        """The fingerprint of the new signing key."""
-        return fingerprint(self.signing_key)
 
     @property
     def old_fingerprint(self) -> str:
@@ -267,16 +269,11 @@ def check_url(url: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class RetiredKey:
+class RetiredKey(_SigningKeyHolder):
     """A partner's signing key that a rotation retired: valid for envelopes sent before `retired_at` only."""
 
     signing_key: bytes
     retired_at: datetime
-
-    @property
-    def fingerprint(self) -> str:
-        """The retired key's fingerprint."""
-        return fingerprint(self.signing_key)
 
 
 @dataclass(frozen=True, slots=True)
