@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from pactnet.services.stix_collections import collections
 from pactnet.services.users import add_user
+from pactnet.store.tables import reports
 from tests.integration.conftest import LoopbackServer
 from tests.integration.taxii_support import MEDIA, envelope, indicator, pactnet_marking
 
@@ -172,6 +175,18 @@ class TestRequests:
         status = answer.json()
         assert (status["success_count"], status["failure_count"]) == (2, 1), status
         assert "STIX" in status["failures"][0]["message"]
+
+    @pytest.mark.parametrize("constant", [math.nan, math.inf, -math.inf])
+    def test_a_number_json_cannot_hold_is_400_and_nothing_is_published(
+        self, http: httpx.Client, node: Node, kim: dict[str, str], constant: float
+    ) -> None:
+        # Python writes these as NaN and Infinity, which no JSON parser (nor any TAXII client) reads back.
+        marking = pactnet_marking(LEVEL_II)
+        answer = post(http, node, kim, envelope(marking, indicator("Scored", marking["id"]) | {"x_score": constant}))
+        refused(answer, 400)
+        assert "not a JSON number" in answer.json()["description"]
+        with node.uow.read() as connection:
+            assert connection.execute(select(func.count()).select_from(reports)).scalar() == 0
 
     @pytest.mark.parametrize("body", [[1, 2], {"objects": "none"}, {"objects": []}, {"more": False}])
     def test_json_that_is_no_envelope_is_422(

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_instance
 
 import pactnet.stix
+from pactnet.services.stix_index import stix_body_problem
 from pactnet.stix import (
     ISA_EXTENSION_ID,
     PACTNET_MARKING_EXTENSION_ID,
@@ -501,3 +502,23 @@ class TestHostileInput:
             marking_of(obj, {}, None)
         assert "\\ud800" in str(refused.value)
         str(refused.value).encode("utf-8")
+
+
+class TestStoredBodies:
+    """A STIX object's body from a partner is refused when it is not JSON every TAXII client can read back."""
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_a_number_json_cannot_hold_is_a_problem(self, constant: str) -> None:
+        obj = stix2.v21.Indicator(
+            pattern="[ipv4-addr:value = '203.0.113.9']", pattern_type="stix", valid_from="2019-11-22T15:00:00Z"
+        )
+        body = obj.serialize()[:-1] + f', "x_score": {constant}}}'
+        problem = stix_body_problem(body)
+        assert problem is not None
+        assert "NaN and Infinity" in problem
+
+    def test_a_plain_object_is_no_problem(self) -> None:
+        obj = stix2.v21.Indicator(
+            pattern="[ipv4-addr:value = '203.0.113.9']", pattern_type="stix", valid_from="2019-11-22T15:00:00Z"
+        )
+        assert stix_body_problem(obj.serialize()) is None

@@ -13,7 +13,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pactnet.stix.marking import (
     TLP_MARKINGS,
@@ -100,10 +100,16 @@ def stored_object(body: str) -> Mapping[str, Any]:
 def stix_body_problem(body: str) -> str | None:
     """What makes a report's body not one STIX 2.1 object, in words; None if it is one."""
     try:
-        obj = json.loads(body)
+        obj = json.loads(body, parse_constant=_no_constant)
     except ValueError:
-        return "not JSON: a body of type stix-object is one STIX 2.1 object"
+        return "not JSON: a body of type stix-object is one STIX 2.1 object (NaN and Infinity are no JSON numbers)"
     return object_problem(obj)
+
+
+def _no_constant(name: str) -> NoReturn:
+    # Python's parser reads NaN and Infinity; such an object would be served as text no TAXII client reads back.
+    message = f"{name} is not a JSON number"
+    raise ValueError(message)
 
 
 def _report_marking(row: dict[str, Any]) -> PactnetMarking:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -95,10 +95,16 @@ def get_manifest(node: Node, request: Request, user: User, collection_id: str) -
     return taxii_response(body, headers=_headers(page))
 
 
+def _no_constant(name: str) -> NoReturn:
+    # Python's parser reads NaN and Infinity; stored, they would be served as text no JSON parser reads back.
+    message = f"{name} is not a JSON number"
+    raise ValueError(message)
+
+
 def _objects_of(body: bytes) -> list[Any]:
     """The objects of a posted envelope; 400 for a body that is not JSON, 422 for JSON that is no envelope."""
     try:
-        envelope = json.loads(body)
+        envelope = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise TaxiiError(400, "Bad Request", f"the body is not JSON: {error}"[:300]) from error
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
