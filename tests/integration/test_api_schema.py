@@ -7,6 +7,7 @@ CI runs a bounded number of examples per operation; set PACTNET_SCHEMATHESIS_EXA
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import schemathesis
@@ -35,6 +36,7 @@ def test_the_api_answers_every_generated_request_within_its_schema(node: Node) -
         operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]  # Err raises
         assert len(operations) >= 9
 
+        sent: Counter[str] = Counter()
         for operation in operations:
 
             @given(case=operation.as_strategy())
@@ -44,5 +46,9 @@ def test_the_api_answers_every_generated_request_within_its_schema(node: Node) -
                     case.query = (case.query or {}) | {"max_seconds": STREAMS[case.path]}
                 excluded = [schemathesis.checks.positive_data_acceptance] if case.path in SEALED_CURSORS else []
                 case.call_and_validate(headers=headers, excluded_checks=excluded)
+                sent[f"{case.method} {case.path}"] += 1
 
             answers_within_schema()
+    # The figure a long run reports (docs/node.md): every operation was called, and how many requests in all.
+    print(f"\nschemathesis on {node.uow.engine.dialect.name}: {sent.total()} requests, {len(sent)} operations")  # noqa: T201
+    assert len(sent) == len(operations)
