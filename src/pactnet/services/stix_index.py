@@ -86,13 +86,22 @@ def object_problem(obj: object) -> str | None:
     return None
 
 
-@lru_cache(maxsize=512)
-def stored_object(body: str) -> Mapping[str, Any]:
-    """The STIX object a report's body holds (already checked: `stix_body_problem`), parsed once.
+# A body is parsed once for publishing (the consents a new version carries, then the index row) only if it is
+# small: the cache must not hold a partner's megabyte bodies. 128 bodies of at most 16 KiB: a few MiB at most.
+_CACHED_BODIES = 128
+_CACHED_BODY_LENGTH = 16 * 1024
 
-    Publishing one reads it twice (the consents a new version carries, then the index row); the body is the same
-    string both times. Read only: the mapping is shared.
-    """
+
+def stored_object(body: str) -> Mapping[str, Any]:
+    """The STIX object a report's body holds (already checked: `stix_body_problem`). Read only: it may be shared."""
+    if len(body) > _CACHED_BODY_LENGTH:
+        parsed: dict[str, Any] = json.loads(body)
+        return parsed
+    return _small_object(body)
+
+
+@lru_cache(maxsize=_CACHED_BODIES)
+def _small_object(body: str) -> Mapping[str, Any]:
     parsed: dict[str, Any] = json.loads(body)
     return parsed
 
