@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pactnet.node import Node
 
 ACT = {"agreement": "USA-ROK-GSOMIA-1987", "type": "notify_termination", "by": "ROK", "recorded_by": "test"}
+OTHER_ACT = ACT | {"agreement": "USA-JPN-GSOMIA-2007", "by": "JPN"}
 
 
 def _acts(node: Node) -> int:
@@ -24,8 +25,8 @@ def _acts(node: Node) -> int:
         return int(connection.execute(select(func.count()).select_from(lifecycle_acts)).scalar_one())
 
 
-def _record_act(node: Node, connection: Connection) -> None:
-    connection.execute(insert(lifecycle_acts).values(**ACT, at=instant_text(node.now())))
+def _record_act(node: Node, connection: Connection, act: dict[str, str] = ACT) -> None:
+    connection.execute(insert(lifecycle_acts).values(**act, at=instant_text(node.now())))
 
 
 class TestUnitOfWork:
@@ -113,3 +114,25 @@ class TestWorldCache:
         with node.uow.read() as connection:
             node.refresh(connection)
         assert node.worlds.acts == []
+
+    def test_a_world_read_inside_an_open_write_is_not_taken_for_the_committed_one(self, node: Node) -> None:
+        """An act another writer commits while a write that read its own act is still open is in the next refresh.
+
+        The cache is checked by counting acts and consents. A write that read the world with an act of its own,
+        not yet committed, left the cache holding it; another writer then committed a different act, so the counts
+        were equal and every other transaction decided on a world with the uncommitted act and without the
+        committed one. A kill soak on PostgreSQL lost three relayed reports to this: the hub cancelled their onward
+        legs for want of a relay consent it had committed.
+        """
+        if not node.uow.is_postgresql:
+            pytest.skip("SQLite has one writer at a time: a second write cannot commit while the first is open")
+        with node.uow.transaction() as open_write:
+            _record_act(node, open_write)
+            node.refresh(open_write)
+            node.uow.write(lambda connection: _record_act(node, connection, OTHER_ACT))
+            with node.uow.read() as connection:
+                node.refresh(connection)
+            assert [act["agreement"] for act in node.worlds.acts] == ["USA-JPN-GSOMIA-2007"]
+        with node.uow.read() as connection:
+            node.refresh(connection)
+        assert sorted(act["agreement"] for act in node.worlds.acts) == ["USA-JPN-GSOMIA-2007", "USA-ROK-GSOMIA-1987"]

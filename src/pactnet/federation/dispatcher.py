@@ -151,7 +151,8 @@ class Dispatcher:
                     return 0
                 with in_hand:
                     carried = statements_for(connection, _items(rows))
-                    outcomes = self._attempt(rows, self.node.refresh(connection), carried, urgent=urgent)
+                    world = self.node.refresh(connection, committed=True)  # it has only locked rows so far
+                    outcomes = self._attempt(rows, world, carried, urgent=urgent)
                     self._settle(connection, outcomes)
             return len(rows)
         with self.node.uow.read() as connection, connection.begin():

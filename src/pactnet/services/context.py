@@ -57,9 +57,12 @@ class Node:
         """The node's current instant."""
         return self.clock()
 
-    def refresh(self, connection: Connection) -> World:
-        """The world with every act and consent recorded so far, read inside the caller's transaction."""
-        return self.worlds.refresh(connection)
+    def refresh(self, connection: Connection, *, committed: bool = False) -> World:
+        """The world with every act and consent recorded so far, read inside the caller's transaction.
+
+        `committed`: the transaction has written nothing yet, so what it reads, others can read too.
+        """
+        return self.worlds.refresh(connection, committed=committed)
 
     def close(self) -> None:
         """Finish the writes handed over, then release the database connections."""
