@@ -54,9 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         figures = soak.run(args.kills)
         keep = args.keep or bool(figures.problems)
     finally:
+        soak.keep_databases = keep
         soak.close()
         if keep:
             print(f"node folders kept in {base}")
+            if args.backend == "postgresql":
+                print("their databases kept:", " ".join(soak.urls.values()))
         else:
             shutil.rmtree(base, ignore_errors=True)
     print()

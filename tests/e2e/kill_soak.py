@@ -177,9 +177,12 @@ class KillSoak:
         self.workers = workers if backend == "postgresql" else 1
         self.rng = random.Random(seed)  # noqa: S311 - kill moments, not secrets
         self.stack = ExitStack()
+        # Set before `close` to keep the PostgreSQL databases for a look at what went wrong (bench/soak_kills.py).
+        self.keep_databases = False
         databases = None
         if backend == "postgresql":
-            databases = {p: self.stack.enter_context(fresh_postgres_database("pactnet_soak")) for p in PARTIES}
+            kept = lambda: self.keep_databases  # noqa: E731 - read when the databases would be dropped
+            databases = {p: self.stack.enter_context(fresh_postgres_database("pactnet_soak", kept)) for p in PARTIES}
         self.nodes = create_cluster(base, WORLD, list(PARTIES), databases, SETTINGS)
         self.urls = {p: (databases or {}).get(p) or f"sqlite:///{self.nodes[p].folder / 'node.db'}" for p in PARTIES}
         self.ledger = Ledger()
