@@ -9,6 +9,7 @@ NULL is stored exactly as through SQLAlchemy), and the rows go to the driver's e
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,10 @@ class _Compiled:
     positional: bool
 
 
-_COMPILED: dict[tuple[str, str, tuple[str, ...]], _Compiled] = {}
+# By dialect (an engine's: its JSON serializer is part of how a value is bound), then table and columns; a
+# dialect's entries go with its engine.
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], _Compiled]]
+_COMPILED = weakref.WeakKeyDictionary()
 
 
 def _compile(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Compiled:
@@ -55,10 +59,11 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if _python_defaults(table, columns):  # left to SQLAlchemy, which knows how to fill them in
         connection.execute(insert(table), list(rows))
         return
-    key = (connection.dialect.name, table.name, columns)
-    compiled = _COMPILED.get(key)
+    dialect = connection.dialect
+    known = _COMPILED.setdefault(dialect, {})
+    compiled = known.get((table.name, columns))
     if compiled is None:
-        compiled = _COMPILED.setdefault(key, _compile(connection.dialect, table, columns))
+        compiled = known.setdefault((table.name, columns), _compile(dialect, table, columns))
     pairs = tuple(zip(compiled.names, compiled.bind, strict=True))
     values = [[row[name] if bind is None else bind(row[name]) for name, bind in pairs] for row in rows]
     if compiled.positional:
