@@ -305,8 +305,9 @@ def serve_demo(ready: Callable[[dict[str, tuple[str, str]]], None], workdir: Pat
     `ready` is told each party's console URL and its officer's token once the story is told; the nodes stop
     gracefully when the wait is interrupted, and their temporary folder is removed.
     """
-    # SIGTERM (`kill`, a service manager) stops the demo as Ctrl-C does: never leave its nodes behind.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (`kill`, a service manager) stops the demo as Ctrl-C does: never leave its nodes behind. Ctrl-C's
+    # handler is set too: Python leaves SIGINT alone when it starts with SIGINT ignored (a shell's background job).
+    previous = {stop: signal.signal(stop, _interrupt) for stop in (signal.SIGTERM, signal.SIGINT)}
     try:
         with tempfile.TemporaryDirectory(prefix="pactnet-demo-") as temporary:
             base = Path(workdir or temporary)
@@ -315,7 +316,8 @@ def serve_demo(ready: Callable[[dict[str, tuple[str, str]]], None], workdir: Pat
                 ready({party: (f"{node.url}/ui/", node.token) for party, node in cluster.nodes.items()})
                 _wait_for_interrupt(cluster)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def _wait_for_interrupt(cluster: Cluster) -> None:

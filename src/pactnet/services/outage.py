@@ -32,4 +32,7 @@ def message(error: BaseException) -> str:
     """What the user is told: what is wrong, that nothing was written, and what to do."""
     if is_full(error):
         return "the node's database is out of space: nothing was written; retry once its operator has made room"
-    return "the node's database cannot be reached at the moment: nothing was written; retry shortly"
+    return (
+        "the node's database cannot be reached at the moment: nothing was written, unless it went away while "
+        "committing (then the request may be stored whole: look before sending it again); retry shortly"
+    )
