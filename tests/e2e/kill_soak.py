@@ -30,6 +30,7 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from sqlalchemy.pool import NullPool
 from pactnet.cluster import create_cluster
 from pactnet.store.database import normalise_url
 from tests.databases import fresh_postgres_database
+from tests.e2e.side_by_side import side_by_side
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -199,21 +201,7 @@ class KillSoak:
 
     def start(self, *parties: str) -> None:
         """Start the nodes named (all by default), side by side; raise the first failure."""
-        failures: list[BaseException] = []
-
-        def start(node: ClusterNode) -> None:
-            try:
-                self.restart(node)
-            except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
-                failures.append(error)
-
-        threads = [threading.Thread(target=start, args=(self.nodes[p],)) for p in parties or PARTIES]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if failures:
-            raise failures[0]
+        side_by_side(partial(self.restart, self.nodes[p]) for p in parties or PARTIES)
 
     def restart(self, node: ClusterNode) -> None:
         """Start a node once its port is free: the workers of a killed node may hold it for a moment longer."""

@@ -12,12 +12,12 @@ either database.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +26,7 @@ from pactnet.cluster import create_cluster
 from pactnet.crypto.identity import verify_identity
 from pactnet.federation.partners import save_partners
 from pactnet.node import identity_document, partner_registry
+from tests.e2e.side_by_side import side_by_side
 from tests.fault_proxy import FaultProxy
 
 if TYPE_CHECKING:
@@ -55,22 +56,8 @@ class Sent:
 
 
 def _start_all(nodes: Iterable[ClusterNode], clocks: dict[str, Path]) -> None:
-    """Start nodes side by side (each start takes about a second), each on its clock; raise the first failure."""
-    failures: list[BaseException] = []
-
-    def start(node: ClusterNode) -> None:
-        try:
-            node.start(clocks.get(node.party))
-        except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=start, args=(node,)) for node in nodes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    """Start nodes side by side, each on its clock; raise the first failure."""
+    side_by_side(partial(node.start, clocks.get(node.party)) for node in nodes)
 
 
 class Network:

@@ -36,6 +36,7 @@ import httpx
 
 from pactnet.cluster import ClusterNode, create_cluster
 from pactnet.scenario import set_scenario
+from tests.e2e.side_by_side import side_by_side
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -183,22 +184,8 @@ class Figures:
 
 
 def _start_all(nodes: Iterable[ClusterNode]) -> None:
-    """Start nodes side by side (each start takes about a second); raise the first failure."""
-    failures: list[BaseException] = []
-
-    def start(node: ClusterNode) -> None:
-        try:
-            node.start()
-        except BaseException as error:  # noqa: BLE001 - re-raised below, in the caller's thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=start, args=(node,)) for node in nodes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    """Start nodes side by side; raise the first failure."""
+    side_by_side(node.start for node in nodes)
 
 
 def _query(node: ClusterNode, sql: str, *parameters: str) -> list[tuple[Any, ...]]:
