@@ -33,8 +33,8 @@ class _Compiled:
 
 
 # By dialect (an engine's: its JSON serializer is part of how a value is bound), then table and columns; a
-# dialect's entries go with its engine.
-_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], _Compiled]]
+# dialect's entries go with its engine. None: the insert is left to SQLAlchemy (a column default to fill in).
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[tuple[str, tuple[str, ...]], _Compiled | None]]
 _COMPILED = weakref.WeakKeyDictionary()
 
 
@@ -56,14 +56,15 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if not rows:
         return
     columns = tuple(rows[0])
-    if _python_defaults(table, columns):  # left to SQLAlchemy, which knows how to fill them in
-        connection.execute(insert(table), list(rows))
-        return
     dialect = connection.dialect
     known = _COMPILED.setdefault(dialect, {})
-    compiled = known.get((table.name, columns))
-    if compiled is None:
-        compiled = known.setdefault((table.name, columns), _compile(dialect, table, columns))
+    if (table.name, columns) not in known:  # worked out once per dialect, table and columns
+        compiled = None if _python_defaults(table, columns) else _compile(dialect, table, columns)
+        known.setdefault((table.name, columns), compiled)
+    compiled = known[(table.name, columns)]
+    if compiled is None:  # a column left out is filled in by SQLAlchemy, which knows how
+        connection.execute(insert(table), list(rows))
+        return
     pairs = tuple(zip(compiled.names, compiled.bind, strict=True))
     values = [[row[name] if bind is None else bind(row[name]) for name, bind in pairs] for row in rows]
     if compiled.positional:
