@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--large-get-min", type=int, default=10, help="the same at --large objects (10)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--profile", default="", help="py-spy the pactnet node in phases: ingest,read,get,large")
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="with --profile: sample only the thread holding the GIL (CPU)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep server folders and logs here")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
@@ -92,13 +95,19 @@ def corpus(count: int, seed: int) -> stix_corpus.Corpus:
 
 
 @contextlib.contextmanager
-def profiled(target: taxii_servers.Target, phase: str, wanted: set[str], workdir: Path) -> Iterator[None]:
-    """py-spy the server during a phase (raw collapsed stacks, then a summary by bench/taxii_profile.py)."""
+def profiled(
+    target: taxii_servers.Target, phase: str, wanted: set[str], workdir: Path, gil: bool = False
+) -> Iterator[None]:
+    """py-spy the server during a phase (raw collapsed stacks, then a summary by bench/taxii_profile.py).
+
+    With `gil`, only the thread holding the GIL is sampled: where the CPU goes, without the threads that wait.
+    """
     if phase not in wanted or target.name != "pactnet" or target.process is None:
         yield
         return
     path = OUT / f"pyspy-{target.name}-{phase}-{datetime.now(UTC):%Y%m%dT%H%M%S}.txt"
     command = [str(PY_SPY), "record", "--pid", str(target.process.pid), "--format", "raw", "--rate", "250"]
+    command += ["--gil"] if gil else []
     with (workdir / f"py-spy-{phase}.log").open("wb") as sink:
         spy = subprocess.Popen([*command, "--output", str(path)], stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
     time.sleep(1.0)  # py-spy attaches
@@ -133,12 +142,12 @@ def one_run(name: str, run: int, data: stix_corpus.Corpus, args: argparse.Namesp
     out: dict[str, Any] = {"server": name, "run": run, "objects": len(data.objects)}
     with launch(name, args, workdir) as target:
         write, read = taxii_measure.collections_of(target)
-        with profiled(target, "ingest", wanted, workdir):
+        with profiled(target, "ingest", wanted, workdir, args.profile_gil):
             out["ingest"] = taxii_measure.ingest(target, write, data.envelopes(args.envelope), ids).as_dict()
         if name != "medallion" or run < args.medallion_read_runs:
-            with profiled(target, "read", wanted, workdir):
+            with profiled(target, "read", wanted, workdir, args.profile_gil):
                 out["read"] = taxii_measure.read(target, read, args.page, ids).as_dict()
-        with profiled(target, "get", wanted, workdir):
+        with profiled(target, "get", wanted, workdir, args.profile_gil):
             get = taxii_measure.get_by_id(target, read, sorted(ids), args.get_seconds, args.get_min)
         out["get"] = get.as_dict()
         out["rss_mb"] = round(target.rss_mb(), 1)
@@ -155,7 +164,7 @@ def large(name: str, data: stix_corpus.Corpus, args: argparse.Namespace, workdir
         if name == "medallion":
             out["loaded"] = "from the memory backend's data file"
         else:
-            with profiled(target, "large", set(args.profile.split(",")), workdir):
+            with profiled(target, "large", set(args.profile.split(",")), workdir, args.profile_gil):
                 envelopes = data.envelopes(args.large_envelope)
                 out["ingest"] = taxii_measure.ingest(target, write, envelopes, ids).as_dict()
         get = taxii_measure.get_by_id(target, read, sorted(ids), args.get_seconds, args.large_get_min)

@@ -52,9 +52,11 @@ def carry_consents(
     if not versions:
         return []
     stix_ids = sorted({stix_id for stix_id, _ in versions.values()})
-    earlier = select(_S.stix_id, _S.version, reports.c.origin_id).join(reports, reports.c.id == _S.report_id)
-    earlier = earlier.where(_S.stix_id.in_(stix_ids), _S.originator == node.party)
-    known = connection.execute(earlier).all()
+    # Looked up by id alone and the originator checked here: with both in the query, SQLite (which keeps no
+    # statistics) walks every object of this party by the originator index, a cost that grows with the store.
+    earlier = select(_S.stix_id, _S.version, _S.originator, reports.c.origin_id)
+    earlier = earlier.join(reports, reports.c.id == _S.report_id).where(_S.stix_id.in_(stix_ids))
+    known = [row for row in connection.execute(earlier) if row.originator == node.party]
     in_force = select(consents).where(
         consents.c.originator == node.party,
         consents.c.report.in_(sorted({row.origin_id for row in known})),

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Prepared, Publication, prepare, store, urgency_of
@@ -102,9 +102,10 @@ def _held_versions(connection: Connection, posted: list[_Posted]) -> set[tuple[s
     keys = {one.key for one in posted if one.key is not None}
     if not keys:
         return set()
-    pair = tuple_(stix_objects.c.stix_id, stix_objects.c.version)
-    query = select(stix_objects.c.stix_id, stix_objects.c.version).where(pair.in_(sorted(keys)))
-    return {(row.stix_id, row.version) for row in connection.execute(query)}
+    # By id, the pairs matched here: SQLite answers `(id, version) IN (...)` by reading the whole index.
+    ids = sorted({stix_id for stix_id, _ in keys})
+    query = select(stix_objects.c.stix_id, stix_objects.c.version).where(stix_objects.c.stix_id.in_(ids))
+    return {(row.stix_id, row.version) for row in connection.execute(query)} & keys
 
 
 def _default_marking(node: Node) -> PactnetMarking | None:
