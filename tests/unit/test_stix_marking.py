@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_instance
 
 import pactnet.stix
-from pactnet.services.stix_index import stix_body_problem
+from pactnet.services.stix_index import object_text, stix_body_problem
 from pactnet.stix import (
     ISA_EXTENSION_ID,
     PACTNET_MARKING_EXTENSION_ID,
@@ -522,3 +522,30 @@ class TestStoredBodies:
             pattern="[ipv4-addr:value = '203.0.113.9']", pattern_type="stix", valid_from="2019-11-22T15:00:00Z"
         )
         assert stix_body_problem(obj.serialize()) is None
+
+
+class TestObjectText:
+    """An object is stored as compact JSON text that reads back as the same object, whatever it holds."""
+
+    def _object(self, **extra: object) -> dict[str, object]:
+        obj = stix2.v21.Indicator(
+            name="원산 발사",
+            pattern="[ipv4-addr:value = '203.0.113.9']",
+            pattern_type="stix",
+            valid_from="2019-11-22T15:00:00Z",
+        )
+        return {**json.loads(obj.serialize()), **extra}
+
+    def test_sorted_text_is_the_standard_librarys_canonical_text(self) -> None:
+        obj = self._object(x_score=75, x_note='quote " and \\ and \u2028', x_nested={"b": [1, None, True], "a": {}})
+        assert object_text(obj, sort_keys=True) == json.dumps(
+            obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        assert json.loads(object_text(obj)) == obj
+
+    @pytest.mark.parametrize("value", [2**70, -(2**64), "\ud800 alone"])
+    def test_what_orjson_refuses_is_written_as_before(self, value: object) -> None:
+        obj = self._object(x_value=value)
+        text = object_text(obj, sort_keys=True)
+        assert text == json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        assert json.loads(text)["x_value"] == value  # an integer stays exact, not a float

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Prepared, Publication, prepare, store, urgency_of
-from pactnet.services.stix_index import STIX_OBJECT, object_problem, stix_instant
+from pactnet.services.stix_index import STIX_OBJECT, object_problem, object_text, stix_instant
 from pactnet.services.stix_versions import foreign_objects
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
 from pactnet.store.instants import instant_text
@@ -185,7 +185,7 @@ class _Sorting:
             precedence=marking.precedence,
             compartments=list(marking.compartments),
             body_type=STIX_OBJECT,
-            body=json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+            body=object_text(obj, sort_keys=True),
             recipients=recipients,
         )
         self.publications.append((obj, publication, note))

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import orjson
+
 from pactnet.stix.marking import (
     TLP_MARKINGS,
     PactnetMarking,
@@ -90,6 +92,18 @@ def object_problem(obj: object) -> str | None:
 # small: the cache must not hold a partner's megabyte bodies. 128 bodies of at most 16 KiB: a few MiB at most.
 _CACHED_BODIES = 128
 _CACHED_BODY_LENGTH = 16 * 1024
+
+
+def object_text(obj: Mapping[str, Any], *, sort_keys: bool = False) -> str:
+    """A STIX object as JSON text to store and serve: compact, non-ASCII as it is.
+
+    orjson's, a tenth of the standard library's cost for an object posted or received; the standard library's for
+    what orjson refuses (a lone surrogate, an integer beyond 64 bits), as such objects were always written.
+    """
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS if sort_keys else None).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, separators=(",", ":"))
 
 
 def stored_object(body: str) -> Mapping[str, Any]:
@@ -190,7 +204,7 @@ def index_rows(
                 "level_rank": report["level_rank"],
                 "compartments": report["compartments"],
                 "marking_ref": definition_id,
-                "object": json.dumps(_served(obj, definition_id), ensure_ascii=False),
+                "object": object_text(_served(obj, definition_id)),
             }
         )
     return rows, definitions
