@@ -296,6 +296,29 @@ def test_a_flash_report_is_delivered_directly_and_stored_in_each_receivers_marki
     assert usa.verified()
 
 
+@BOTH
+def test_a_transfer_is_queued_without_the_body_it_is_sent_with(federation: Make) -> None:
+    """The body is written once, with the report; a row written with its own (by an older node) keeps it."""
+    fed = federation("gsomia-2019", JULY)
+    rok, jpn = fed["ROK"], fed["JPN"]
+    published = rok.publish(body="two missiles, 05:59", recipients=["JPN"])
+    older = rok.publish(body="one missile, 07:10", recipients=["JPN"])
+    with rok.opened.uow.engine.begin() as connection:
+        rows = {row.report_id: row for row in connection.execute(select(outbox).where(outbox.c.kind == "transfer"))}
+        assert "body" not in rows[published["id"]].payload["report"]
+        written_whole = rows[older["id"]].payload
+        written_whole["report"]["body"] = "one missile, 07:10 (as the row says)"
+        connection.execute(outbox.update().where(outbox.c.seq == rows[older["id"]].seq).values(payload=written_whole))
+
+    fed.dispatch()
+
+    [stored] = jpn.received("ROK", published["id"])
+    assert stored.body == "two missiles, 05:59"
+    [stored] = jpn.received("ROK", older["id"])
+    assert stored.body == "one missile, 07:10 (as the row says)"
+    assert [row["state"] for row in rok.deliveries(published["id"])] == ["delivered"]
+
+
 def test_reports_as_large_as_the_node_allows_are_delivered_in_as_many_requests_as_it_takes(federation: Make) -> None:
     """An envelope is larger than the report it carries (encrypted, base64): a batch of large reports is split."""
     limit = 8192

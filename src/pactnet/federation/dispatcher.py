@@ -44,8 +44,8 @@ from pactnet.services.delivery import Outcome, settle
 from pactnet.services.transfer_payload import read_transfer
 from pactnet.store.acts import statements_for
 from pactnet.store.instants import instant_text, parse_instant_text
-from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER
-from pactnet.store.tables import outbox
+from pactnet.store.outbox import CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, restore_body
+from pactnet.store.tables import outbox, reports
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,6 +72,11 @@ URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
+# The outbox with the body of the report each row names: a transfer published here is written without it
+# (pactnet.store.outbox.report_payload), and sent with it.
+_OUTBOX_WITH_BODIES = select(outbox, reports.c.body.label("held_body")).outerjoin(
+    reports, reports.c.id == outbox.c.report_id
+)
 
 
 @dataclass(slots=True)
@@ -188,8 +193,7 @@ class Dispatcher:
         latest = at + timedelta(milliseconds=self.node.config.retry_longest_ms)
         due = or_(outbox.c.next_at <= instant_text(at), outbox.c.next_at > instant_text(latest))
         query = (
-            select(outbox)
-            .where(outbox.c.state == PENDING, due)
+            _OUTBOX_WITH_BODIES.where(outbox.c.state == PENDING, due)
             .order_by(outbox.c.rank, outbox.c.seq)
             .limit(self.node.config.dispatch_batch)
         )
@@ -199,17 +203,20 @@ class Dispatcher:
             query = query.where(outbox.c.rank > URGENT_RANK)
         if down:
             query = query.where(outbox.c.recipient.not_in(down))
-        if self.postgres:
-            return list(connection.execute(query.with_for_update(skip_locked=True)).all())
-        if urgent or skip_urgent:
+        if self.postgres:  # the outbox rows locked, not the reports they name
+            rows = list(connection.execute(query.with_for_update(of=outbox, skip_locked=True)).all())
+        elif urgent or skip_urgent:
             with self._taking[urgent]:
                 rows = _not_taken(connection, query, self._inflight[urgent])
                 self._inflight[urgent].update(row.seq for row in rows)
-            return rows
-        with self._taking[True], self._taking[False]:  # every rank (tests, one lane alone): none any lane holds
-            rows = _not_taken(connection, query, self._inflight[True] | self._inflight[False])
-            for row in rows:
-                self._inflight[row.rank <= URGENT_RANK].add(row.seq)
+        else:
+            with self._taking[True], self._taking[False]:  # every rank (tests, one lane alone): none any lane holds
+                rows = _not_taken(connection, query, self._inflight[True] | self._inflight[False])
+                for row in rows:
+                    self._inflight[row.rank <= URGENT_RANK].add(row.seq)
+        for row in rows:
+            if row.kind == TRANSFER:
+                restore_body(row.payload, row.held_body)
         return rows
 
     def _release(self, rows: Sequence[Row[Any]]) -> None:

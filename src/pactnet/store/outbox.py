@@ -49,9 +49,14 @@ def _note_queued(connection: Connection, rows: list[dict[str, Any]]) -> None:
     note_queued(connection, (row["rank"] <= URGENT_RANK for row in rows))
 
 
-def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
-    """A stored report as a transfer carries it: as its originator marked it (docs/federation.md)."""
-    return {
+def report_payload(row: dict[str, Any], origin_level: str, *, with_body: bool = True) -> dict[str, Any]:
+    """A stored report as a transfer carries it: as its originator marked it (docs/federation.md).
+
+    `with_body=False`: for an outbox row naming the stored report (its `report_id`), whose body the dispatcher
+    reads from the report when it sends (`restore_body`). The body is the bulk of a transfer: a report published
+    to two partners is then written once, not three times.
+    """
+    payload = {
         "id": row["origin_id"],
         "originator": row["originator"],
         "title": row["title"],
@@ -64,6 +69,20 @@ def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
         "body": row["body"],
         "created": row["created_at"],
     }
+    if not with_body:
+        del payload["body"]
+    return payload
+
+
+def restore_body(payload: dict[str, Any], held_body: str | None) -> None:
+    """Put back, in the payload read from a transfer's row, the body of the report the row names.
+
+    A row written with its body (before bodies were left out) keeps its own. Without a held report (none is
+    ever deleted) the payload stays without a body, and the dispatcher cancels it as malformed.
+    """
+    report = payload.get("report")
+    if isinstance(report, dict) and "body" not in report and held_body is not None:
+        report["body"] = held_body
 
 
 class Envelope(TypedDict):
