@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_
 from pactnet.services.stix_consents import carry_consents
 from pactnet.services.stix_index import index_reports
 from pactnet.store.bulk import insert_rows
+from pactnet.store.identifiers import new_id
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_RECIPIENTS, enqueue_transfers, report_payload, transfer_row
 from pactnet.store.reports import report_by_id
@@ -111,7 +111,7 @@ class Prepared:
 def prepare(node: Node, user: User, publication: Publication, at: datetime) -> Prepared:
     """A publication checked (level, precedence, clearance, parties) and made a report; ServiceError if not valid."""
     level, rank, recipients = _validate(node, user, publication)
-    report_id = uuid.uuid4().hex
+    report_id = new_id()
     categories = list(dict.fromkeys(publication.categories))
     rel_to = None if publication.rel_to is None else frozenset(publication.rel_to)
     item = Report(report_id, node.party, publication.level, level, tuple(categories), frozenset(categories), rel_to, at)

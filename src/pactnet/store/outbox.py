@@ -8,13 +8,13 @@ delivered once however many times it is sent.
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import insert
 
 from pactnet.policy.precedence import URGENT_RANK, rank_of
 from pactnet.store.bulk import insert_rows
+from pactnet.store.identifiers import new_id
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import outbox
 from pactnet.store.unit_of_work import note_queued
@@ -103,7 +103,7 @@ def envelope_row(**envelope: Unpack[Envelope]) -> dict[str, Any]:
     """The outbox row of one envelope to send, with a fresh envelope id."""
     when = instant_text(envelope["at"])
     return {
-        "envelope_id": uuid.uuid4().hex,
+        "envelope_id": new_id(),
         "kind": envelope["kind"],
         "recipient": envelope["recipient"],
         "final": envelope.get("final") or envelope["recipient"],
