@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from pactnet.services.consents import adopt_consents
 from pactnet.services.handback import handback_problems
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.transfer_payload import Transfer, read_transfer
+from pactnet.store.identifiers import new_id
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import TRANSFER, enqueue_transfer
 
@@ -167,7 +167,7 @@ def _acceptance(
     item = transfer.item
     hop = len(transfer.route)
     if stored is None:
-        report_id, level = uuid.uuid4().hex, decision.legs[hop - 1].level
+        report_id, level = new_id(), decision.legs[hop - 1].level
         report: dict[str, Any] | None = _report_row(node, opened, transfer, level, report_id)
     else:
         # The same item again under a new envelope id (a sender that lost our receipt, or a second route to

@@ -11,7 +11,6 @@ what a node does with one is pactnet.services.releases.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from pactnet.crypto.identity import key_valid_at
@@ -20,6 +19,7 @@ from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.policy.model import Report
 from pactnet.store.acts import store_statement
+from pactnet.store.identifiers import new_id
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,7 +48,7 @@ def build_statement(
     """A consent by this node's party to release (`to`) or relay (`arrangement`) its report `report`."""
     statement = {
         "format": FORMAT,
-        "id": uuid.uuid4().hex,
+        "id": new_id(),
         "by": node.party,
         "report": report,
         "to": to,

@@ -6,7 +6,6 @@ A payload field that is not right is refused with `malformed-payload` and its na
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from pactnet.audit.chain import AuditRecord
 from pactnet.errors import PayloadError
 from pactnet.policy.clock import parse_instant
 from pactnet.services import InvalidInputError
+from pactnet.store.identifiers import new_id
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import enqueue
 from pactnet.store.reports import item_by_origin, newest_cleared
@@ -171,7 +171,7 @@ class ToOriginator:
 
 def send_to_originator(connection: Connection, row: Row[Any], notice: ToOriginator, at: datetime) -> dict[str, Any]:
     """Queue the notice for the originator of the held report `row`, and record it; the record's values."""
-    notice_id = uuid.uuid4().hex
+    notice_id = new_id()
     payload = {notice.id_name: notice_id, "origin_id": row.origin_id, **notice.payload, "at": at.isoformat()}
     envelope = enqueue(
         connection,
