@@ -108,9 +108,29 @@ class Prepared:
     at: datetime
 
 
-def prepare(node: Node, user: User, publication: Publication, at: datetime) -> Prepared:
-    """A publication checked (level, precedence, clearance, parties) and made a report; ServiceError if not valid."""
-    level, rank, recipients = _validate(node, user, publication)
+# What a publication's checks found, by what they read of it (`prepare`'s `checked`).
+Checked = dict[tuple[Any, ...], tuple[str, int, list[str]]]
+
+
+def prepare(node: Node, user: User, publication: Publication, at: datetime, checked: Checked | None = None) -> Prepared:
+    """A publication checked (level, precedence, clearance, parties) and made a report; ServiceError if not valid.
+
+    `checked`: the checks passed by earlier publications of the same request, kept by what they read (the objects
+    of a TAXII post share a handful of markings); a publication that fails is checked again each time.
+    """
+    if checked is None:
+        level, rank, recipients = _validate(node, user, publication)
+    else:
+        key = (
+            publication.level,
+            publication.precedence,
+            tuple(publication.compartments),
+            None if publication.rel_to is None else tuple(publication.rel_to),
+            None if publication.recipients is None else tuple(publication.recipients),
+        )
+        if key not in checked:
+            checked[key] = _validate(node, user, publication)
+        level, rank, recipients = checked[key]
     report_id = new_id()
     categories = list(dict.fromkeys(publication.categories))
     rel_to = None if publication.rel_to is None else frozenset(publication.rel_to)
@@ -192,9 +212,10 @@ def publish_many(node: Node, user: User, publications: list[Publication]) -> lis
     """
     at = node.now()
     prepared: list[Prepared] = []
+    checked: Checked = {}
     for index, publication in enumerate(publications):
         try:
-            prepared.append(prepare(node, user, publication, at))
+            prepared.append(prepare(node, user, publication, at, checked))
         except ServiceError as error:
             if len(publications) == 1:
                 raise

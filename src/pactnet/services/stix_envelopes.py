@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
-from pactnet.services.reports import Prepared, Publication, prepare, store, urgency_of
+from pactnet.services.reports import Checked, Prepared, Publication, prepare, store, urgency_of
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, object_text, stix_instant
 from pactnet.services.stix_versions import foreign_objects
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
@@ -129,6 +129,8 @@ class _Sorting:
         self.foreign: dict[str, str] = {}
         # The markings read so far, by the references that name them: the objects of one envelope share a handful.
         self.read: dict[tuple[str, ...], PactnetMarking] = {}
+        # The recipients each marking leaves, and why it removes the others, worked out once per marking.
+        self.narrowed: dict[PactnetMarking, tuple[list[str], str | None]] = {}
 
     def take(self, posted: _Posted) -> None:
         """Sort one posted object."""
@@ -173,9 +175,7 @@ class _Sorting:
             self.failures.append(_entry(obj, self.foreign[obj["id"]]))
             return
         self.held.add(key or ("", ""))  # the same version twice in one post is published once
-        partners = [code for code in node.world.parties if code != node.party]
-        recipients, removed = narrowed_recipients(marking, partners)
-        note = "; ".join(f"not sent to {code}: {why}" for code, why in removed.items()) or None
+        recipients, note = self._recipients(marking)
         name = obj.get("name")
         publication = Publication(
             title=(name if isinstance(name, str) and name else obj["id"])[:_TITLE],
@@ -190,12 +190,22 @@ class _Sorting:
         )
         self.publications.append((obj, publication, note))
 
+    def _recipients(self, marking: PactnetMarking) -> tuple[list[str], str | None]:
+        """The partners the marking leaves, and the note saying why it removes the others."""
+        if marking not in self.narrowed:
+            partners = [code for code in self.node.world.parties if code != self.node.party]
+            recipients, removed = narrowed_recipients(marking, partners)
+            note = "; ".join(f"not sent to {code}: {why}" for code, why in removed.items()) or None
+            self.narrowed[marking] = recipients, note
+        return self.narrowed[marking]
+
     def prepared(self, user: User, at: datetime) -> list[Prepared]:
         """The publications checked one by one: each refused one is a failure naming why, the rest succeed."""
         ready: list[Prepared] = []
+        checked: Checked = {}
         for obj, publication, note in self.publications:
             try:
-                ready.append(prepare(self.node, user, publication, at))
+                ready.append(prepare(self.node, user, publication, at, checked))
             except ServiceError as error:
                 self.failures.append(_entry(obj, error.message))
             else:
