@@ -11,12 +11,13 @@ import typer
 from pactnet.cli.remote_tables import consent_cells, consent_request_cells, sent_cell
 from pactnet.cli.terminal import (
     AS_JSON,
-    FOLDER,
     NEWEST,
-    PURPOSE,
-    RECEIVED_REPORT,
     SENT_LATER,
-    THIRD_PARTY,
+    UNTIL,
+    NodeFolder,
+    Purpose,
+    ReceivedReport,
+    ThirdParty,
     instant,
     node_at,
     notice_table,
@@ -35,10 +36,10 @@ CONSENT_COLUMNS = ("title", "by", "to", "at", "until", "request")
 
 @app.command("request")
 def request(
-    folder: Path = FOLDER,
-    report_id: str = RECEIVED_REPORT,
-    to: str = THIRD_PARTY,
-    purpose: str = PURPOSE,
+    folder: NodeFolder,
+    report_id: ReceivedReport,
+    to: ThirdParty,
+    purpose: Purpose,
     as_json: bool = AS_JSON,
 ) -> None:
     """Ask the report's originator for consent to release it to a third party; the request is queued."""
@@ -54,7 +55,7 @@ def request(
 
 
 @app.command("list")
-def list_(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
+def list_(folder: NodeFolder, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the consent requests asked here (outgoing) or of this party as originator (incoming)."""
     from pactnet.services.consent_requests import list_requests  # noqa: PLC0415
 
@@ -70,11 +71,11 @@ def _requests_table(folder: Path, found: list[dict[str, Any]]) -> None:
 
 @app.command("answer")
 def answer(
-    folder: Path = FOLDER,
+    folder: NodeFolder,
     request_id: str = typer.Argument(..., help="The id of a request asked of this party."),
     grant: bool = typer.Option(..., "--grant/--refuse", help="Grant (a signed consent) or refuse."),
     reason: str | None = typer.Option(None, "--reason", help="Why; required to refuse."),
-    until: str | None = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset."),
+    until: str | None = UNTIL,
     as_json: bool = AS_JSON,
 ) -> None:
     """As originator, grant or refuse a request; the answer is queued for the holder's node."""
@@ -91,7 +92,7 @@ def answer(
 
 
 @app.command("inbox")
-def inbox(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
+def inbox(folder: NodeFolder, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the originators' consents about items held here; an unasked one waits for `pactnet report release`."""
     from pactnet.services.consent_inbox import list_consents  # noqa: PLC0415
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from pactnet.cli import remote_tables as tables
 from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
 from pactnet.cli.remote_listing import add_listing
-from pactnet.cli.terminal import PURPOSE, THIRD_PARTY, fail, instant, out, print_json
+from pactnet.cli.terminal import UNTIL, Purpose, ThirdParty, fail, instant, out, print_json
 from pactnet.client import NodeClient
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant, inbox."
 )
-UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 
 
 def _until(until: str | None) -> str | None:
@@ -23,9 +24,9 @@ def _until(until: str | None) -> str | None:
 @app.command("request")
 @reaching_node
 def request(
-    report_id: str = typer.Argument(..., help="The id of a report the node received."),
-    to: str = THIRD_PARTY,
-    purpose: str = PURPOSE,
+    report_id: Annotated[str, typer.Argument(help="The id of a report the node received.")],
+    to: ThirdParty,
+    purpose: Purpose,
     as_json: bool = AS_JSON,
     *,
     access: Access,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,14 +12,14 @@ from pactnet.cli import remote_tables as tables
 from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
 from pactnet.cli.remote_listing import add_listing
 from pactnet.cli.remote_publish import Draft, report_to_publish
-from pactnet.cli.terminal import DESCRIPTION, RELEASE_TO, fail, instant, out, print_json
+from pactnet.cli.terminal import Description, ReleaseTo, fail, instant, out, print_json
 from pactnet.client import ClientError, NodeClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 app = typer.Typer(help="Reports at a running node: publish, list, show, trail, deliveries, release, compromise.")
-REPORT = typer.Argument(..., help="The report's id.")
+ReportId = Annotated[str, typer.Argument(help="The report's id.")]
 
 
 @app.command("publish")
@@ -83,7 +83,7 @@ def _add_view(
 
     @app.command(name, help=summary)
     @reaching_node
-    def view(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
+    def view(report_id: ReportId, as_json: bool = AS_JSON, *, access: Access) -> None:
         with connected(access) as node:
             found = ask(node, report_id)
         tables.shown(found, as_json=as_json, as_table=partial(as_table, report_id))
@@ -111,7 +111,7 @@ _add_view(
 
 @app.command("release")
 @reaching_node
-def release(report_id: str = REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON, *, access: Access) -> None:
+def release(report_id: ReportId, to: ReleaseTo, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Release a held report onward: decided at the node like any transfer, queued if allowed (exit 1 if not)."""
     with connected(access) as node:
         released = node.release(report_id, to)
@@ -125,13 +125,7 @@ def release(report_id: str = REPORT, to: str = RELEASE_TO, as_json: bool = AS_JS
 
 @app.command("compromise")
 @reaching_node
-def compromise(
-    report_id: str = REPORT,
-    description: str = DESCRIPTION,
-    as_json: bool = AS_JSON,
-    *,
-    access: Access,
-) -> None:
+def compromise(report_id: ReportId, description: Description, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Report the loss or compromise of a received report: recorded, and queued for its originator at flash."""
     with connected(access) as node:
         reported = node.report_compromise(report_id, description)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,12 +12,12 @@ from rich.table import Table
 from pactnet.cli.remote_tables import compromise_cells
 from pactnet.cli.terminal import (
     AS_JSON,
-    DESCRIPTION,
-    FOLDER,
     NEWEST,
-    RECEIVED_REPORT,
-    RELEASE_TO,
     SENT_LATER,
+    Description,
+    NodeFolder,
+    ReceivedReport,
+    ReleaseTo,
     node_at,
     notice_table,
     out,
@@ -26,7 +26,7 @@ from pactnet.cli.terminal import (
 )
 
 app = typer.Typer(help="Reports held by a node: onward release, loss or compromise.", no_args_is_help=True)
-HELD_REPORT = typer.Argument(..., help="The id of a report this node holds.")
+HeldReport = Annotated[str, typer.Argument(help="The id of a report this node holds.")]
 COMPROMISE_COLUMNS = ("title", "direction", "reported", "at", "description", "sent")
 
 
@@ -51,7 +51,7 @@ def _show_release(released: dict[str, Any], report_id: str) -> None:
 
 
 @app.command("release")
-def release(folder: Path = FOLDER, report_id: str = HELD_REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON) -> None:
+def release(folder: NodeFolder, report_id: HeldReport, to: ReleaseTo, as_json: bool = AS_JSON) -> None:
     """Release a held report onward to a party: decided now like any transfer, queued if allowed (exit 1 if not)."""
     from pactnet.services.releases import release_report  # noqa: PLC0415
 
@@ -67,9 +67,9 @@ def release(folder: Path = FOLDER, report_id: str = HELD_REPORT, to: str = RELEA
 
 @app.command("compromise")
 def compromise(
-    folder: Path = FOLDER,
-    report_id: str = RECEIVED_REPORT,
-    description: str = DESCRIPTION,
+    folder: NodeFolder,
+    report_id: ReceivedReport,
+    description: Description,
     as_json: bool = AS_JSON,
 ) -> None:
     """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
@@ -88,7 +88,7 @@ def compromise(
 
 
 @app.command("compromises")
-def compromises(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
+def compromises(folder: NodeFolder, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
     """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
     from pactnet.services.compromises import list_compromises  # noqa: PLC0415
 

@@ -6,7 +6,8 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,7 +21,6 @@ from pactnet.world import load_world
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime, tzinfo
-    from pathlib import Path
 
     from pactnet.node import Node
     from pactnet.policy.model import World
@@ -31,17 +31,21 @@ _WIDTH = None if sys.stdout.isatty() else 160
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 
-FOLDER = typer.Argument(..., help="The node's folder.")
+# A required argument or option that several commands take is a type alias: its type and its declaration,
+# written once. One with a default stays a default value (as AS_JSON), so that the default is written once too.
+NodeFolder = Annotated[Path, typer.Argument(help="The node's folder.")]
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 # --limit of every listing of notices (consent requests, consents, compromises), here and at a running node.
 NEWEST = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 # What a notice or a release is about, here and at a running node: one declaration, so that the twin commands
 # (`pactnet report release` and `pactnet remote report release`, ...) say the same in their help.
-RECEIVED_REPORT = typer.Argument(..., help="The id of a received report, at this node.")
-RELEASE_TO = typer.Option(..., "--to", help="The party to release it to.")
-THIRD_PARTY = typer.Option(..., "--to", help="The third party to release it to.")
-PURPOSE = typer.Option(..., "--purpose", help="What the third party needs it for.")
-DESCRIPTION = typer.Option(..., "--description", help="What happened, when, and what is being done.")
+ReceivedReport = Annotated[str, typer.Argument(help="The id of a received report, at this node.")]
+ReleaseTo = Annotated[str, typer.Option("--to", help="The party to release it to.")]
+ThirdParty = Annotated[str, typer.Option("--to", help="The third party to release it to.")]
+Purpose = Annotated[str, typer.Option("--purpose", help="What the third party needs it for.")]
+Description = Annotated[str, typer.Option("--description", help="What happened, when, and what is being done.")]
+# When a consent granted here or at a running node ends.
+UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 # What a local command that queues an envelope says of when it leaves.
 SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
