@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import partial
 from importlib import resources
@@ -58,22 +58,15 @@ class Step:
     """One step of the story: what was done, the agreement's status at each node, and every delivery."""
 
     title: str
-    at: str
     run: str
+    at: str
     notes: list[str] = field(default_factory=list)
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "title": self.title,
-            "run": self.run,
-            "at": self.at,
-            "notes": self.notes,
-            "statuses": self.statuses,
-            "deliveries": self.deliveries,
-        }
+        """JSON-ready: its fields, in order."""
+        return asdict(self)
 
 
 def demo_world(folder: Path) -> Path:
@@ -264,20 +257,20 @@ def _as_it_happened(cluster: Cluster) -> list[Step]:
     """Steps 1 to 3, told on a running cluster: launch reports shared directly; the notice; its suspension."""
     run = cluster.run
     steps: list[Step] = []
-    step = Step("25 July 2019: a launch, an impact track, a PLA Navy report", "2019-07-25T05:59:00+09:00", run)
+    step = Step("25 July 2019: a launch, an impact track, a PLA Navy report", run, "2019-07-25T05:59:00+09:00")
     cluster.at(step.at)
     for report in (LAUNCH, TRACK, PLA_NAVY):
         step.deliveries += cluster.deliveries(report[1], cluster.publish(report))
     steps.append(step)
 
-    step = Step("23 August 2019: ROK gives notice of termination", "2019-08-23T15:25:00+09:00", run)
+    step = Step("23 August 2019: ROK gives notice of termination", run, "2019-08-23T15:25:00+09:00")
     cluster.at(step.at)
     cluster.act("ROK", "notify_termination")
     step.statuses = cluster.statuses()
     step.notes.append("ROK's notice travelled to JPN's node: both show the pact ending at midnight on 23 November")
     steps.append(step)
 
-    step = Step("22 November 2019, 18:00: ROK suspends its notice", "2019-11-22T18:00:00+09:00", run)
+    step = Step("22 November 2019, 18:00: ROK suspends its notice", run, "2019-11-22T18:00:00+09:00")
     cluster.at(step.at)
     cluster.act("ROK", "suspend_notice")
     cluster.at("2019-11-23T06:00:00+09:00")
@@ -337,7 +330,7 @@ def without_the_suspension(base: Path) -> tuple[list[Step], dict[str, dict[str, 
     with Cluster(base, run, "2019-08-23T15:20:00+09:00") as cluster:
         cluster.at("2019-08-23T15:25:00+09:00")
         cluster.act("ROK", "notify_termination")
-        step = Step("23 November 2019, 06:00, had ROK not suspended its notice", "2019-11-23T06:00:00+09:00", run)
+        step = Step("23 November 2019, 06:00, had ROK not suspended its notice", run, "2019-11-23T06:00:00+09:00")
         cluster.at(step.at)
         step.statuses = cluster.statuses()
         launch = cluster.publish(LAUNCH)

@@ -25,6 +25,11 @@ from dataclasses import dataclass
 class PactnetError(Exception):
     """Root of every error pactnet raises on purpose."""
 
+    @property
+    def message(self) -> str:
+        """What is wrong, in the words the error was raised with (what a refusal shows or sends)."""
+        return str(self)
+
 
 @dataclass(frozen=True, slots=True)
 class WorldIssue:
@@ -58,4 +63,3 @@ class PayloadError(PactnetError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message

@@ -188,15 +188,14 @@ def migrate_node(folder: Path) -> tuple[str, str]:
         engine.dispose()
 
 
+# The settings that matter to what a node decides and records (not where it listens): the audit log records
+# them when the node is created and again whenever one of them changes.
+_AUDITED_SETTINGS = ("party", "world", "checkpoint_every", "max_body_bytes", "max_page_size")
+
+
 def _settings(config: NodeConfig) -> dict[str, Any]:
-    """The settings that matter to what a node decides and records (not where it listens)."""
-    return {
-        "party": config.party,
-        "world": config.world,
-        "checkpoint_every": config.checkpoint_every,
-        "max_body_bytes": config.max_body_bytes,
-        "max_page_size": config.max_page_size,
-    }
+    """The audited settings of `config`, by name."""
+    return {name: getattr(config, name) for name in _AUDITED_SETTINGS}
 
 
 _LAST_SETTINGS = (

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pactnet.cli.terminal import FOLDER, fail, node_at, out, print_json
+from pactnet.cli.terminal import NodeFolder, fail, node_at, out, print_json
 
 if TYPE_CHECKING:
     from pactnet.audit.chain import Verification
@@ -102,7 +102,7 @@ def _witness_line(seen: dict[str, Any]) -> str:
 
 
 @app.command("witness")
-def witness(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def witness(folder: NodeFolder, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Give the partners the log's signed head to keep as witnesses; exit 1 unless every one took it."""
     from pactnet.federation.witness import exchange  # noqa: PLC0415
     from pactnet.store.audit_log import read_head  # noqa: PLC0415
@@ -139,7 +139,7 @@ def _witness_told(answer: WitnessAnswer, seq: int, entry_hash: str) -> dict[str,
 
 @app.command("export")
 def export(
-    folder: Path = FOLDER,
+    folder: NodeFolder,
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (default: standard output)."),
 ) -> None:
     """Write the log, its checkpoints and signed head as JSON Lines (docs/audit.md)."""
@@ -158,7 +158,7 @@ def export(
 
 
 @app.command("checkpoint")
-def checkpoint(folder: Path = FOLDER, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def checkpoint(folder: NodeFolder, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Sign a checkpoint at the last entry now."""
     from pactnet.services import audit  # noqa: PLC0415
 

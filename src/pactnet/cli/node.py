@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pactnet.cli.terminal import AS_JSON, UsageError, err, fail, out, print_json
+from pactnet.cli.terminal import AS_JSON, NodeFolder, UsageError, err, fail, out, print_json
 from pactnet.errors import PactnetError
 from pactnet.logs import FORMATS, note
 from pactnet.logs import configure as configure_logs
@@ -50,7 +50,7 @@ def init(
 
 
 @app.command("migrate")
-def migrate(folder: Path = typer.Argument(..., help="The node's folder."), as_json: bool = AS_JSON) -> None:
+def migrate(folder: NodeFolder, as_json: bool = AS_JSON) -> None:
     """Bring the node's database to the schema this version of pactnet needs (after an upgrade)."""
     from pactnet.node import migrate_node  # noqa: PLC0415 - keep `pactnet --help` fast
 
@@ -69,7 +69,7 @@ def migrate(folder: Path = typer.Argument(..., help="The node's folder."), as_js
 
 @app.command("serve")
 def serve(
-    folder: Path = typer.Argument(..., help="The node's folder."),
+    folder: NodeFolder,
     host: str | None = typer.Option(None, "--host", help="Interface to listen on (default from node.toml)."),
     port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Port (default from node.toml)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="API processes (for PostgreSQL, mostly)."),
@@ -194,7 +194,7 @@ def _transport(files: tuple[Path, Path] | None, host: str, *, allow_plain_http: 
 
 @app.command("identity")
 def identity(
-    folder: Path = typer.Argument(..., help="The node's folder."),
+    folder: NodeFolder,
     url: str | None = typer.Option(
         None, "--url", help="The URL partners reach this node at (default: where node serve last served it)."
     ),
@@ -211,7 +211,7 @@ def identity(
 
 @app.command("trust")
 def trust(
-    folder: Path = typer.Argument(..., help="The node's folder."),
+    folder: NodeFolder,
     document_files: list[Path] = typer.Argument(
         ..., help="Partners' identity documents, or key rotation statements (several at once)."
     ),
@@ -321,7 +321,7 @@ def rotate_key(folder: Path = typer.Argument(..., help="The node's folder (the n
 
 @app.command("rotations")
 def rotations(
-    folder: Path = typer.Argument(..., help="The node's folder."),
+    folder: NodeFolder,
     write: Path | None = typer.Option(
         None, "--write", help="Write each statement to this folder as rotation-N.json, for partners that missed it."
     ),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.text import Text
 
-from pactnet.cli.terminal import EXIT_BAD_INPUT, err
+from pactnet.cli.terminal import EXIT_BAD_INPUT, Result, err, shown
 from pactnet.client import (
     ClientError,
     NodeClient,
@@ -158,3 +158,13 @@ def connected(access: Access) -> Iterator[NodeClient]:
         _stop(str(error), EXIT_UNAVAILABLE)
     except ClientError as error:
         _stop(str(error), EXIT_BAD_INPUT)
+
+
+def show_from(
+    access: Access, ask: Callable[[NodeClient], Result], *, as_json: bool, as_text: Callable[[Result], None]
+) -> Result:
+    """The node's answer to what `ask` asks of it: as the API's JSON (--json), else as `as_text` prints it; returned."""
+    with connected(access) as node:
+        found = ask(node)
+    shown(found, as_json=as_json, as_text=as_text)
+    return found

@@ -7,7 +7,7 @@ from enum import StrEnum
 import typer
 
 from pactnet.cli import remote_tables as tables
-from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
+from pactnet.cli.remote_access import AS_JSON, Access, reaching_node, show_from
 
 app = typer.Typer(help="Agreements at a running node: their status now, and the party's lifecycle acts.")
 PACT = typer.Argument(..., help="The id of an agreement or arrangement.")
@@ -26,18 +26,14 @@ class Act(StrEnum):
 @reaching_node
 def list_(as_json: bool = AS_JSON, *, access: Access) -> None:
     """Every agreement and arrangement with its state now at the node."""
-    with connected(access) as node:
-        found = node.agreements()
-    tables.shown(found, as_json=as_json, as_table=tables.agreements)
+    show_from(access, lambda node: node.agreements(), as_json=as_json, as_text=tables.agreements)
 
 
 @app.command("status")
 @reaching_node
 def status(pact_id: str = PACT, as_json: bool = AS_JSON, *, access: Access) -> None:
     """An agreement's state now at the node, counting the acts recorded there and received from partners."""
-    with connected(access) as node:
-        found = node.agreement(pact_id)
-    tables.shown(found, as_json=as_json, as_table=tables.agreement)
+    show_from(access, lambda node: node.agreement(pact_id), as_json=as_json, as_text=tables.agreement)
 
 
 @app.command("act")
@@ -50,6 +46,4 @@ def act(
     access: Access,
 ) -> None:
     """As an officer, record a lifecycle act of the node's party now, queued for every partner's node."""
-    with connected(access) as node:
-        found = node.record_act(pact_id, kind.value)
-    tables.shown(found, as_json=as_json, as_table=tables.agreement)
+    show_from(access, lambda node: node.record_act(pact_id, kind.value), as_json=as_json, as_text=tables.agreement)

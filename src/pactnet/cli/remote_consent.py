@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Annotated, Any
+
 import typer
 
 from pactnet.cli import remote_tables as tables
-from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
+from pactnet.cli.remote_access import AS_JSON, Access, reaching_node, show_from
 from pactnet.cli.remote_listing import add_listing
-from pactnet.cli.terminal import PURPOSE, THIRD_PARTY, fail, instant, out, print_json
+from pactnet.cli.terminal import UNTIL, Purpose, ThirdParty, fail, instant, out
 from pactnet.client import NodeClient
 
 app = typer.Typer(
     help="Consent to pass items on (GSOMIA art. 6) at a running node: request, list, answer, grant, inbox."
 )
-UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 
 
 def _until(until: str | None) -> str | None:
@@ -23,20 +25,20 @@ def _until(until: str | None) -> str | None:
 @app.command("request")
 @reaching_node
 def request(
-    report_id: str = typer.Argument(..., help="The id of a report the node received."),
-    to: str = THIRD_PARTY,
-    purpose: str = PURPOSE,
+    report_id: Annotated[str, typer.Argument(help="The id of a report the node received.")],
+    to: ThirdParty,
+    purpose: Purpose,
     as_json: bool = AS_JSON,
     *,
     access: Access,
 ) -> None:
     """As a holder, ask a received report's originator for consent to release it to a third party."""
-    with connected(access) as node:
-        asked = node.request_consent(report_id, to, purpose)
-    if as_json:
-        print_json(asked)
-        return
-    out.print(f"consent request {asked['id']}: {report_id} to {to}, asked of {asked['originator']}", markup=False)
+    show_from(
+        access,
+        lambda node: node.request_consent(report_id, to, purpose),
+        as_json=as_json,
+        as_text=tables.consent_requested,
+    )
 
 
 add_listing(
@@ -61,12 +63,12 @@ def answer(
 ) -> None:
     """As originator (an officer), grant or refuse a request; the answer is sent to the holder's node."""
     ends = _until(until)
-    with connected(access) as node:
-        answered = node.answer_consent(request_id, grant=grant, reason=reason, until=ends)
-    if as_json:
-        print_json(answered)
-        return
-    out.print(f"consent request {request_id} {answered['state']}: {answered['report_id']} to {answered['to']}")
+    show_from(
+        access,
+        lambda node: node.answer_consent(request_id, grant=grant, reason=reason, until=ends),
+        as_json=as_json,
+        as_text=tables.consent_answered,
+    )
 
 
 @app.command("grant")
@@ -85,14 +87,18 @@ def grant_(
         fail("say one of --to PARTY or --arrangement ID")
     target = {"to": to} if to is not None else {"arrangement": str(arrangement)}
     ends = _until(until)
-    with connected(access) as node:
-        granted = node.grant_consent(report_id, target, ends)
-    if as_json:
-        print_json(granted)
-        return
+    show_from(
+        access,
+        lambda node: node.grant_consent(report_id, target, ends),
+        as_json=as_json,
+        as_text=partial(_granted, report_id),
+    )
+
+
+def _granted(report_id: str, granted: dict[str, Any]) -> None:
     whom = f"to {granted['to']}" if granted["to"] else f"relay under {granted['arrangement']}"
     ending = f", until {granted['until']}" if granted["until"] else ""
-    out.print(f"consent {granted['id']}: {report_id} {whom}{ending}", markup=False)
+    out.print(f"consent {granted['id']}: {report_id} {whom}{ending}")
 
 
 add_listing(

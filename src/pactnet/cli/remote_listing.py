@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
-from pactnet.cli.remote_tables import shown
-from pactnet.cli.terminal import NEWEST
+from pactnet.cli.remote_access import AS_JSON, Access, reaching_node, show_from
+from pactnet.cli.terminal import NEWEST, Notices
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -15,22 +14,18 @@ if TYPE_CHECKING:
 
     from pactnet.client import NodeClient
 
-Found = list[dict[str, Any]]
-
 
 def add_listing(
     app: typer.Typer,
     name: str,
     summary: str,
     *,
-    ask: Callable[[NodeClient, int], Found],
-    as_table: Callable[[Found], None],
+    ask: Callable[[NodeClient, int], Notices],
+    as_table: Callable[[Notices], None],
 ) -> None:
     """Add the command `name` to `app`: the newest notices `ask` reads at the node, as `as_table` shows them."""
 
     @app.command(name, help=summary)
     @reaching_node
     def listing(limit: int = NEWEST, as_json: bool = AS_JSON, *, access: Access) -> None:
-        with connected(access) as node:
-            found = ask(node, limit)
-        shown(found, as_json=as_json, as_table=as_table)
+        show_from(access, lambda node: ask(node, limit), as_json=as_json, as_text=as_table)

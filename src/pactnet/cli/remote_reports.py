@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pactnet.cli import remote_tables as tables
-from pactnet.cli.remote_access import AS_JSON, Access, connected, reaching_node
+from pactnet.cli.remote_access import AS_JSON, Access, reaching_node, show_from
 from pactnet.cli.remote_listing import add_listing
 from pactnet.cli.remote_publish import Draft, report_to_publish
-from pactnet.cli.terminal import DESCRIPTION, RELEASE_TO, fail, instant, out, print_json
+from pactnet.cli.terminal import Description, ReleaseTo, fail, instant, out
 from pactnet.client import ClientError, NodeClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 app = typer.Typer(help="Reports at a running node: publish, list, show, trail, deliveries, release, compromise.")
-REPORT = typer.Argument(..., help="The report's id.")
+ReportId = Annotated[str, typer.Argument(help="The report's id.")]
 
 
 @app.command("publish")
@@ -46,12 +46,11 @@ def publish(
         report = report_to_publish(draft)
     except ClientError as error:
         fail(str(error))
-    with connected(access) as node:
-        published = node.publish(report)
-    if as_json:
-        print_json(published)
-        return
-    out.print(f"published {published['id']} at {published['created_at']}", markup=False)
+    show_from(access, lambda node: node.publish(report), as_json=as_json, as_text=_published)
+
+
+def _published(published: dict[str, Any]) -> None:
+    out.print(f"published {published['id']} at {published['created_at']}")
     tables.decisions(f"decisions on {published['id']}", published["decisions"])
 
 
@@ -71,9 +70,12 @@ def list_(
     """The reports the token's user is cleared for, newest first."""
     after = None if since is None else instant(since, "--since").isoformat()
     filters = {"originator": originator, "category": category, "level": level, "since": after}
-    with connected(access) as node:
-        page = node.reports({**filters, "cursor": cursor, "limit": limit})
-    tables.shown(page, as_json=as_json, as_table=tables.reports)
+    show_from(
+        access,
+        lambda node: node.reports({**filters, "cursor": cursor, "limit": limit}),
+        as_json=as_json,
+        as_text=tables.reports,
+    )
 
 
 def _add_view(
@@ -83,10 +85,8 @@ def _add_view(
 
     @app.command(name, help=summary)
     @reaching_node
-    def view(report_id: str = REPORT, as_json: bool = AS_JSON, *, access: Access) -> None:
-        with connected(access) as node:
-            found = ask(node, report_id)
-        tables.shown(found, as_json=as_json, as_table=partial(as_table, report_id))
+    def view(report_id: ReportId, as_json: bool = AS_JSON, *, access: Access) -> None:
+        show_from(access, lambda node: ask(node, report_id), as_json=as_json, as_text=partial(as_table, report_id))
 
 
 _add_view(
@@ -111,35 +111,35 @@ _add_view(
 
 @app.command("release")
 @reaching_node
-def release(report_id: str = REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON, *, access: Access) -> None:
+def release(report_id: ReportId, to: ReleaseTo, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Release a held report onward: decided at the node like any transfer, queued if allowed (exit 1 if not)."""
-    with connected(access) as node:
-        released = node.release(report_id, to)
-    if as_json:
-        print_json(released)
-    else:
-        tables.release(report_id, released)
+    released = show_from(
+        access,
+        lambda node: node.release(report_id, to),
+        as_json=as_json,
+        as_text=partial(tables.release, report_id),
+    )
     if not released["allowed"]:
         raise typer.Exit(1)
 
 
 @app.command("compromise")
 @reaching_node
-def compromise(
-    report_id: str = REPORT,
-    description: str = DESCRIPTION,
-    as_json: bool = AS_JSON,
-    *,
-    access: Access,
-) -> None:
+def compromise(report_id: ReportId, description: Description, as_json: bool = AS_JSON, *, access: Access) -> None:
     """Report the loss or compromise of a received report: recorded, and queued for its originator at flash."""
-    with connected(access) as node:
-        reported = node.report_compromise(report_id, description)
-    if as_json:
-        print_json(reported)
-        return
+    show_from(
+        access,
+        lambda node: node.report_compromise(report_id, description),
+        as_json=as_json,
+        as_text=_reported,
+    )
+
+
+def _reported(reported: dict[str, Any]) -> None:
     originator = reported["originator"]
-    out.print(f"compromise {reported['id']} of {report_id} recorded, queued for {originator}'s node at flash")
+    out.print(
+        f"compromise {reported['id']} of {reported['report_id']} recorded, queued for {originator}'s node at flash"
+    )
 
 
 add_listing(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.table import Table
 
-from pactnet.cli.terminal import out, print_json
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from pactnet.cli.terminal import out
 
 
 def _text(value: object) -> str:
@@ -28,14 +25,6 @@ def _reasons(reasons: list[dict[str, Any]]) -> str:
 
 def _route(route: list[str]) -> str:
     return " → ".join(route) or "—"
-
-
-def shown(found: Any, *, as_json: bool, as_table: Callable[[Any], None]) -> None:  # noqa: ANN401 - any answer
-    """The node's answer as it gave it (--json), else as a table for a person."""
-    if as_json:
-        print_json(found)
-    else:
-        as_table(found)
 
 
 def table(title: str, columns: list[str], rows: list[list[object]]) -> None:
@@ -169,6 +158,16 @@ def consent_requests(found: list[dict[str, Any]]) -> None:
     rows = [[*consent_request_cells(one), sent_cell(one)] for one in found]
     columns = ["id", "report", "title", "purpose", "direction", "asked", "to", "state", "sent"]
     table("consent requests", columns, rows)
+
+
+def consent_requested(asked: dict[str, Any]) -> None:
+    """A consent request just asked, here or at a running node: of which report, to whom, asked of whom."""
+    out.print(f"consent request {asked['id']}: {asked['report_id']} to {asked['to']}, asked of {asked['originator']}")
+
+
+def consent_answered(answered: dict[str, Any]) -> None:
+    """A consent request just answered, here or at a running node: granted or refused, about what, to whom."""
+    out.print(f"consent request {answered['id']} {answered['state']}: {answered['report_id']} to {answered['to']}")
 
 
 def consent_cells(one: dict[str, Any]) -> list[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,25 +12,27 @@ from rich.table import Table
 from pactnet.cli.remote_tables import compromise_cells
 from pactnet.cli.terminal import (
     AS_JSON,
-    DESCRIPTION,
-    FOLDER,
-    NEWEST,
-    RECEIVED_REPORT,
-    RELEASE_TO,
     SENT_LATER,
-    node_at,
-    notice_table,
+    Description,
+    NodeFolder,
+    Notices,
+    ReceivedReport,
+    ReleaseTo,
+    add_newest,
     out,
-    print_json,
-    show_newest,
+    print_notices,
+    show_at,
 )
 
+if TYPE_CHECKING:
+    from pactnet.node import Node
+
 app = typer.Typer(help="Reports held by a node: onward release, loss or compromise.", no_args_is_help=True)
-HELD_REPORT = typer.Argument(..., help="The id of a report this node holds.")
+HeldReport = Annotated[str, typer.Argument(help="The id of a report this node holds.")]
 COMPROMISE_COLUMNS = ("title", "direction", "reported", "at", "description", "sent")
 
 
-def _show_release(released: dict[str, Any], report_id: str) -> None:
+def _show_release(report_id: str, released: dict[str, Any]) -> None:
     """A release as a person reads it: the route leg by leg and the transfer queued, or every reason why not."""
     to = released["to"]
     if not released["allowed"]:
@@ -51,53 +53,60 @@ def _show_release(released: dict[str, Any], report_id: str) -> None:
 
 
 @app.command("release")
-def release(folder: Path = FOLDER, report_id: str = HELD_REPORT, to: str = RELEASE_TO, as_json: bool = AS_JSON) -> None:
+def release(folder: NodeFolder, report_id: HeldReport, to: ReleaseTo, as_json: bool = AS_JSON) -> None:
     """Release a held report onward to a party: decided now like any transfer, queued if allowed (exit 1 if not)."""
     from pactnet.services.releases import release_report  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        released = release_report(node, None, report_id, to)
-    if as_json:
-        print_json(released)
-    else:
-        _show_release(released, report_id)
+    released = show_at(
+        folder,
+        lambda node: release_report(node, None, report_id, to),
+        as_json=as_json,
+        as_text=partial(_show_release, report_id),
+    )
     if not released["allowed"]:
         raise typer.Exit(1)
 
 
 @app.command("compromise")
 def compromise(
-    folder: Path = FOLDER,
-    report_id: str = RECEIVED_REPORT,
-    description: str = DESCRIPTION,
+    folder: NodeFolder,
+    report_id: ReceivedReport,
+    description: Description,
     as_json: bool = AS_JSON,
 ) -> None:
     """Record that a received report was lost or compromised, and queue the notice to its originator (flash)."""
     from pactnet.services.compromises import report_compromise  # noqa: PLC0415
 
-    with node_at(folder) as node:
-        reported = report_compromise(node, None, report_id, description)
-    if as_json:
-        print_json(reported)
-        return
-    out.print(f"compromise {reported['id']} of {report_id} recorded", markup=False)
-    out.print(
-        f"queued for {reported['originator']}'s node at flash precedence: {SENT_LATER}",
-        markup=False,
+    show_at(
+        folder,
+        lambda node: report_compromise(node, None, report_id, description),
+        as_json=as_json,
+        as_text=_reported,
     )
 
 
-@app.command("compromises")
-def compromises(folder: Path = FOLDER, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
-    """List the losses and compromises reported here (outgoing) or to this party as originator (incoming)."""
+def _reported(reported: dict[str, Any]) -> None:
+    out.print(f"compromise {reported['id']} of {reported['report_id']} recorded")
+    out.print(f"queued for {reported['originator']}'s node at flash precedence: {SENT_LATER}")
+
+
+# A listing reads through a function of its own that imports the service when the command runs, so that
+# `pactnet --help` stays free of the database stack.
+def _compromises(node: Node, limit: int) -> Notices:
     from pactnet.services.compromises import list_compromises  # noqa: PLC0415
 
-    show_newest(folder, list_compromises, limit, as_json=as_json, as_table=partial(_compromises_table, folder))
+    return list_compromises(node, None, limit)
 
 
-def _compromises_table(folder: Path, found: list[dict[str, Any]]) -> None:
-    table = notice_table(f"losses and compromises at {folder}", COMPROMISE_COLUMNS)
-    for one in found:
-        delivery = one["delivery"]
-        table.add_row(*compromise_cells(one), "—" if delivery is None else delivery["state"])
-    out.print(table)
+def _compromises_table(folder: Path, found: Notices) -> None:
+    rows = [[*compromise_cells(one), "—" if one["delivery"] is None else one["delivery"]["state"]] for one in found]
+    print_notices(f"losses and compromises at {folder}", COMPROMISE_COLUMNS, rows)
+
+
+add_newest(
+    app,
+    "compromises",
+    "List the losses and compromises reported here (outgoing) or to this party as originator (incoming).",
+    read=_compromises,
+    as_table=_compromises_table,
+)

@@ -6,7 +6,9 @@ import json
 import sys
 from contextlib import contextmanager
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, NoReturn
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,9 +20,8 @@ from pactnet.policy.clock import parse_instant
 from pactnet.world import load_world
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from datetime import datetime, tzinfo
-    from pathlib import Path
 
     from pactnet.node import Node
     from pactnet.policy.model import World
@@ -31,17 +32,21 @@ _WIDTH = None if sys.stdout.isatty() else 160
 out = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 
-FOLDER = typer.Argument(..., help="The node's folder.")
+# A required argument or option that several commands take is a type alias: its type and its declaration,
+# written once. One with a default stays a default value (as AS_JSON), so that the default is written once too.
+NodeFolder = Annotated[Path, typer.Argument(help="The node's folder.")]
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 # --limit of every listing of notices (consent requests, consents, compromises), here and at a running node.
 NEWEST = typer.Option(100, "--limit", min=1, max=1000, help="At most this many, newest first.")
 # What a notice or a release is about, here and at a running node: one declaration, so that the twin commands
 # (`pactnet report release` and `pactnet remote report release`, ...) say the same in their help.
-RECEIVED_REPORT = typer.Argument(..., help="The id of a received report, at this node.")
-RELEASE_TO = typer.Option(..., "--to", help="The party to release it to.")
-THIRD_PARTY = typer.Option(..., "--to", help="The third party to release it to.")
-PURPOSE = typer.Option(..., "--purpose", help="What the third party needs it for.")
-DESCRIPTION = typer.Option(..., "--description", help="What happened, when, and what is being done.")
+ReceivedReport = Annotated[str, typer.Argument(help="The id of a received report, at this node.")]
+ReleaseTo = Annotated[str, typer.Option("--to", help="The party to release it to.")]
+ThirdParty = Annotated[str, typer.Option("--to", help="The third party to release it to.")]
+Purpose = Annotated[str, typer.Option("--purpose", help="What the third party needs it for.")]
+Description = Annotated[str, typer.Option("--description", help="What happened, when, and what is being done.")]
+# When a consent granted here or at a running node ends.
+UNTIL = typer.Option(None, "--until", help="When a granted consent ends, RFC 3339 with an offset.")
 # What a local command that queues an envelope says of when it leaves.
 SENT_LATER = "it is sent when the node's server runs its dispatcher (pactnet node serve)"
 
@@ -113,21 +118,46 @@ def print_json(data: object) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def show_newest(
-    folder: Path,
-    read: Callable[[Node, None, int], list[dict[str, Any]]],
-    limit: int,
-    *,
-    as_json: bool,
-    as_table: Callable[[list[dict[str, Any]]], None],
-) -> None:
-    """The newest notices `read` lists at the node in `folder` (as an operator: no user), as JSON or a table."""
-    with node_at(folder) as node:
-        found = read(node, None, limit)
+Result = TypeVar("Result")
+
+
+def shown(found: Result, *, as_json: bool, as_text: Callable[[Result], None]) -> None:
+    """What a command found or did: as JSON (--json), else as `as_text` prints it for a person (a table, a line)."""
     if as_json:
         print_json(found)
     else:
-        as_table(found)
+        as_text(found)
+
+
+def show_at(folder: Path, act: Callable[[Node], Result], *, as_json: bool, as_text: Callable[[Result], None]) -> Result:
+    """What `act` does or reads at the node in `folder` (as an operator: no user), shown, and returned."""
+    with node_at(folder) as node:
+        found = act(node)
+    shown(found, as_json=as_json, as_text=as_text)
+    return found
+
+
+# A notice (a consent request, a consent, a compromise) as the services and the API give it, and a listing of them.
+Notice = dict[str, Any]
+Notices = list[Notice]
+
+
+def add_newest(
+    app: typer.Typer,
+    name: str,
+    summary: str,
+    *,
+    read: Callable[[Node, int], Notices],
+    as_table: Callable[[Path, Notices], None],
+) -> None:
+    """Add the command `name` to `app`: the newest notices `read` lists at the node in a folder, as a table or JSON.
+
+    The local twin of pactnet.cli.remote_listing.add_listing; `read` reads as the operator (no user).
+    """
+
+    @app.command(name, help=summary)
+    def listing(folder: NodeFolder, limit: int = NEWEST, as_json: bool = AS_JSON) -> None:
+        show_at(folder, lambda node: read(node, limit), as_json=as_json, as_text=partial(as_table, folder))
 
 
 def _local(moment: datetime, zone: tzinfo | None) -> datetime:
@@ -150,11 +180,13 @@ def brief(moment: datetime | None, zone: tzinfo | None) -> str:
     return local.isoformat(sep=" ", timespec="seconds" if local.second or local.microsecond else "minutes")
 
 
-def notice_table(title: str, columns: Sequence[str]) -> Table:
+def print_notices(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A table of notices, their id and their report's id first (never wrapped, to be copied whole)."""
     table = Table(title=title)
     for column in ("id", "report"):
         table.add_column(column, no_wrap=True)
     for column in columns:
         table.add_column(column)
-    return table
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)

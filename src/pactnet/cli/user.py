@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from pactnet.cli.terminal import AS_JSON, FOLDER, node_at, out, print_json
+from pactnet.cli.terminal import AS_JSON, NodeFolder, node_at, out, print_json
 from pactnet.services.roles import DEFAULT_ROLES, Role
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ def _as_json(user: User) -> dict[str, Any]:
 
 @app.command("add")
 def add(
-    folder: Path = FOLDER,
+    folder: NodeFolder,
     name: str = typer.Argument(..., help="The user's name."),
     clearance: str = typer.Option(..., "--clearance", help="A level of this party's scheme."),
     compartment: list[str] = typer.Option([], "--compartment", help="A compartment the user holds (repeatable)."),
@@ -56,7 +55,7 @@ def add(
 
 
 @app.command("list")
-def list_(folder: Path = FOLDER, as_json: bool = AS_JSON) -> None:
+def list_(folder: NodeFolder, as_json: bool = AS_JSON) -> None:
     """List the users: name, clearance, compartments, roles, disabled or not."""
     from pactnet.services.users import list_users  # noqa: PLC0415
 
@@ -81,7 +80,7 @@ def list_(folder: Path = FOLDER, as_json: bool = AS_JSON) -> None:
 
 @app.command("disable")
 def disable(
-    folder: Path = FOLDER, name: str = typer.Argument(..., help="The user to disable."), as_json: bool = AS_JSON
+    folder: NodeFolder, name: str = typer.Argument(..., help="The user to disable."), as_json: bool = AS_JSON
 ) -> None:
     """Disable a user: its token stops working at once."""
     from pactnet.services.users import disable_user  # noqa: PLC0415

@@ -49,6 +49,8 @@ def local_midnight(day: date, zone: tzinfo) -> datetime:
 
 # An instant before every instant there is: a deadline before the year 1, which no notice can meet.
 NEVER_ON_TIME = datetime.min.replace(tzinfo=UTC)
+# The smallest step of time a datetime knows: makes an inclusive bound of an exclusive one.
+SMALLEST_STEP = timedelta(microseconds=1)
 
 
 def local_midnight_or_never(day: date, zone: tzinfo) -> datetime | None:

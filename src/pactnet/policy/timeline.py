@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from pactnet.policy.clock import SMALLEST_STEP
 from pactnet.policy.lifecycle import Notice, State
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from pactnet.policy.model import Agreement, Arrangement
-
-# The smallest step of time a datetime knows: makes an inclusive bound of an exclusive one.
-_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ def timeline(pact: Agreement | Arrangement, until: datetime | None = None) -> li
             notes.setdefault(moment.at, []).append(moment.what)
     if history.in_force_from is not None and stop is not None:
         last = history.ended_at if history.ended_at is not None and history.ended_at < stop else stop
-        for end in history.term_ends_between(history.in_force_from, last + _INSTANT):
+        for end in history.term_ends_between(history.in_force_from, last + SMALLEST_STEP):
             if history.is_in_force(end):
                 notes.setdefault(end, []).append("term ends: renewed")
         if stop not in notes and history.is_in_force(stop):

@@ -19,7 +19,6 @@ class ServiceError(PactnetError):
 
     def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.details = details or []
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from pactnet.policy.clock import SMALLEST_STEP
 from pactnet.policy.model import Agreement, Arrangement
 from pactnet.policy.timeline import Period, timeline
 from pactnet.services import NotFoundError
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from pactnet.policy.model import World
     from pactnet.services.context import Node
 
-_INSTANT = timedelta(microseconds=1)
 # Enough term ends for any chart a person reads; a renewing agreement has infinitely many.
 _MOST_TERMS = 200
 
@@ -52,11 +51,11 @@ def _term_ends(pact: Agreement | Arrangement, start: datetime, stop: datetime) -
     history: History = pact.history
     notice = pact.notice_period if isinstance(pact, Agreement) else None
     found: list[TermEnd] = []
-    for end in history.term_ends_between(start, stop + _INSTANT)[:_MOST_TERMS]:
+    for end in history.term_ends_between(start, stop + SMALLEST_STEP)[:_MOST_TERMS]:
         deadline = None
         if notice is not None and history.schedule is not None:
             # The term that ends at `end` is the first to end after the instant just before it.
-            k, _ = history.schedule.next_end(end - _INSTANT)
+            k, _ = history.schedule.next_end(end - SMALLEST_STEP)
             deadline = history.schedule.deadline(k, notice)
         found.append(TermEnd(end, deadline))
     return tuple(found)

@@ -58,13 +58,30 @@ def _sequence() -> Column[Any]:
     return Column("seq", SEQ, primary_key=True, autoincrement=True)
 
 
+def _sequence_and_id(name: str = "id") -> list[Column[Any]]:
+    """The row's key, in the order rows are written, and the id this node gave it (`name`), by which it is named."""
+    return [_sequence(), _required(name, TOKEN, unique=True)]
+
+
 def _report_ref(*, unique: bool | None = None) -> Column[Any]:
     """The report a row is about; it goes with the report."""
     return _required("report_id", TOKEN, ForeignKey("reports.id", ondelete="CASCADE"), unique=unique)
 
 
+def _item_columns(item_id: str, index: str, *, unique: bool = False) -> list[Column[Any] | Index]:
+    """The item a row is about as its originator names it: the originator and the item's id there (`item_id`).
+
+    The two are indexed together (`index`): a row is found by the item a partner's envelope or notice names.
+    """
+    return [
+        _required("originator", PARTY),
+        _required(item_id, ITEM_ID),
+        Index(index, "originator", item_id, unique=unique),
+    ]
+
+
 def _signature_columns() -> list[Column[Any]]:
-    """A signed head of an audit log: the hash of its last entry, when, and the key that signed it and how."""
+    """A signed point of an audit log: the hash of its entry there, when, and the key that signed it and how."""
     return [
         _required("hash", TOKEN),
         _required("at", INSTANT),
@@ -73,13 +90,18 @@ def _signature_columns() -> list[Column[Any]]:
     ]
 
 
+def _signed_head_columns() -> list[Column[Any]]:
+    """A signed head of an audit log, this node's own or one a witness holds: its last entry's number, signed."""
+    return [_required("seq", SEQ), *_signature_columns()]
+
+
 reports = Table(
     "reports",
     metadata,
-    _sequence(),
-    _required("id", TOKEN, unique=True),
-    _required("originator", PARTY),
-    _required("origin_id", ITEM_ID),
+    *_sequence_and_id(),
+    # One copy per item: a receiver finds an item it already holds by this index, and on PostgreSQL two workers
+    # receiving the same item under different envelopes cannot both store it.
+    *_item_columns("origin_id", "ix_reports_origin", unique=True),
     Column("received_from", PARTY),
     _required("title", String(500)),
     _required("level", NAME),
@@ -95,9 +117,6 @@ reports = Table(
     # A received item's level in its originator's scheme, as the originator marked it: what a relay passes on.
     Column("origin_level", NAME),
     Index("ix_reports_originator_seq", "originator", "seq"),
-    # One copy per item: a receiver finds an item it already holds by this, and on PostgreSQL two workers
-    # receiving the same item under different envelopes cannot both store it.
-    Index("ix_reports_origin", "originator", "origin_id", unique=True),
     Index("ix_reports_created_at", "created_at"),
 )
 
@@ -171,16 +190,13 @@ lifecycle_acts = Table(
 consents = Table(
     "consents",
     metadata,
-    _sequence(),
-    _required("id", TOKEN, unique=True),
-    _required("originator", PARTY),
-    _required("report", ITEM_ID),
+    *_sequence_and_id(),
+    *_item_columns("report", "ix_consents_report"),
     Column("to", PARTY),
     Column("arrangement", ITEM_ID),
     _required("at", INSTANT),
     Column("until", INSTANT),
     _required("statement", JSON),
-    Index("ix_consents_report", "originator", "report"),
 )
 
 # Every envelope from a partner that was opened (its signature verified) and answered: a replay is answered
@@ -206,8 +222,7 @@ envelopes = Table(
 outbox = Table(
     "outbox",
     metadata,
-    _sequence(),
-    _required("envelope_id", TOKEN, unique=True),
+    *_sequence_and_id("envelope_id"),
     _required("kind", KIND),
     _required("recipient", PARTY),
     _required("final", PARTY),
@@ -238,13 +253,10 @@ def _notice_columns(table: str) -> list[Column[Any] | Index]:
     The item is found by its originator's id, as a notice names it (`ix_<table>_item`).
     """
     return [
-        _sequence(),
-        _required("id", TOKEN, unique=True),
+        *_sequence_and_id(),
         _required("direction", STATE),
         _report_ref(),
-        _required("originator", PARTY),
-        _required("origin_id", ITEM_ID),
-        Index(f"ix_{table}_item", "originator", "origin_id"),
+        *_item_columns("origin_id", f"ix_{table}_item"),
     ]
 
 
@@ -311,8 +323,7 @@ audit_head = Table(
     "audit_head",
     metadata,
     _given_key("id", Integer),
-    _required("seq", SEQ),
-    *_signature_columns(),
+    *_signed_head_columns(),
 )
 
 # As a witness of its partners' audit logs: the last signed head of each partner's log it was given, which the
@@ -321,8 +332,7 @@ audit_witnessed = Table(
     "audit_witnessed",
     metadata,
     _given_key("party", PARTY),
-    _required("seq", SEQ),
-    *_signature_columns(),
+    *_signed_head_columns(),
     _required("received_at", INSTANT),
 )
 
