@@ -48,8 +48,8 @@ from pactnet.store.outbox import (
     enqueue,
     enqueue_transfer,
     report_payload,
+    transfer_on_its_way,
 )
-from pactnet.store.outbox import PENDING as ON_ITS_WAY
 from pactnet.store.reports import item_by_origin
 from pactnet.store.tables import consent_requests, decisions, outbox
 
@@ -63,17 +63,6 @@ if TYPE_CHECKING:
     from pactnet.policy.model import World
     from pactnet.services.context import Node
     from pactnet.services.users import User
-
-
-def _on_its_way(connection: Connection, report_id: str, to: str) -> Row[Any] | None:
-    """The transfer of a report to `to` that is pending or delivered, if there is one."""
-    query = select(outbox).where(
-        outbox.c.report_id == report_id,
-        outbox.c.final == to,
-        outbox.c.kind == TRANSFER,
-        outbox.c.state.in_((ON_ITS_WAY, DELIVERED)),
-    )
-    return connection.execute(query).first()
 
 
 def decide_and_queue(
@@ -94,8 +83,12 @@ def decide_and_queue(
 def _redecide(
     connection: Connection, node: Node, world: World, row: Row[Any], to: str, at: datetime, asked_by: str
 ) -> list[AuditRecord]:
-    """Decide again a transfer someone asked for, unless it is on its way already; its `decide` audit record."""
-    if to == node.party or _on_its_way(connection, row.id, to) is not None:
+    """Decide again a transfer someone asked for, unless it is on its way already; its `decide` audit record.
+
+    A leg this node relayed there for another sender does not count: this node's ask is its own transfer (the
+    receiver, holding the item already, answers it as a duplicate and stores nothing twice).
+    """
+    if to == node.party or transfer_on_its_way(connection, row.id, to, sent_by=node.party) is not None:
         return []
     decision, _ = decide_and_queue(connection, node, world, row, to, at, asked_by)
     return [AuditRecord("decide", node.party, row.id, decision_summary(to, decision, asked_by))]
@@ -252,7 +245,7 @@ def release_report(node: Node, user: User | None, report_id: str, to: str) -> di
         check_other_party(node, to)
         if to == row.originator:
             raise InvalidInputError(f"to: {to} is the originator of {report_id}: it holds the item already")
-        sent = _on_its_way(connection, row.id, to)
+        sent = transfer_on_its_way(connection, row.id, to)
         if sent is not None:
             raise ConflictError(f"{report_id} was sent to {to} already: envelope {sent.envelope_id}, {sent.state}")
         world = node.refresh(connection)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, Unpack
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from pactnet.policy.precedence import URGENT_RANK, rank_of
 from pactnet.store.bulk import insert_rows
@@ -22,7 +22,7 @@ from pactnet.store.unit_of_work import note_queued
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Row
 
     from pactnet.policy.decisions import Decision
 
@@ -157,6 +157,26 @@ def transfer_row(
         under=leg.under,
     )
     return row | {"asked_by": asked_by}
+
+
+def transfer_on_its_way(
+    connection: Connection, report_id: str, to: str, *, sent_by: str | None = None
+) -> Row[Any] | None:
+    """A transfer of a stored report to `to` (its final recipient) that is pending or delivered here, if any.
+
+    `sent_by`: only one this party sends as its own, not a leg it relays for another sender (a hub's own ask is
+    its own transfer, decided and recorded as such, whatever it relayed for others).
+    """
+    query = select(outbox).where(
+        outbox.c.report_id == report_id,
+        outbox.c.final == to,
+        outbox.c.kind == TRANSFER,
+        outbox.c.state.in_((PENDING, DELIVERED)),
+    )
+    for row in connection.execute(query):
+        if sent_by is None or row.payload.get("route") == [sent_by]:
+            return row
+    return None
 
 
 def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> None:
