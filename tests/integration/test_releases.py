@@ -286,6 +286,32 @@ class TestRequestedConsent:
         assert {one["request"] for one in inbox} == {asked["id"], None}  # the first answered it; the second came late
         trio.intact()
 
+    def test_a_hub_that_relayed_the_item_there_meanwhile_still_sends_its_own_once_granted(self, ended: Trio) -> None:
+        """USA asks ROK's consent to pass ROK's item to JPN; ROK releases it to JPN through USA; then grants.
+
+        The relay met ROK's ask, not USA's: USA's own transfer goes too, and JPN, holding the item already, answers
+        it as a duplicate and keeps one copy (found by tests/integration/test_release_properties.py).
+        """
+        trio = ended
+        published = trio.post("ROK", "/api/v1/reports", MISSILE | {"recipients": ["USA"]})
+        trio.post("ROK", f"/api/v1/reports/{published['id']}/consents", TISA)
+        trio.dispatch("ROK")
+        [(at_usa, _)] = _held(trio, "USA", published["id"])
+        asked = trio.post("USA", f"/api/v1/reports/{at_usa}/consent-requests", {"to": "JPN", "purpose": PURPOSE})
+        released = trio.post("ROK", f"/api/v1/reports/{published['id']}/releases", {"to": "JPN"})
+        assert released["route"] == ["ROK", "USA", "JPN"]
+        _everyone(trio)
+        assert [one[1] for one in _held(trio, "JPN", published["id"])] == ["USA"]
+        assert _transfers(trio, "USA") == [("JPN", "JPN", "release")]  # the relay, asked for by ROK's release
+
+        trio.post("ROK", f"/api/v1/consent-requests/{asked['id']}/answer", {"grant": True}, status=200)
+        _everyone(trio)
+        assert _transfers(trio, "USA") == [("JPN", "JPN", "release"), ("JPN", "JPN", "consent-request")]
+        sent = trio.get("USA", f"/api/v1/reports/{at_usa}/deliveries")
+        assert [one["state"] for one in sent if one["kind"] == "transfer"] == ["delivered", "delivered"]
+        assert len(_held(trio, "JPN", published["id"])) == 1
+        trio.intact()
+
 
 class TestMigration:
     """Migration 0008 marks every decision and transfer stored before it as asked for by the recipients."""
