@@ -72,8 +72,8 @@ URGENT_LANES = 2
 # Rows settled per write on SQLite: the node's one writer runs writes in turn, and a flash's publish or settle
 # queued behind the settle of a whole batch of routine rows waited for all of it.
 SETTLE_CHUNK = 16
-# The outbox with the body of the report each row names: a transfer published here is written without it
-# (pactnet.store.outbox.report_payload), and sent with it.
+# The outbox with the body of the report each row names: a transfer is written without it
+# (pactnet.store.outbox.transfer_row), and sent with it.
 _OUTBOX_WITH_BODIES = select(outbox, reports.c.body.label("held_body")).outerjoin(
     reports, reports.c.id == outbox.c.report_id
 )

@@ -170,7 +170,7 @@ def _store(
     rows.decisions += [
         decision_row(item.id, node.party, recipient, when, decision, BY_RECIPIENTS) for recipient, decision in decided
     ]
-    payload = report_payload(prepared.row, prepared.row["level"], with_body=False)
+    payload = report_payload(prepared.row, prepared.row["level"])
     rows.transfers += [
         transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS) for _, d in decided if d.allowed
     ]

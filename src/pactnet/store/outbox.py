@@ -49,14 +49,9 @@ def _note_queued(connection: Connection, rows: list[dict[str, Any]]) -> None:
     note_queued(connection, (row["rank"] <= URGENT_RANK for row in rows))
 
 
-def report_payload(row: dict[str, Any], origin_level: str, *, with_body: bool = True) -> dict[str, Any]:
-    """A stored report as a transfer carries it: as its originator marked it (docs/federation.md).
-
-    `with_body=False`: for an outbox row naming the stored report (its `report_id`), whose body the dispatcher
-    reads from the report when it sends (`restore_body`). The body is the bulk of a transfer: a report published
-    to two partners is then written once, not three times.
-    """
-    payload = {
+def report_payload(row: dict[str, Any], origin_level: str) -> dict[str, Any]:
+    """A stored report as a transfer carries it: as its originator marked it (docs/federation.md)."""
+    return {
         "id": row["origin_id"],
         "originator": row["originator"],
         "title": row["title"],
@@ -69,9 +64,6 @@ def report_payload(row: dict[str, Any], origin_level: str, *, with_body: bool = 
         "body": row["body"],
         "created": row["created_at"],
     }
-    if not with_body:
-        del payload["body"]
-    return payload
 
 
 def restore_body(payload: dict[str, Any], held_body: str | None) -> None:
@@ -131,12 +123,14 @@ def transfer_row(
 ) -> dict[str, Any]:
     """The outbox row of the next hop of an allowed decision: the hop after `route` (the parties the item has passed).
 
-    The originator's consents are not in it: the dispatcher adds those it knows when it sends. `asked_by` (one of
+    The originator's consents are not in it: the dispatcher adds those it knows when it sends. Nor is the item's
+    body: the row names the stored report (`report_id`), whose body the dispatcher reads when it sends
+    (`restore_body`); a report published to two partners is written once, not three times. `asked_by` (one of
     ASKED_BY) travels with it, so that every node on the route records who asked for the transfer.
     """
     leg = decision.legs[len(route) - 1]
     payload: dict[str, Any] = {
-        "report": item,
+        "report": {name: value for name, value in item.items() if name != "body"},
         "under": leg.under,
         "route": route,
         "final": decision.route[-1],
