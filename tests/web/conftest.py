@@ -22,7 +22,7 @@ from tests.integration.test_federation import FAST_RETRIES, Federation, Site
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Page, ViewportSize
+    from playwright.sync_api import Browser, Locator, Page, ViewportSize
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -114,8 +114,17 @@ def sign_in(page: Page, console: str, token: str) -> None:
     """Sign in through the form, as a person does: the token typed into the password field."""
     page.goto(f"{console}sign-in")
     page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    submit(page.get_by_role("button", name="Sign in"))
+
+
+def submit(button: Locator) -> None:
+    """Click a form's button and wait for the page it answers with.
+
+    A click returns once the event is dispatched, before the browser has the answer; reading the page then
+    reads the old one, and `wait_for_load_state` returns at once because the old page is already loaded.
+    """
+    with button.page.expect_navigation():
+        button.click()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pactnet.web.guard import SESSION_COOKIE
 from tests.certificates import make_server_files
 from tests.integration.conftest import LoopbackServer
 from tests.integration.test_roles import _routes
-from tests.web.conftest import screenshot, serious_violations, sign_in
+from tests.web.conftest import screenshot, serious_violations, sign_in, submit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,8 +82,7 @@ class TestSigningOut:
 
     def test_after_signing_out_the_old_cookie_opens_nothing(self, analyst: Page, console: str, node: Node) -> None:
         session_id = _session_id(analyst)
-        analyst.get_by_role("button", name="Sign out").click()
-        analyst.wait_for_load_state()
+        submit(analyst.get_by_role("button", name="Sign out"))
         assert analyst.url.endswith("/ui/sign-in")
         assert current(node, session_id) is None
         with httpx.Client(cookies={SESSION_COOKIE: session_id}) as replay:
@@ -115,13 +114,12 @@ class TestCsrf:
         assert serious_violations(page) == []
         page.locator("main input[name=csrf]").evaluate("field => { field.value = 'forged' }")
         page.get_by_label("Give notice of termination").check()
-        page.get_by_role("button", name="Record the act").click()
+        submit(page.get_by_role("button", name="Record the act"))
         assert "security token" in page.get_by_role("alert").inner_text()
         assert _notice(node) == "none"
         page.goto(f"{console}agreements/{GSOMIA}/acts")
         page.get_by_label("Give notice of termination").check()
-        page.get_by_role("button", name="Record the act").click()
-        page.wait_for_load_state()
+        submit(page.get_by_role("button", name="Record the act"))
         assert page.url.endswith(f"/ui/agreements/{GSOMIA}")
         assert _notice(node) == "pending"
 
@@ -243,7 +241,7 @@ class TestKeyboardAndScripts:
             assert page.url.endswith("/ui/agreements")
             page.goto(f"{console}what-if?agreement={GSOMIA}&at=2019-11-23")
             assert page.locator("table.heat tbody tr").count() == 6
-            page.get_by_role("button", name="Sign out").click()
+            submit(page.get_by_role("button", name="Sign out"))
             page.wait_for_url("**/ui/sign-in")
         finally:
             context.close()

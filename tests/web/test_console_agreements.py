@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.web.conftest import PHONE, screenshot, serious_violations
+from tests.web.conftest import PHONE, screenshot, serious_violations, submit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -53,7 +53,7 @@ class TestTheNetwork:
     def test_in_the_autumn_of_2019_the_gsomia_carries_a_pending_notice(self, analyst: Page, console: str) -> None:
         analyst.goto(f"{console}network")
         analyst.get_by_role("textbox", name="Instant").fill("2019-10-01")
-        analyst.get_by_role("button", name="Show").click()
+        submit(analyst.get_by_role("button", name="Show"))
         link = analyst.locator("svg.network line.link", has=analyst.locator(f"title:text-matches('{GSOMIA}')"))
         assert "notice-pending" in (link.get_attribute("class") or "")
         assert serious_violations(analyst) == []

@@ -8,7 +8,7 @@ import pytest
 
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
-from tests.web.conftest import screenshot, serious_violations, sign_in
+from tests.web.conftest import screenshot, serious_violations, sign_in, submit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -59,7 +59,7 @@ class TestTheAuditPage:
         sign_in(page, console, tokens["auditor"])
         page.goto(f"{console}audit")
         page.get_by_label("Kind").fill("publish")
-        page.get_by_role("button", name="Show").click()
+        submit(page.get_by_role("button", name="Show"))
         kinds = page.locator("table.audit tbody td:nth-child(3)").all_inner_texts()
         assert kinds == ["publish"]
         assert published in page.content()

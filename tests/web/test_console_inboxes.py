@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.web.conftest import screenshot, serious_violations, sign_in
+from tests.web.conftest import screenshot, serious_violations, sign_in, submit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -38,7 +38,7 @@ class TestAnsweringConsent:
         assert serious_violations(page) == []
         screenshot(page, "inboxes")
         request.get_by_label("Grant consent to release it to USA").check()
-        request.get_by_role("button", name="Send the answer").click()
+        submit(request.get_by_role("button", name="Send the answer"))
         page.wait_for_url(f"{rok.url}/ui/inboxes")
         assert "granted" in page.locator("article.request", has=page.locator("h3", has_text=TITLE)).inner_text()
         nations.dispatch()
@@ -52,7 +52,7 @@ class TestAnsweringConsent:
         page.goto(f"{rok.url}/ui/inboxes")
         request = page.locator("article.request", has=page.locator("h3", has_text=TITLE))
         request.get_by_label("Refuse", exact=True).check()
-        request.get_by_role("button", name="Send the answer").click()
+        submit(request.get_by_role("button", name="Send the answer"))
         assert "reason" in page.get_by_role("alert").inner_text()
         page.goto(f"{rok.url}/ui/inboxes")
         assert "pending" in page.locator("article.request").inner_text()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from pactnet.store.tables import reports
-from tests.web.conftest import screenshot, serious_violations, sign_in
+from tests.web.conftest import screenshot, serious_violations, sign_in, submit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -39,14 +39,14 @@ class TestPublishing:
     ) -> None:
         analyst.goto(f"{console}publish")
         _fill(analyst)
-        analyst.get_by_role("button", name="Preview the decisions").click()
+        submit(analyst.get_by_role("button", name="Preview the decisions"))
         said = analyst.locator("section.preview li").all_inner_texts()
         assert said == ["JPN: direct, 極秘", "USA: direct, SECRET"]
         assert _stored(node) == 0
         assert analyst.get_by_label("Title").input_value() == TITLE  # the form keeps what was typed
         assert serious_violations(analyst) == []
         screenshot(analyst, "publish")
-        analyst.get_by_role("button", name="Publish", exact=True).click()
+        submit(analyst.get_by_role("button", name="Publish", exact=True))
         analyst.wait_for_url("**/ui/reports/*")
         assert _stored(node) == 1
         jpn = analyst.locator("article.decision", has=analyst.locator("h3", has_text="ROK → JPN"))
@@ -68,7 +68,7 @@ class TestPublishing:
         _fill(analyst)
         analyst.get_by_label("JPN").uncheck()
         analyst.get_by_label("USA").uncheck()
-        analyst.get_by_role("button", name="Publish", exact=True).click()
+        submit(analyst.get_by_role("button", name="Publish", exact=True))
         assert "Recipients" in analyst.get_by_role("alert").inner_text()
         assert _stored(node) == 0
 

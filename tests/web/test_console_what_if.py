@@ -8,7 +8,7 @@ import pytest
 
 from pactnet.services.reports import Publication, publish
 from pactnet.services.users import add_user
-from tests.web.conftest import PHONE, screenshot, serious_violations, sign_in
+from tests.web.conftest import PHONE, screenshot, serious_violations, sign_in, submit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -33,8 +33,7 @@ def _ask(page: Page, console: str, pact: str, at: str) -> None:
     page.goto(f"{console}what-if")
     page.get_by_label("Agreement").select_option(pact)
     page.get_by_role("textbox", name="ending at").fill(at)
-    page.get_by_role("button", name="Show the impact").click()
-    page.wait_for_load_state()
+    submit(page.get_by_role("button", name="Show the impact"))
 
 
 class TestTheHeatMap:
