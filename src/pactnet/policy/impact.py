@@ -14,12 +14,8 @@ if TYPE_CHECKING:
     from pactnet.policy.model import World
 
 
-class RouteKind(StrEnum):
-    """How information gets from one party to another, best first."""
-
-    DIRECT = "direct"
-    HUB = "hub"
-    NONE = "none"
+# How information gets from one party to another, best first.
+RouteKind = StrEnum("RouteKind", [("DIRECT", "direct"), ("HUB", "hub"), ("NONE", "none")])
 
 
 @dataclass(frozen=True, slots=True)

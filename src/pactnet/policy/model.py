@@ -17,32 +17,15 @@ if TYPE_CHECKING:
 ALL_CATEGORIES = "*"
 
 
-class LateNotice(StrEnum):
-    """What a termination notice received after the deadline of the current term does."""
-
-    NEXT_TERM = "next-term"
-    LAPSE = "lapse"
-
-
-class ResumedNotice(StrEnum):
-    """When a suspended notice that is resumed takes effect."""
-
-    AT_TERM_END = "at-term-end"
-    IMMEDIATE = "immediate"
-
-
-class OnwardRelease(StrEnum):
-    """Whether a receiver may pass a received item to a third party (GSOMIA art. 6: prior written consent)."""
-
-    ORIGINATOR_CONSENT = "originator-consent"
-    FORBIDDEN = "forbidden"
-
-
-class RelayConsent(StrEnum):
-    """When a hub may pass an item on under an arrangement (TISA: with the originator's approval)."""
-
-    PER_ITEM = "per-item"
-    STANDING = "standing"
+# The options of an agreement or arrangement a world file may set (world-format.md), each a pair of spellings.
+# What a termination notice received after the deadline of the current term does.
+LateNotice = StrEnum("LateNotice", [("NEXT_TERM", "next-term"), ("LAPSE", "lapse")])
+# When a suspended notice that is resumed takes effect.
+ResumedNotice = StrEnum("ResumedNotice", [("AT_TERM_END", "at-term-end"), ("IMMEDIATE", "immediate")])
+# Whether a receiver may pass a received item to a third party (GSOMIA art. 6: prior written consent).
+OnwardRelease = StrEnum("OnwardRelease", [("ORIGINATOR_CONSENT", "originator-consent"), ("FORBIDDEN", "forbidden")])
+# When a hub may pass an item on under an arrangement (TISA: with the originator's approval).
+RelayConsent = StrEnum("RelayConsent", [("PER_ITEM", "per-item"), ("STANDING", "standing")])
 
 
 @dataclass(frozen=True, slots=True)
