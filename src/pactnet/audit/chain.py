@@ -63,6 +63,10 @@ class AuditRecord(NamedTuple):
     data: dict[str, Any]
 
 
+# An exported entry's keys, in order: the stored fields, with the data parsed instead of its canonical text.
+_EXPORTED_KEYS = ("seq", "at", "kind", "actor", "subject", "data", "prev", "hash")
+
+
 class Entry(NamedTuple):
     """One audit entry as stored; `data_json` is the canonical JSON of its data.
 
@@ -90,16 +94,7 @@ class Entry(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as exported (one JSON Lines record)."""
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "kind": self.kind,
-            "actor": self.actor,
-            "subject": self.subject,
-            "data": self.data,
-            "prev": self.prev,
-            "hash": self.hash,
-        }
+        return {name: getattr(self, name) for name in _EXPORTED_KEYS}
 
 
 def chain_entry(seq: int, at: str, kind: str, actor: str, subject: str, data: dict[str, Any], prev: str) -> Entry:
@@ -183,10 +178,11 @@ class Verification:
     intact: bool
     entries: int
     checkpoints: int
-    first_bad: int | None = None
-    problem: str | None = None
     first_key: str | None = None
     witnesses: tuple[dict[str, Any], ...] = ()
+    # Where the log first goes wrong, and how; None while it is intact.
+    first_bad: int | None = None
+    problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready; the first five keys are those of every earlier version."""

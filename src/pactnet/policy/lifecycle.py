@@ -128,12 +128,13 @@ class History:
 
     id: str
     zone: tzinfo
+    fixed_term: bool = False
+    # What the replay finds, filled in event by event.
     signed_at: datetime | None = None
     in_force_from: datetime | None = None
     ended_at: datetime | None = None
     end_cause: str | None = None
     schedule: TermSchedule | None = None
-    fixed_term: bool = False
     spans: list[NoticeSpan] = field(default_factory=list)
     moments: list[Moment] = field(default_factory=list)
     _span_starts: list[datetime] = field(default_factory=list)
