@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from pactnet.services.context import Node
     from pactnet.services.users import User
 
-# The newest readable reports counted: enough for a liaison officer's question, bounded for the page's sake.
-MOST_REPORTS = 2000
-
 
 @dataclass(frozen=True, slots=True)
 class WhatIf:
@@ -35,6 +32,10 @@ class WhatIf:
     impact: Impact
     counted: int | None
     titles: dict[str, str]
+
+
+# The newest readable reports counted: enough for a liaison officer's question, bounded for the page's sake.
+MOST_REPORTS = 2000
 
 
 def what_if(node: Node, user: User, pact_id: str, at: datetime) -> WhatIf:

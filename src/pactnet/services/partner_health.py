@@ -13,16 +13,12 @@ from pactnet.store.tables import outbox
 if TYPE_CHECKING:
     from pactnet.services.context import Node
 
-# A failure's reason as the dispatcher wrote it can be long (a partner's error body); the page shows its start.
-_SHOWN_ERROR = 300
-
 
 @dataclass(frozen=True, slots=True)
 class PartnerHealth:
     """One partner of this node: whether it is trusted, and what its lane of the outbox says."""
 
     party: str
-    url: str | None
     queued: int
     oldest_queued: str | None
     delivered: int
@@ -31,6 +27,8 @@ class PartnerHealth:
     failing_attempts: int
     last_failure: str | None
     next_attempt: str | None
+    # Where the partner is reached; None for a party of the world this node has no entry for.
+    url: str | None
 
 
 def _counts(node: Node) -> dict[tuple[str, str], tuple[int, str | None, str | None]]:
@@ -44,6 +42,10 @@ def _counts(node: Node) -> dict[tuple[str, str], tuple[int, str | None, str | No
     ).group_by(outbox.c.recipient, outbox.c.state)
     with node.uow.read() as connection:
         return {(row[0], row[1]): (int(row[2]), row[3], row[4]) for row in connection.execute(query)}
+
+
+# A failure's reason as the dispatcher wrote it can be long (a partner's error body); the page shows its start.
+_SHOWN_ERROR = 300
 
 
 def _last_failures(node: Node) -> dict[str, tuple[int, str | None, str | None]]:
@@ -78,16 +80,16 @@ def partner_health(node: Node) -> list[PartnerHealth]:
         attempts, why, next_at = failures.get(party, (0, None, None))
         health.append(
             PartnerHealth(
-                party,
-                None if partner is None else partner.url,
-                queued[0],
-                queued[1],
-                delivered[0],
-                delivered[2],
-                others,
-                attempts,
-                why,
-                next_at,
+                party=party,
+                queued=queued[0],
+                oldest_queued=queued[1],
+                delivered=delivered[0],
+                last_delivery=delivered[2],
+                settled_otherwise=others,
+                failing_attempts=attempts,
+                last_failure=why,
+                next_attempt=next_at,
+                url=None if partner is None else partner.url,
             )
         )
     return health

@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
     from pactnet.services.context import Node
 
-BODY_TYPES = ("text", "stix", STIX_OBJECT)
 MAX_ID = 200
 MAX_TITLE = 500
 MAX_LIST = 200
 MAX_CODE = 100
 MAX_ROUTE = 8
+BODY_TYPES = ("text", "stix", STIX_OBJECT)
 
 
 @dataclass(frozen=True, slots=True)

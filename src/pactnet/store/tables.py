@@ -336,6 +336,15 @@ audit_witnessed = Table(
     _required("received_at", INSTANT),
 )
 
+# The marking-definitions this node serves its STIX objects with (pactnet.stix.marking.held_marking_definition):
+# one row per distinct marking, fetched by id from a collection holding an object that uses it.
+stix_markings = Table(
+    "stix_markings",
+    metadata,
+    _given_key("id", TOKEN),
+    _required("definition", Text),
+)
+
 # The STIX 2.1 objects this node holds, one per report whose body is one STIX object (body_type "stix-object"):
 # published here or received from a partner. The TAXII server (pactnet.taxii) reads its collections from this
 # index alone: `object` is the object as this node serves it (marked with the holder's marking-definition,
@@ -363,15 +372,6 @@ stix_objects = Table(
     Index("ix_stix_objects_stix_id", "stix_id", "version"),
     Index("ix_stix_objects_originator_added", "originator", "date_added", "seq"),
     Index("ix_stix_objects_received_added", "received_from", "date_added", "seq"),
-)
-
-# The marking-definitions this node serves its STIX objects with (pactnet.stix.marking.held_marking_definition):
-# one row per distinct marking, fetched by id from a collection holding an object that uses it.
-stix_markings = Table(
-    "stix_markings",
-    metadata,
-    _given_key("id", TOKEN),
-    _required("definition", Text),
 )
 
 # The status of each envelope posted to the TAXII server (TAXII 2.1 §4.3), kept so that a client polls it after
