@@ -89,24 +89,29 @@ def _add_view(
         show_from(access, lambda node: ask(node, report_id), as_json=as_json, as_text=partial(as_table, report_id))
 
 
-_add_view(
-    "show",
-    "One report and its body, if the token's user is cleared for it.",
-    ask=NodeClient.report,
-    as_table=lambda _, found: tables.report(found),
+# The commands that each show one thing the node holds about a report: name, help, what to ask, how to show it.
+_VIEWS: tuple[tuple[str, str, Callable[[NodeClient, str], Any], Callable[[str, Any], None]], ...] = (
+    (
+        "show",
+        "One report and its body, if the token's user is cleared for it.",
+        NodeClient.report,
+        lambda _, found: tables.report(found),
+    ),
+    (
+        "trail",
+        "The decision trail of a report: every transfer decided, allowed or refused, and why.",
+        NodeClient.trail,
+        tables.trail,
+    ),
+    (
+        "deliveries",
+        "Where a report was sent from the node: each envelope, its route, and its receipt or refusal.",
+        NodeClient.deliveries,
+        tables.deliveries,
+    ),
 )
-_add_view(
-    "trail",
-    "The decision trail of a report: every transfer decided, allowed or refused, and why.",
-    ask=NodeClient.trail,
-    as_table=tables.trail,
-)
-_add_view(
-    "deliveries",
-    "Where a report was sent from the node: each envelope, its route, and its receipt or refusal.",
-    ask=NodeClient.deliveries,
-    as_table=tables.deliveries,
-)
+for _name, _summary, _ask, _as_table in _VIEWS:
+    _add_view(_name, _summary, ask=_ask, as_table=_as_table)
 
 
 @app.command("release")
