@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import ssl
+import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 from urllib.parse import quote
@@ -30,6 +32,11 @@ TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 _TOKEN = re.compile(r"[\x21-\x7e]{1,200}")
 # RFC 9218: the urgency a node gives a request before reading its body (docs/node.md, "Urgent requests").
 _URGENCY = {"flash": "u=0", "immediate": "u=1"}
+# How long a publish whose answer was lost waits before asking again, with its key, each time: a node whose
+# database restarts answers within seconds.
+RETRY_PAUSES = (0.5, 2.0, 5.0)
+# The transport errors after which the request may have been done: it was sent, and the answer did not come.
+_LOST_ANSWER = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 _BAD_REQUEST = 400
 _SERVER_ERROR = 500
 
@@ -57,7 +64,16 @@ class RequestRefusedError(ClientError):
 
 
 class NodeUnavailableError(ClientError):
-    """The node could not be reached, failed (5xx), or answered what a pactnet node does not."""
+    """The node could not be reached, failed (5xx), or answered what a pactnet node does not.
+
+    `maybe_done`: the request may have reached the node and been done there, its answer lost (a connection cut
+    after the request was sent, a 503 from a database that went away while committing): a request sent with an
+    idempotency key is safe to send again, and only then is it.
+    """
+
+    def __init__(self, message: str, *, maybe_done: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_done = maybe_done
 
 
 def check_url(url: str, *, allow_plain_http: bool = False) -> str:
@@ -136,13 +152,18 @@ class NodeClient:
         try:
             answer = self._http.request(method, path, **options)
         except httpx.TimeoutException as error:
-            raise NodeUnavailableError(f"{self.url} did not answer in time ({type(error).__name__})") from error
+            # Not asked again: a node that took the whole timeout is not helped by a second request.
+            waited = "" if isinstance(error, httpx.ConnectTimeout) else " (what was sent may have been done there)"
+            raise NodeUnavailableError(f"{self.url} did not answer in time ({type(error).__name__}){waited}") from error
         except httpx.HTTPError as error:
-            raise NodeUnavailableError(f"cannot reach {self.url}: {_cause(error)}") from error
+            raise NodeUnavailableError(
+                f"cannot reach {self.url}: {_cause(error)}", maybe_done=isinstance(error, _LOST_ANSWER)
+            ) from error
         if answer.status_code >= _BAD_REQUEST:
             code, message, details = _message(answer)
             if answer.status_code >= _SERVER_ERROR:
-                raise NodeUnavailableError(f"{answer.status_code} {code}: {message}")
+                unavailable = answer.status_code == httpx.codes.SERVICE_UNAVAILABLE
+                raise NodeUnavailableError(f"{answer.status_code} {code}: {message}", maybe_done=unavailable)
             raise RequestRefusedError(answer.status_code, code, message, details)
         try:
             found: object = answer.json()
@@ -167,9 +188,20 @@ class NodeClient:
         return self._dict("GET", "/api/v1/health")
 
     def publish(self, report: dict[str, Any]) -> dict[str, Any]:
-        """Publish a report (the API's JSON); the answer is its id and the decision for every recipient."""
+        """Publish a report (the API's JSON); the answer is its id and the decision for every recipient.
+
+        Sent with an idempotency key of its own: an answer lost on the way (a cut connection, a 503) is asked for
+        again with the same key, so the report is published once whatever the node got.
+        """
         urgency = _URGENCY.get(str(report.get("precedence")))
-        headers = {"Priority": urgency} if urgency else {}
+        headers = {"Idempotency-Key": str(uuid.uuid4())} | ({"Priority": urgency} if urgency else {})
+        for pause in RETRY_PAUSES:
+            try:
+                return self._dict("POST", "/api/v1/reports", json=report, headers=headers)
+            except NodeUnavailableError as error:
+                if not error.maybe_done:
+                    raise
+            time.sleep(pause)
         return self._dict("POST", "/api/v1/reports", json=report, headers=headers)
 
     def reports(self, filters: dict[str, str | int | None]) -> dict[str, Any]:

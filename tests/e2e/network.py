@@ -97,8 +97,11 @@ class Network:
         """Kill every node and stop the proxy."""
         self.stack.close()
 
-    def publish(self, prefix: str, count: int, *, refused_every: int = 3) -> dict[str, Sent]:
-        """Publish `count` reports at ROK in one request (every `refused_every`-th one refused for JPN); by title."""
+    def publish(self, prefix: str, count: int, *, refused_every: int = 3, key: str | None = None) -> dict[str, Sent]:
+        """Publish `count` reports at ROK in one request (every `refused_every`-th one refused for JPN); by title.
+
+        `key`: the request's Idempotency-Key, for a retry to be answered as the first request was.
+        """
         bodies = [
             {
                 "title": f"{prefix}-{n}",
@@ -109,7 +112,8 @@ class Network:
             }
             for n in range(count)
         ]
-        answer = self.http[SENDER].post("/api/v1/reports/batch", json={"reports": bodies})
+        headers = {} if key is None else {"Idempotency-Key": key}
+        answer = self.http[SENDER].post("/api/v1/reports/batch", json={"reports": bodies}, headers=headers)
         assert answer.status_code == httpx.codes.CREATED, answer.text
         sent: dict[str, Sent] = {}
         for body, result in zip(bodies, answer.json()["results"], strict=True):

@@ -9,7 +9,8 @@ server is down, a publish is answered 503 in the one error shape (no stack trace
 afterwards every report answered 201 is at JPN (if allowed there) and USA exactly once, every request answered
 503 or cut is stored whole or not at all, every audit log verifies and no node logged a traceback. (A 503 cannot
 promise that nothing was stored: the server may commit and crash before it answers the COMMIT, and the node only
-sees the connection go. The 503's message says so.)
+sees the connection go. The 503's message says so.) Every batch is sent with an Idempotency-Key and sent again
+with it until it is answered 201, as a careful client does: then every batch is stored exactly once.
 """
 
 from __future__ import annotations
@@ -54,29 +55,39 @@ class Publisher(threading.Thread):
         super().__init__(name="publisher", daemon=True)
         self.network = network
         self.outcomes = Outcomes()
+        self.sent: list[str] = []  # the batches sent, each under its own key
         self.stopping = threading.Event()
 
     def run(self) -> None:
         number = 0
         while not self.stopping.is_set():
-            titles = [f"during-{number}-{k}" for k in range(BATCH)]
-            try:
-                self.outcomes.accepted |= self.network.publish(f"during-{number}", BATCH)
-            except AssertionError as refused:  # publish asserts 201: what else came is in its message
-                self._note_refusal(titles, str(refused))
-            except httpx.TransportError:
-                self.outcomes.cut.append(titles)
+            self.sent.append(f"during-{number}")
+            while not self._publish(number):  # sent again, with its key, until it is answered
+                self.stopping.wait(PAUSE)
             number += 1
             self.stopping.wait(PAUSE)
 
-    def _note_refusal(self, titles: list[str], text: str) -> None:
+    def _publish(self, number: int) -> bool:
+        """Whether the batch was answered (201, or an answer that will not change); 503 and cut: not yet."""
+        titles = [f"during-{number}-{k}" for k in range(BATCH)]
+        try:
+            self.outcomes.accepted |= self.network.publish(f"during-{number}", BATCH, key=f"batch-{number}")
+        except AssertionError as refused:  # publish asserts 201: what else came is in its message
+            return not self._unavailable(titles, str(refused))
+        except httpx.TransportError:
+            self.outcomes.cut.append(titles)
+            return False
+        return True
+
+    def _unavailable(self, titles: list[str], text: str) -> bool:
         body: dict[str, Any] = {}
         with contextlib.suppress(ValueError):
             body = json.loads(text.split("\n", maxsplit=1)[0])
         if body.get("error", {}).get("status") == httpx.codes.SERVICE_UNAVAILABLE:
             self.outcomes.unavailable += titles
-        else:
-            self.outcomes.wrong.append(text[:500])
+            return True
+        self.outcomes.wrong.append(text[:500])
+        return False
 
 
 def test_a_postgresql_restart_during_dispatch_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -103,5 +114,10 @@ def test_a_postgresql_restart_during_dispatch_loses_and_duplicates_nothing(tmp_p
             answered_503 = [[f"{prefix}-{k}" for k in range(BATCH)] for prefix in _batches(outcomes.unavailable)]
             for titles in [*outcomes.cut, *answered_503]:  # stored whole or not at all
                 assert len({at_sender[title] for title in titles}) == 1, titles
+            # Sent again with their keys until answered, the batches that met the outage are stored exactly once.
+            assert _batches(list(outcomes.accepted)) == publisher.sent
+            during = {title: count for title, count in at_sender.items() if title.startswith("during-")}
+            assert set(during) == set(outcomes.accepted)
+            assert set(during.values()) == {1}
         finally:
             network.close()

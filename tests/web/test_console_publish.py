@@ -52,6 +52,25 @@ class TestPublishing:
         jpn = analyst.locator("article.decision", has=analyst.locator("h3", has_text="ROK → JPN"))
         assert "allowed, 極秘" in jpn.locator("h3").inner_text()
 
+    def test_the_same_form_sent_twice_is_published_once_and_changed_it_is_another_report(
+        self, analyst: Page, console: str, node: Node
+    ) -> None:
+        analyst.goto(f"{console}publish")
+        _fill(analyst)
+        # What a double click or a reload that posts again does: the page's form, as it stands, sent twice.
+        send_the_form = """async () => {
+            const form = document.querySelector("form.publish");
+            const answer = await fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form))});
+            return answer.url;
+        }"""
+        first, again = analyst.evaluate(send_the_form), analyst.evaluate(send_the_form)
+        assert "/ui/reports/" in first
+        assert again == first
+        assert _stored(node) == 1
+        analyst.get_by_label("Title").fill(f"{TITLE}, corrected")
+        assert analyst.evaluate(send_the_form) != first
+        assert _stored(node) == 2
+
     def test_a_level_above_the_users_clearance_is_not_offered(
         self, page: Page, console: str, tokens: dict[str, str]
     ) -> None:

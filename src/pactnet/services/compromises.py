@@ -17,7 +17,7 @@ from pactnet.policy.precedence import Precedence
 from pactnet.services import InvalidInputError, notices
 from pactnet.services.answers import acknowledge, refuse_envelope
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING
-from pactnet.services.reports import held_row
+from pactnet.services.report_reading import held_row
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import compromises
 

@@ -24,7 +24,8 @@ from pactnet.services.answers import acknowledge, refuse_envelope
 from pactnet.services.consents import CONSENT, build_statement, held_item
 from pactnet.services.notices import INCOMING, MAX_ID, MAX_NAME, MAX_REPORT_ID, MAX_TEXT, OUTGOING, FieldError
 from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import check_other_party, held_row, readable_row
+from pactnet.services.report_reading import held_row, readable_row
+from pactnet.services.reports import check_other_party
 from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import BY_REQUEST, enqueue

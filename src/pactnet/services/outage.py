@@ -34,5 +34,6 @@ def message(error: BaseException) -> str:
         return "the node's database is out of space: nothing was written; retry once its operator has made room"
     return (
         "the node's database cannot be reached at the moment: nothing was written, unless it went away while "
-        "committing (then the request may be stored whole: look before sending it again); retry shortly"
+        "committing (then the request may be stored whole: send it again with the same Idempotency-Key, or look "
+        "before sending it again); retry shortly"
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from pactnet.services.reports import rows_about
+from pactnet.services.report_reading import rows_about
 from pactnet.store.tables import outbox
 
 if TYPE_CHECKING:

@@ -35,7 +35,8 @@ from pactnet.services.consents import (
 )
 from pactnet.services.notices import OUTGOING
 from pactnet.services.records import decision_row, decision_summary
-from pactnet.services.reports import check_other_party, held_row
+from pactnet.services.report_reading import held_row
+from pactnet.services.reports import check_other_party
 from pactnet.store.acts import store_statement
 from pactnet.store.instants import instant_text
 from pactnet.store.outbox import (

@@ -173,6 +173,19 @@ console_sessions = Table(
     _required("csrf", TOKEN),
 )
 
+# The answers to publish requests sent with an Idempotency-Key (pactnet.services.idempotency): a retry with the
+# same key, by the same user, is answered as the first request was instead of publishing a second copy. The row is
+# written in the publish's own transaction; `fingerprint` (SHA-256 of the request) refuses the key with another.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    _given_key("key", String(255)),
+    _required("fingerprint", TOKEN),
+    _required("answer", Text),
+    _required("created_at", INSTANT, index=True),
+)
+
 lifecycle_acts = Table(
     "lifecycle_acts",
     metadata,

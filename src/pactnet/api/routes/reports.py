@@ -6,17 +6,40 @@ why their annotations carry a `type: ignore[valid-type]`.
 """
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel
 
 from pactnet.api import notice_schemas, schemas
 from pactnet.api.auth import CompromiseReporter, ConsentGiver, InboxViewer, Publisher, Reader
 from pactnet.api.routes.paths import ListingLimit, ReportId, creating
 from pactnet.policy.clock import in_calendar
-from pactnet.services import InvalidInputError, compromises, cursors, outbox_view, releases, reports
+from pactnet.services import (
+    InvalidInputError,
+    compromises,
+    cursors,
+    idempotency,
+    outbox_view,
+    releases,
+    report_reading,
+    reports,
+)
 from pactnet.services.context import Node
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "Any 1 to 255 printable ASCII characters, e.g. a UUID (draft-ietf-httpapi-idempotency-key-header). "
+            "A retry with the same key and the same request is answered as the first one was, if it was stored, "
+            "instead of publishing it twice; the same key with another request is refused (422). Kept a day."
+        ),
+    ),
+]
 
 
 def install(routes: APIRouter, node: Node) -> None:
@@ -34,14 +57,24 @@ def _publishing(routes: APIRouter, node: Node) -> None:
     batch_body = schemas.publish_batch(publish_body)
 
     @creating(routes, "/api/v1/reports", "reports", schemas.PublishResponse)
-    def publish(body: publish_body, who: Publisher) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
+    def publish(body: publish_body, who: Publisher, key: IdempotencyKey = None) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
         """Publish a report this party originates; every transfer is decided at this instant."""
-        return reports.publish(node, who, _publication(body))
+        return reports.publish(node, who, _publication(body), _keyed(key, "one", body))
 
     @creating(routes, "/api/v1/reports/batch", "reports", schemas.PublishBatchResponse)
-    def publish_batch(body: batch_body, who: Publisher) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
+    def publish_batch(body: batch_body, who: Publisher, key: IdempotencyKey = None) -> dict[str, Any]:  # type: ignore[valid-type]  # the node's model
         """Publish up to 100 reports in one request and one transaction, all or nothing (for feeds)."""
-        return {"results": reports.publish_many(node, who, _publications(body))}
+        return {"results": reports.publish_many(node, who, _publications(body), _keyed(key, "batch", body))}
+
+
+def _keyed(key: str | None, route: str, body: BaseModel) -> idempotency.Idempotency | None:
+    """The request's idempotency key, if it has one; the draft sends it as a quoted string, many clients bare."""
+    if key is None:
+        return None
+    bare = key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key  # noqa: PLR2004 - the two quotes
+    if not re.fullmatch(idempotency.PATTERN, bare):
+        raise InvalidInputError("Idempotency-Key: expected 1 to 255 printable ASCII characters, e.g. a UUID")
+    return idempotency.Idempotency.of(bare, {"route": route, "request": body.model_dump(mode="json")})
 
 
 def _reading(routes: APIRouter, node: Node) -> None:
@@ -66,21 +99,23 @@ def _reading(routes: APIRouter, node: Node) -> None:
                 in_calendar(since)
             except ValueError as error:
                 raise InvalidInputError(f"since: expected {error}") from error
-        wanted = reports.ReportFilter(originator, category, level, since)
-        items, following = reports.list_reports(node, who, wanted, cursor, limit or node.config.default_page_size)
+        wanted = report_reading.ReportFilter(originator, category, level, since)
+        items, following = report_reading.list_reports(
+            node, who, wanted, cursor, limit or node.config.default_page_size
+        )
         return {"items": items, "next": following}
 
     @routes.get("/api/v1/reports/{report_id}", tags=["reports"], response_model=schemas.ReportOut)
     def get_report(report_id: ReportId, who: Reader) -> dict[str, Any]:
         """One report, if the user is cleared for it; otherwise 404, exactly as for a missing report."""
-        return reports.get_report(node, who, report_id)
+        return report_reading.get_report(node, who, report_id)
 
     @routes.get("/api/v1/decisions", tags=["reports"], response_model=list[schemas.TrailEntry])
     def decision_trail(
         who: Reader, report: Annotated[str, Query(min_length=1, max_length=200, pattern=schemas.IDENTIFIER)]
     ) -> list[dict[str, Any]]:
         """The decisions taken on a report, with their reasons."""
-        return reports.decision_trail(node, who, report)
+        return report_reading.decision_trail(node, who, report)
 
     @routes.get("/api/v1/reports/{report_id}/deliveries", tags=["reports"], response_model=list[schemas.DeliveryOut])
     def deliveries(report_id: ReportId, who: Reader) -> list[dict[str, Any]]:

@@ -6,7 +6,10 @@ stores the report and decides again, and the report's page shows the decisions t
 CSRF field: a report's content never travels in a URL.
 """
 
+import re
 from collections.abc import Callable
+from dataclasses import asdict
+from secrets import token_hex
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -15,6 +18,7 @@ from starlette.responses import Response
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.services import ServiceError
 from pactnet.services.context import Node
+from pactnet.services.idempotency import Idempotency
 from pactnet.services.reports import Publication, preview, publish
 from pactnet.services.sessions import Session
 from pactnet.services.users import User
@@ -23,6 +27,8 @@ from pactnet.web.pages.sign_in import see_other
 from pactnet.web.templating import Pages
 
 T = TypeVar("T")
+# Each form the page renders carries a random id of its own (see sent_once).
+_FORM_ID = re.compile(r"[0-9a-f]{32}")
 _LONGEST_TITLE = 500
 _LONGEST_BODY = 100_000
 
@@ -62,6 +68,19 @@ def publication_of(fields: FormFields) -> Publication:
     )
 
 
+def sent_once(fields: FormFields, publication: Publication) -> Idempotency | None:
+    """The idempotency key of a form sent with this content (None for a form without its id).
+
+    The same form sent twice (a double click, a reload that posts again, Back and Publish) is published once;
+    changed before it is sent again, it is another report.
+    """
+    form_id = fields.get("form_id", "")
+    if not _FORM_ID.fullmatch(form_id):
+        return None
+    content = Idempotency.of("", {"route": "console", "request": asdict(publication)})
+    return Idempotency(f"console {form_id} {content.fingerprint}", content.fingerprint)
+
+
 def in_words(decision: dict[str, Any]) -> str:
     """A decision as a liaison officer reads it: "direct, 極秘", "via USA, 極秘", or "refused: why"."""
     if not decision["allowed"]:
@@ -82,7 +101,9 @@ def install(routes: APIRouter, pages: Pages) -> None:
         decided: list[dict[str, Any]] | None,
         status: int = 200,
     ) -> Response:
-        context = choices(pages.node, session) | {"fields": fields or FormFields([]), "decided": decided}
+        filled = fields or FormFields([])
+        form_id = filled.get("form_id", "") if _FORM_ID.fullmatch(filled.get("form_id", "")) else token_hex(16)
+        context = choices(pages.node, session) | {"fields": filled, "decided": decided, "form_id": form_id}
         return pages.render(request, "publish.html", session, context | {"in_words": in_words}, status)
 
     @routes.get("/ui/publish", include_in_schema=False)
@@ -97,6 +118,9 @@ def install(routes: APIRouter, pages: Pages) -> None:
         except ServiceError as error:
             raise refused(error) from error
 
+    def published_once(fields: FormFields) -> Callable[[Node, User, Publication], dict[str, Any]]:
+        return lambda node, user, publication: publish(node, user, publication, sent_once(fields, publication))
+
     @routes.post("/ui/publish/preview", include_in_schema=False)
     async def publish_preview(request: Request, session: Publisher) -> Response:
         """The decisions publishing would take now, under the filled form; nothing stored or sent."""
@@ -106,5 +130,6 @@ def install(routes: APIRouter, pages: Pages) -> None:
     @routes.post("/ui/publish", include_in_schema=False)
     async def publish_report(request: Request, session: Publisher) -> Response:
         """Store and decide; then the report's page, with the decisions taken."""
-        published = taken(publish, session, await checked_form(request, session))
+        fields = await checked_form(request, session)
+        published = taken(published_once(fields), session, fields)
         return see_other(f"/ui/reports/{published['id']}")

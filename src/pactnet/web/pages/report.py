@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pactnet.services import ServiceError, outbox_view, reports
+from pactnet.services import ServiceError, outbox_view, report_reading
 from pactnet.web.guard import Reader, refused
 from pactnet.web.templating import Pages
 
@@ -37,8 +37,8 @@ def install(routes: APIRouter, pages: Pages) -> None:
         """The report as the user may see it, and for each partner: allowed or refused, why, the legs, receipts."""
         node, user, wanted = pages.node, session.user, report_id[:_LONGEST_ID]
         try:
-            shown = reports.get_report(node, user, wanted)
-            decisions = reports.decision_trail(node, user, wanted)
+            shown = report_reading.get_report(node, user, wanted)
+            decisions = report_reading.decision_trail(node, user, wanted)
             sent = outbox_view.deliveries(node, user, wanted)
         except ServiceError as error:
             raise refused(error) from error
