@@ -99,7 +99,7 @@ class TestAKeyIsOneRequestsOfOneUser:
     ) -> None:
         _post(client, officer, "k-1")
         refused = _post(client, officer, "k-1", LAUNCH | {"title": "another launch"})
-        assert refused.status_code == httpx.codes.UNPROCESSABLE_ENTITY
+        assert refused.status_code == httpx.codes.CONFLICT
         assert "Idempotency-Key" in refused.json()["error"]["message"]
         assert _stored(node)[0] == 1
 
@@ -110,7 +110,7 @@ class TestAKeyIsOneRequestsOfOneUser:
         batch = client.post(
             "/api/v1/reports/batch", json={"reports": [LAUNCH]}, headers=officer | {"Idempotency-Key": "k-2"}
         )
-        assert batch.status_code == httpx.codes.UNPROCESSABLE_ENTITY
+        assert batch.status_code == httpx.codes.CONFLICT
         assert _stored(node)[0] == 1
 
     def test_another_user_with_the_same_key_publishes_their_own(

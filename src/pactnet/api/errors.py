@@ -93,7 +93,12 @@ def _is_union_tag(part: object) -> bool:
 
 
 def _where(location: tuple[Any, ...]) -> str:
-    """The field a problem is at, `reports.0.level`: the request part (body, query, path) and type names left out."""
+    """The field a problem is at, `reports.0.level`: the request part (body, query, path) and type names left out.
+
+    A header is named as it is sent (`Idempotency-Key`), which a type name's capital must not hide.
+    """
+    if len(location) == 2 and location[0] == "header":  # noqa: PLR2004 - ("header", its name)
+        return f"header {location[1]}"
     parts = list(location[1:] if location and location[0] in {"body", "query", "path", "header"} else location)
     return ".".join(str(part) for part in parts if not _is_union_tag(part)) or "body"
 

@@ -7,13 +7,15 @@ stored, and is published now if it was not. The key is recorded in the publish's
 the reports are stored together or not at all.
 
 A key is its user's own (another user's identical key is another key), kept for at least KEPT; used again with
-another request it is refused (422, as the draft says).
+another request it is refused as a clash with what is stored (ConflictError, 409). The draft suggests 422, which
+at this node means a request that is not well-formed in itself; a well-formed request whose key is taken is not.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from hashlib import sha256
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from pactnet.services import InvalidInputError
+from pactnet.services import ConflictError, InvalidInputError
 from pactnet.store.idempotency_keys import KeyedAnswer, forget_answers_before, keyed_answer, record_answer
 from pactnet.store.instants import instant_text
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 # The draft asks a server to say how long it keeps keys; a day covers any client's retries, and docs/node.md says so.
 KEPT = timedelta(days=1)
 # What a key may be: 1 to 255 printable ASCII characters (a UUID, as the draft suggests, or the client's own).
-PATTERN = r"^[\x20-\x7e]{1,255}$"
+PATTERN = r"[\x20-\x7e]{1,255}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class Idempotency:
     @classmethod
     def of(cls, key: str, request: object) -> Idempotency:
         """The key of a request whose content is `request` (JSON-ready: what it asks, and of which route)."""
+        if not re.fullmatch(PATTERN, key):
+            raise InvalidInputError("Idempotency-Key: expected 1 to 255 printable ASCII characters, e.g. a UUID")
         text = json.dumps(request, sort_keys=True, separators=(",", ":"))
         return cls(key, sha256(text.encode("utf-8")).hexdigest())
 
@@ -99,7 +103,7 @@ def earlier_answer(connection: Connection, user: User, idempotency: Idempotency)
     if found is None:
         return None
     if found.fingerprint != idempotency.fingerprint:
-        raise InvalidInputError(
+        raise ConflictError(
             "Idempotency-Key: this key was used for another request; a retry must send the same request, "
             "and a new request a new key"
         )

@@ -77,7 +77,7 @@ def sent_once(fields: FormFields, publication: Publication) -> Idempotency | Non
     form_id = fields.get("form_id", "")
     if not _FORM_ID.fullmatch(form_id):
         return None
-    content = Idempotency.of("", {"route": "console", "request": asdict(publication)})
+    content = Idempotency.of(form_id, {"route": "console", "request": asdict(publication)})
     return Idempotency(f"console {form_id} {content.fingerprint}", content.fingerprint)
 
 
