@@ -15,7 +15,7 @@ from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, NotFoundError, ServiceError
 from pactnet.services.cursors import open_cursor, seal_cursor
-from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.services.records import INSERT_CATEGORIES, DecisionForms, category_rows
 from pactnet.services.stix_consents import carry_consents
 from pactnet.services.stix_index import index_reports
 from pactnet.store.bulk import insert_rows
@@ -163,22 +163,22 @@ def _store(
     rows: _Rows,
 ) -> list[AuditRecord]:
     """Add one report's rows (the report, its categories, decisions and transfers) to `rows`; its audit records."""
-    item, when = prepared.item, prepared.row["created_at"]
+    item, when, forms = prepared.item, prepared.row["created_at"], rows.forms
     rows.reports.append(prepared.row)
     rows.categories += category_rows(item.id, item.categories)
     # The publisher's recipients ask for these transfers; no other party gets the item unless someone asks.
-    rows.decisions += [
-        decision_row(item.id, node.party, recipient, when, decision, BY_RECIPIENTS) for recipient, decision in decided
-    ]
+    rows.decisions += [forms.row(item.id, node.party, recipient, when, decision) for recipient, decision in decided]
     payload = report_payload(prepared.row, prepared.row["level"])
     rows.transfers += [
-        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS) for _, d in decided if d.allowed
+        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS, forms.as_dict(d))
+        for _, d in decided
+        if d.allowed
     ]
     published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
     return [
         AuditRecord("publish", user.name, item.id, published),
         *(
-            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
+            AuditRecord("decide", node.party, item.id, forms.summary(recipient, decision))
             for recipient, decision in decided
         ),
     ]
@@ -192,6 +192,8 @@ class _Rows:
     categories: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    # The decisions of a request's reports share a handful of values: their forms are built once per value.
+    forms: DecisionForms = field(default_factory=lambda: DecisionForms(BY_RECIPIENTS))
 
     def insert(self, connection: Connection) -> None:
         # A report before its categories and decisions, which name it.
