@@ -174,7 +174,10 @@ def _store(
         for _, d in decided
         if d.allowed
     ]
-    published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
+    shape = (item.level, item.categories, prepared.precedence)
+    published = rows.published.get(shape)
+    if published is None:  # one object per shape, whose audit data the log encodes once (store.audit_log)
+        published = rows.published[shape] = {"level": shape[0], "categories": list(shape[1]), "precedence": shape[2]}
     return [
         AuditRecord("publish", user.name, item.id, published),
         *(
@@ -194,6 +197,8 @@ class _Rows:
     transfers: list[dict[str, Any]] = field(default_factory=list)
     # The decisions of a request's reports share a handful of values: their forms are built once per value.
     forms: DecisionForms = field(default_factory=lambda: DecisionForms(BY_RECIPIENTS))
+    # The data of the `publish` audit entries, by (level, categories, precedence): shared like the decisions'.
+    published: dict[tuple[str, tuple[str, ...], str], dict[str, Any]] = field(default_factory=dict)
 
     def insert(self, connection: Connection) -> None:
         # A report before its categories and decisions, which name it.
