@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, select
 
 from pactnet.audit.chain import AuditRecord
-from pactnet.policy.decisions import Decision, decide
+from pactnet.policy.decisions import Decision, DirectAnswers, decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
@@ -260,8 +260,9 @@ def store(connection: Connection, node: Node, user: User, prepared: list[Prepare
     world = node.refresh(connection)
     outcome = []
     rows = _Rows()
+    direct: DirectAnswers = {}  # the reports share a handful of levels and categories: decided directly once each
     for one in prepared:
-        decided = [(r, decide(world, one.item, node.party, r, one.at)) for r in one.recipients]
+        decided = [(r, decide(world, one.item, node.party, r, one.at, direct=direct)) for r in one.recipients]
         audit += _store(node, user, one, decided, rows)
         outcome.append(decided)
     rows.insert(connection)
