@@ -45,6 +45,17 @@ def stix_instant(value: object) -> datetime | None:
     """A STIX timestamp (STIX 2.1 §3.2: RFC 3339 in UTC, `Z`), or None if `value` is not one."""
     if not isinstance(value, str) or not value.endswith("Z"):
         return None
+    return _parsed_instant(value) if len(value) <= _CACHED_INSTANT_LENGTH else _parsed_instant.__wrapped__(value)
+
+
+# Cached: a posted object's timestamps are read when it is checked, for its version, for the consents a new
+# version carries and for its index row, in one post of at most a few hundred objects. Only text as long as a
+# timestamp is kept (nanoseconds and an offset), not a hostile object's megabyte of it.
+_CACHED_INSTANT_LENGTH = 40
+
+
+@lru_cache(maxsize=1024)
+def _parsed_instant(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
