@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 from pactnet.policy import Code, Decision, Leg, Marking, decide
-from pactnet.policy.decisions import decide_by_the_rules
+from pactnet.policy.decisions import DirectAnswers, decide_by_the_rules
 from tests.unit.builders import build, event, instant
 from tests.unit.test_properties import CASES, SETTINGS, Case
 
@@ -306,9 +306,12 @@ class TestTheFastPathEqualsTheRules:
     def test_decide_and_the_plain_rules_give_the_same_decision_on_every_question(self, case: Case) -> None:
         document, _, asked = case
         world = build(document)
+        direct: DirectAnswers = {}  # the fast path's answers kept across the questions, as a publish keeps them
         for report_id, holder, recipient, at in asked:
             report = world.reports[report_id]
             for assume_consent in (False, True):
-                options = {"assume_consent": assume_consent, "ignore_created": assume_consent}
+                options: dict[str, Any] = {"assume_consent": assume_consent, "ignore_created": assume_consent}
                 fast = decide(world, report, holder, recipient, at, **options)
                 assert fast == decide_by_the_rules(world, report, holder, recipient, at, **options)
+                kept = decide(world, report, holder, recipient, at, direct=direct, **options)
+                assert kept == fast

@@ -99,7 +99,11 @@ class Entry(NamedTuple):
 
 def chain_entry(seq: int, at: str, kind: str, actor: str, subject: str, data: dict[str, Any], prev: str) -> Entry:
     """A new entry, linked to the previous entry's hash."""
-    data_json = canonical(data).decode("utf-8")
+    return chained(seq, at, kind, actor, subject, canonical(data).decode("utf-8"), prev)
+
+
+def chained(seq: int, at: str, kind: str, actor: str, subject: str, data_json: str, prev: str) -> Entry:
+    """A new entry whose data is already canonical JSON (`canonical`), linked to the previous entry's hash."""
     return Entry(
         seq, at, kind, actor, subject, data_json, prev, entry_hash(seq, at, kind, actor, subject, data_json, prev)
     )

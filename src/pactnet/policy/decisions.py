@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
     from pactnet.policy.model import Report, World
 
-__all__ = ["Code", "Decision", "Leg", "Marking", "Reason", "decide", "decide_by_the_rules"]
+__all__ = ["Code", "Decision", "DirectAnswers", "Leg", "Marking", "Reason", "decide", "decide_by_the_rules"]
+
+# The fast path's answers in one world at one instant, by all they read of the question besides the world: the
+# holder (the originator), the recipient, the level and categories, the instant. None: not direct, ask the rules.
+DirectAnswers = dict[tuple[str, str, str, frozenset[str], "datetime"], "Decision | None"]
 
 
 def decide(
@@ -34,13 +38,16 @@ def decide(
     assume_consent: bool = False,
     ignore_created: bool = False,
     fast_path: bool = True,
+    direct: DirectAnswers | None = None,
 ) -> Decision:
     """Whether `holder` may pass `report` to `recipient` at `at`, by which route, marked how; or why not.
 
     Direct transfer under a bilateral agreement is preferred; a hub is used only when no direct agreement
     allows it (agreements.md §4, routing order). Deny by default: every path that is not proven allowed is
     refused. `assume_consent` and `ignore_created` serve impact analysis, which asks about routes, not items;
-    `fast_path=False` decides by the plain rules alone (`decide_by_the_rules`).
+    `fast_path=False` decides by the plain rules alone (`decide_by_the_rules`). `direct`: the fast path's answers
+    kept for the caller's next questions, which must be asked of the same world (a publish of many reports asks
+    the same few questions of each, the report's id aside, which the fast path does not read).
     """
     asked = at.tzinfo
     if asked is not UTC:  # written out, not a helper: a call costs as much as a fifth of a direct decision
@@ -61,12 +68,28 @@ def decide(
         # The common case, first and cheaply: the originator's own item, sent directly. Only an allowed
         # transfer returns here, exactly as decide_by_the_rules would (a property test compares the two);
         # anything else is decided (and explained) by the rules, one by one.
-        for agreement in world.between.get((holder, recipient), ()):
-            label = carries(agreement, holder, recipient, report.level, report.category_set, at)
-            if label is not None:
-                leg = Leg(holder, recipient, agreement.id, label)
-                return Decision(True, (holder, recipient), (leg,), Marking(originator, label))  # noqa: FBT003
+        key = (holder, recipient, report.level, report.category_set, at)
+        if direct is None or key not in direct:
+            answer = _direct(world, holder, recipient, report.level, report.category_set, at)
+            if direct is not None:
+                direct[key] = answer
+        else:
+            answer = direct[key]
+        if answer is not None:
+            return answer
     return _by_the_rules(Question(world, report, holder, recipient, at, assume_consent, asked), ignore_created)
+
+
+def _direct(
+    world: World, holder: str, recipient: str, level: str, categories: frozenset[str], at: datetime
+) -> Decision | None:
+    """The holder's (the originator's) transfer straight to the recipient, if an agreement carries it; else None."""
+    for agreement in world.between.get((holder, recipient), ()):
+        label = carries(agreement, holder, recipient, level, categories, at)
+        if label is not None:
+            leg = Leg(holder, recipient, agreement.id, label)
+            return Decision(True, (holder, recipient), (leg,), Marking(holder, label))  # noqa: FBT003
+    return None
 
 
 # What `decide` answers by the plain rules alone, without its fast path: a property test holds the two equal.

@@ -53,3 +53,51 @@ def decision_summary(recipient: str, decision: Decision, asked_by: str) -> dict[
         "under": [leg.under for leg in decision.legs],
         "reasons": [reason.code.value for reason in decision.reasons],
     }
+
+
+class DecisionForms:
+    """The stored forms of the decisions of one write, built once per distinct decision and recipient.
+
+    A TAXII post publishes a hundred objects that share a handful of markings, so their decisions are a handful of
+    equal values. Each form here is a pure function of (recipient, decision, asked_by): an equal decision gets the
+    same objects, not equal copies, and the writers that meet an object twice in one call (store.bulk's JSON
+    columns, the audit log's canonical JSON) encode it once. The objects are shared: nobody may change them.
+    """
+
+    def __init__(self, asked_by: str) -> None:
+        self.asked_by = asked_by
+        self._parts: dict[Decision, dict[str, Any]] = {}
+        self._summaries: dict[tuple[str, Decision], dict[str, Any]] = {}
+        self._dicts: dict[Decision, dict[str, Any]] = {}
+
+    def row(self, report_id: str, holder: str, recipient: str, at: str, decision: Decision) -> dict[str, Any]:
+        """The `decisions` row, as `decision_row` makes it (the same keys, in the same order)."""
+        parts = self._parts.get(decision)
+        if parts is None:
+            parts = decision_row("", holder, recipient, at, decision, self.asked_by)
+            parts = {name: parts[name] for name in ("route", "legs", "marking", "reasons")}
+            self._parts[decision] = parts
+        return {
+            "report_id": report_id,
+            "holder": holder,
+            "recipient": recipient,
+            "at": at,
+            "allowed": decision.allowed,
+            **parts,
+            "asked_by": self.asked_by,
+        }
+
+    def summary(self, recipient: str, decision: Decision) -> dict[str, Any]:
+        """The data of the `decide` audit entry, as `decision_summary` makes it."""
+        key = (recipient, decision)
+        found = self._summaries.get(key)
+        if found is None:
+            found = self._summaries[key] = decision_summary(recipient, decision, self.asked_by)
+        return found
+
+    def as_dict(self, decision: Decision) -> dict[str, Any]:
+        """`decision.as_dict()`, as a transfer's payload carries it."""
+        found = self._dicts.get(decision)
+        if found is None:
+            found = self._dicts[decision] = decision.as_dict()
+        return found

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pactnet.audit.chain import AuditRecord
-from pactnet.policy.decisions import Decision, decide
+from pactnet.policy.decisions import Decision, DirectAnswers, decide
 from pactnet.policy.model import Report
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.policy.precedence import is_urgent
 from pactnet.services import ForbiddenError, InvalidInputError, ServiceError
 from pactnet.services.idempotency import Idempotency, answer_once, keyed_write
-from pactnet.services.records import INSERT_CATEGORIES, category_rows, decision_row, decision_summary
+from pactnet.services.records import INSERT_CATEGORIES, DecisionForms, category_rows
 from pactnet.services.stix_consents import carry_consents
 from pactnet.services.stix_index import index_reports
 from pactnet.store.bulk import insert_rows
@@ -150,22 +150,25 @@ def _store(
     rows: _Rows,
 ) -> list[AuditRecord]:
     """Add one report's rows (the report, its categories, decisions and transfers) to `rows`; its audit records."""
-    item, when = prepared.item, prepared.row["created_at"]
+    item, when, forms = prepared.item, prepared.row["created_at"], rows.forms
     rows.reports.append(prepared.row)
     rows.categories += category_rows(item.id, item.categories)
     # The publisher's recipients ask for these transfers; no other party gets the item unless someone asks.
-    rows.decisions += [
-        decision_row(item.id, node.party, recipient, when, decision, BY_RECIPIENTS) for recipient, decision in decided
-    ]
+    rows.decisions += [forms.row(item.id, node.party, recipient, when, decision) for recipient, decision in decided]
     payload = report_payload(prepared.row, prepared.row["level"])
     rows.transfers += [
-        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS) for _, d in decided if d.allowed
+        transfer_row(payload, d, [node.party], item.id, prepared.at, BY_RECIPIENTS, forms.as_dict(d))
+        for _, d in decided
+        if d.allowed
     ]
-    published = {"level": item.level, "categories": list(item.categories), "precedence": prepared.precedence}
+    shape = (item.level, item.categories, prepared.precedence)
+    published = rows.published.get(shape)
+    if published is None:  # one object per shape, whose audit data the log encodes once (store.audit_log)
+        published = rows.published[shape] = {"level": shape[0], "categories": list(shape[1]), "precedence": shape[2]}
     return [
         AuditRecord("publish", user.name, item.id, published),
         *(
-            AuditRecord("decide", node.party, item.id, decision_summary(recipient, decision, BY_RECIPIENTS))
+            AuditRecord("decide", node.party, item.id, forms.summary(recipient, decision))
             for recipient, decision in decided
         ),
     ]
@@ -179,6 +182,10 @@ class _Rows:
     categories: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    # The decisions of a request's reports share a handful of values: their forms are built once per value.
+    forms: DecisionForms = field(default_factory=lambda: DecisionForms(BY_RECIPIENTS))
+    # The data of the `publish` audit entries, by (level, categories, precedence): shared like the decisions'.
+    published: dict[tuple[str, tuple[str, ...], str], dict[str, Any]] = field(default_factory=dict)
 
     def insert(self, connection: Connection) -> None:
         # A report before its categories and decisions, which name it.
@@ -261,8 +268,9 @@ def store(connection: Connection, node: Node, user: User, prepared: list[Prepare
     world = node.refresh(connection)
     outcome = []
     rows = _Rows()
+    direct: DirectAnswers = {}  # the reports share a handful of levels and categories: decided directly once each
     for one in prepared:
-        decided = [(r, decide(world, one.item, node.party, r, one.at)) for r in one.recipients]
+        decided = [(r, decide(world, one.item, node.party, r, one.at, direct=direct)) for r in one.recipients]
         audit += _store(node, user, one, decided, rows)
         outcome.append(decided)
     rows.insert(connection)

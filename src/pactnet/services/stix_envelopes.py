@@ -14,12 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Checked, Prepared, Publication, prepare, store, urgency_of
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, object_text, stix_instant
-from pactnet.services.stix_versions import foreign_objects
+from pactnet.services.stix_versions import foreign_among
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects, taxii_statuses
@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 
 MARKING_DEFINITION = "marking-definition"
 _INSERT_STATUS = insert(taxii_statuses)
+# Statements built once, their lists of ids bound when run: building `in_(ids)` coerces each id to a parameter and
+# keys the statement for SQLAlchemy's cache anew, per post, at twice the cost of running the query.
+_STORED_DEFINITIONS = select(stix_markings).where(stix_markings.c.id.in_(bindparam("ids", expanding=True)))
+# By id alone: SQLite answers `(id, version) IN (...)` by reading the whole index.
+_HELD = select(stix_objects.c.stix_id, stix_objects.c.version, stix_objects.c.originator).where(
+    stix_objects.c.stix_id.in_(bindparam("ids", expanding=True))
+)
 _TITLE = 500
 
 
@@ -76,7 +83,7 @@ def _definitions(connection: Connection, holdable: list[_Posted]) -> dict[str, M
         for ref in obj["object_marking_refs"]
         if isinstance(ref, str) and ref not in posted
     }
-    stored = connection.execute(select(stix_markings).where(stix_markings.c.id.in_(sorted(referenced)))).all()
+    stored = connection.execute(_STORED_DEFINITIONS, {"ids": sorted(referenced)}).all()
     return {row.id: json.loads(row.definition) for row in stored} | posted
 
 
@@ -97,15 +104,21 @@ class _Posted:
         return cls(obj, None, None if version is None else (obj["id"], instant_text(version)))
 
 
-def _held_versions(connection: Connection, posted: list[_Posted]) -> set[tuple[str, str]]:
-    """The (id, version) of the posted objects this node holds already."""
-    keys = {one.key for one in posted if one.key is not None}
-    if not keys:
-        return set()
-    # By id, the pairs matched here: SQLite answers `(id, version) IN (...)` by reading the whole index.
-    ids = sorted({stix_id for stix_id, _ in keys})
-    query = select(stix_objects.c.stix_id, stix_objects.c.version).where(stix_objects.c.stix_id.in_(ids))
-    return {(row.stix_id, row.version) for row in connection.execute(query)} & keys
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What this node holds of the posted objects' ids: the (id, version) pairs, and the ids of another party's."""
+
+    versions: set[tuple[str, str]]
+    foreign: dict[str, str]  # services.stix_versions.foreign_objects: by id, why this party may not publish it
+
+    @classmethod
+    def read(cls, connection: Connection, party: str, posted: list[_Posted]) -> _Held:
+        """Both, from one query by the ids (the index of ids answers it, whatever the store holds)."""
+        ids = sorted({one.obj["id"] for one in posted})
+        rows = connection.execute(_HELD, {"ids": ids}).all() if ids else []
+        keys = {one.key for one in posted if one.key is not None}
+        versions = {(row.stix_id, row.version) for row in rows} & keys
+        return cls(versions, foreign_among(party, ((row.stix_id, row.originator) for row in rows)))
 
 
 def _default_marking(node: Node) -> PactnetMarking | None:
@@ -227,8 +240,9 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
     # this object's failure in the status, not the whole post's server error.
     holdable = [one for one in posted if one.problem is None]
     with node.uow.read() as connection:
-        sorting = _Sorting(node, _definitions(connection, holdable), _held_versions(connection, holdable))
-        sorting.foreign = foreign_objects(connection, node.party, [one.obj["id"] for one in holdable])
+        held = _Held.read(connection, node.party, holdable)
+        sorting = _Sorting(node, _definitions(connection, holdable), held.versions)
+        sorting.foreign = held.foreign
     for one in posted:
         sorting.take(one)
     ready = sorting.prepared(user, now)

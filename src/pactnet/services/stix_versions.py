@@ -59,9 +59,15 @@ def foreign_objects(connection: Connection, party: str, stix_ids: Iterable[str])
     if not wanted:
         return {}
     query = select(_S.stix_id, _S.originator).where(_S.stix_id.in_(wanted), _S.originator != party).distinct()
+    return foreign_among(party, connection.execute(query))
+
+
+def foreign_among(party: str, held: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """`foreign_objects` of (id, originator) pairs read already: those of another originator than `party`."""
     return {
         stix_id: f"{stix_id} is an object of {other}: only its originator publishes new versions of it or revokes it"
-        for stix_id, other in connection.execute(query)
+        for stix_id, other in held
+        if other != party
     }
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
-from pactnet.audit.chain import GENESIS, AuditRecord, Checkpoint, Entry, Verification, chain_entry, verify_chain
+from pactnet.audit.chain import GENESIS, AuditRecord, Checkpoint, Entry, Verification, canonical, chained, verify_chain
 from pactnet.store.bulk import insert_rows
 from pactnet.store.tables import audit_checkpoints, audit_entries, audit_head
 
@@ -54,9 +54,15 @@ class SqlAuditLog:
         head = connection.execute(_LOCK_HEAD).one()
         seq, prev = head.seq, head.hash
         entries: list[Entry] = []
+        # The canonical JSON of each data object, once: records may share one (services.records.DecisionForms),
+        # and `records` keeps every one alive, so no id is reused meanwhile.
+        encoded: dict[int, str] = {}
         for kind, actor, subject, data in records:
             seq += 1
-            entry = chain_entry(seq, at, kind, actor, subject, data, prev)
+            data_json = encoded.get(id(data))
+            if data_json is None:
+                data_json = encoded[id(data)] = canonical(data).decode("utf-8")
+            entry = chained(seq, at, kind, actor, subject, data_json, prev)
             entries.append(entry)
             prev = entry.hash
         if not entries:

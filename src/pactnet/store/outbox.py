@@ -119,14 +119,21 @@ def enqueue(connection: Connection, **envelope: Unpack[Envelope]) -> str:
 
 
 def transfer_row(
-    item: dict[str, Any], decision: Decision, route: list[str], report_id: str, at: datetime, asked_by: str
+    item: dict[str, Any],
+    decision: Decision,
+    route: list[str],
+    report_id: str,
+    at: datetime,
+    asked_by: str,
+    decided: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The outbox row of the next hop of an allowed decision: the hop after `route` (the parties the item has passed).
 
     The originator's consents are not in it: the dispatcher adds those it knows when it sends. Nor is the item's
     body: the row names the stored report (`report_id`), whose body the dispatcher reads when it sends
     (`restore_body`); a report published to two partners is written once, not three times. `asked_by` (one of
-    ASKED_BY) travels with it, so that every node on the route records who asked for the transfer.
+    ASKED_BY) travels with it, so that every node on the route records who asked for the transfer. `decided`:
+    `decision.as_dict()`, if the caller made it already (services.records.DecisionForms).
     """
     leg = decision.legs[len(route) - 1]
     payload: dict[str, Any] = {
@@ -136,7 +143,7 @@ def transfer_row(
         "final": decision.route[-1],
         # What the sender decided, and the marking it expects the receiver to apply: the receiver decides
         # again with its own world and refuses a transfer on which the two disagree.
-        "decision": decision.as_dict(),
+        "decision": decision.as_dict() if decided is None else decided,
         "marking": {"originator": item["originator"], "level": leg.level},
         "asked_by": asked_by,
     }
