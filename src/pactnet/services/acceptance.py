@@ -16,7 +16,7 @@ from pactnet.services.records import decision_row, decision_summary
 from pactnet.services.transfer_payload import Transfer, read_transfer
 from pactnet.store.identifiers import new_id
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import TRANSFER, enqueue_transfer
+from pactnet.store.outbox import TRANSFER, enqueue_transfer, transfer_row
 
 if TYPE_CHECKING:
     from pactnet.crypto.envelope import Opened
@@ -134,15 +134,9 @@ def _accepted(
     write.take_item(accepted)
     if transfer.final != node.party:
         write.write()  # the outbox row names the stored report
-        onward = enqueue_transfer(
-            write.connection,
-            opened.payload["report"],
-            decision,
-            [*transfer.route, node.party],
-            accepted.report_id,
-            node.now(),
-            transfer.asked_by,
-        )
+        route = [*transfer.route, node.party]
+        row = transfer_row(opened.payload["report"], decision, route, accepted.report_id, node.now(), transfer.asked_by)
+        onward = enqueue_transfer(write.connection, row)
         accepted.receipt["relayed_as"] = onward
         hop = len(transfer.route)
         accepted.audit.append(

@@ -17,7 +17,16 @@ from sqlalchemy import bindparam, select, update
 from pactnet.audit.chain import AuditRecord
 from pactnet.services.records import decision_row, decision_summary
 from pactnet.store.instants import instant_text
-from pactnet.store.outbox import BY_RECIPIENTS, CANCELLED, DELIVERED, PENDING, REFUSED, TRANSFER, enqueue_transfer
+from pactnet.store.outbox import (
+    BY_RECIPIENTS,
+    CANCELLED,
+    DELIVERED,
+    PENDING,
+    REFUSED,
+    TRANSFER,
+    enqueue_transfer,
+    transfer_row,
+)
 from pactnet.store.tables import decisions, outbox
 
 if TYPE_CHECKING:
@@ -108,7 +117,7 @@ def _reroute(connection: Connection, node: Node, row: Row[Any], decision: Decisi
     report_id, asked_by = row.report_id or "", row.asked_by or BY_RECIPIENTS
     when, party = instant_text(now), node.party
     connection.execute(decisions.insert(), decision_row(report_id, party, row.final, when, decision, asked_by))
-    enqueue_transfer(connection, row.payload["report"], decision, [party], report_id, now, asked_by)
+    enqueue_transfer(connection, transfer_row(row.payload["report"], decision, [party], report_id, now, asked_by))
     return [AuditRecord("decide", party, report_id, decision_summary(row.final, decision, asked_by))]
 
 

@@ -25,20 +25,36 @@ def category_rows(report_id: str, categories: tuple[str, ...]) -> list[dict[str,
     return [{"report_id": report_id, "category": category} for category in categories]
 
 
+def decision_parts(decision: Decision) -> dict[str, Any]:
+    """The columns of a `decisions` row that the decision alone fills: its route, legs, marking and reasons."""
+    return {
+        "route": list(decision.route),
+        "legs": [leg.as_dict() for leg in decision.legs],
+        "marking": None if decision.marking is None else decision.marking._asdict(),
+        "reasons": [reason.as_dict() for reason in decision.reasons],
+    }
+
+
 def decision_row(
-    report_id: str, holder: str, recipient: str, at: str, decision: Decision, asked_by: str
+    report_id: str,
+    holder: str,
+    recipient: str,
+    at: str,
+    decision: Decision,
+    asked_by: str,
+    parts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `decisions` row of one decision (`at` as stored: pactnet.node.instant_text), asked for by `asked_by`."""
+    """The `decisions` row of one decision (`at` as stored: pactnet.node.instant_text), asked for by `asked_by`.
+
+    `parts`: `decision_parts(decision)`, if the caller made them already (DecisionForms).
+    """
     return {
         "report_id": report_id,
         "holder": holder,
         "recipient": recipient,
         "at": at,
         "allowed": decision.allowed,
-        "route": list(decision.route),
-        "legs": [leg.as_dict() for leg in decision.legs],
-        "marking": None if decision.marking is None else decision.marking._asdict(),
-        "reasons": [reason.as_dict() for reason in decision.reasons],
+        **(decision_parts(decision) if parts is None else parts),
         "asked_by": asked_by,
     }
 
@@ -74,18 +90,8 @@ class DecisionForms:
         """The `decisions` row, as `decision_row` makes it (the same keys, in the same order)."""
         parts = self._parts.get(decision)
         if parts is None:
-            parts = decision_row("", holder, recipient, at, decision, self.asked_by)
-            parts = {name: parts[name] for name in ("route", "legs", "marking", "reasons")}
-            self._parts[decision] = parts
-        return {
-            "report_id": report_id,
-            "holder": holder,
-            "recipient": recipient,
-            "at": at,
-            "allowed": decision.allowed,
-            **parts,
-            "asked_by": self.asked_by,
-        }
+            parts = self._parts[decision] = decision_parts(decision)
+        return decision_row(report_id, holder, recipient, at, decision, self.asked_by, parts)
 
     def summary(self, recipient: str, decision: Decision) -> dict[str, Any]:
         """The data of the `decide` audit entry, as `decision_summary` makes it."""

@@ -50,6 +50,7 @@ from pactnet.store.outbox import (
     enqueue_transfer,
     report_payload,
     transfer_on_its_way,
+    transfer_row,
 )
 from pactnet.store.reports import item_by_origin
 from pactnet.store.tables import consent_requests, decisions, outbox
@@ -78,7 +79,7 @@ def decide_and_queue(
     if not decision.allowed:
         return decision, None
     payload = report_payload(row._asdict(), row.origin_level or row.level)
-    return decision, enqueue_transfer(connection, payload, decision, [node.party], row.id, at, asked_by)
+    return decision, enqueue_transfer(connection, transfer_row(payload, decision, [node.party], row.id, at, asked_by))
 
 
 def _redecide(

@@ -187,17 +187,8 @@ def enqueue_transfers(connection: Connection, rows: list[dict[str, Any]]) -> Non
         _note_queued(connection, rows)
 
 
-def enqueue_transfer(
-    connection: Connection,
-    item: dict[str, Any],
-    decision: Decision,
-    route: list[str],
-    report_id: str,
-    at: datetime,
-    asked_by: str,
-) -> str:
-    """Write the next hop of an allowed decision; returns its envelope id."""
-    row = transfer_row(item, decision, route, report_id, at, asked_by)
+def enqueue_transfer(connection: Connection, row: dict[str, Any]) -> str:
+    """Write one transfer row (`transfer_row`); returns its envelope id."""
     connection.execute(_INSERT, row)
     _note_queued(connection, [row])
     return str(row["envelope_id"])
