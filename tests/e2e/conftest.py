@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
@@ -35,6 +36,8 @@ OFFICER = (
 )
 # A node starts in about a second; a stopped one must be gone within a few.
 START_SECONDS = 20.0
+# The state of a listening socket in /proc/net/tcp.
+_LISTEN = "0A"
 STOP_SECONDS = 5.0
 
 
@@ -101,10 +104,14 @@ class ServedNode:
                 message = f"the node exited with {process.returncode} before serving:\n{self.output}"
                 raise AssertionError(message)
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1, verify=self.verify).status_code == 200:
-                    return
+                healthy = httpx.get(f"{self.url}/api/v1/health", timeout=1, verify=self.verify).status_code == 200
             except httpx.TransportError:
-                pass
+                healthy = False
+            # Another test's node may have taken the port between free_port() and this node's bind: it answers
+            # /health as well (every node here is a ROK), and this test would go on against it with a token it
+            # does not know (a 401). The node is this process's only once it holds the listening socket.
+            if healthy and _listens_on(process.pid, self.port):
+                return
             time.sleep(0.05)
         raise AssertionError(f"the node did not answer /api/v1/health within {START_SECONDS} s:\n{self.output}")
 
@@ -127,6 +134,25 @@ class ServedNode:
 
     def __exit__(self, *_: object) -> None:
         self._kill()
+
+
+def _listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a socket listening on TCP `port` (Linux: /proc/net/tcp* and /proc/PID/fd)."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == _LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                listening.add(f"socket:[{fields[9]}]")
+    try:
+        links = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process has exited
+        return False
+    for link in links:
+        with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+            if str(link.readlink()) in listening:
+                return True
+    return False
 
 
 @pytest.fixture(scope="session")
