@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, insert, select
 from pactnet.services import ForbiddenError, NotFoundError, ServiceError
 from pactnet.services.reports import Checked, Prepared, Publication, prepare, store, urgency_of
 from pactnet.services.stix_index import STIX_OBJECT, object_problem, object_text, stix_instant
-from pactnet.services.stix_versions import foreign_among
+from pactnet.services.stix_versions import foreign_objects
 from pactnet.stix.marking import PactnetMarking, StixMarkingError, marking_of, narrowed_recipients
 from pactnet.store.instants import instant_text
 from pactnet.store.tables import stix_markings, stix_objects, taxii_statuses
@@ -118,7 +118,7 @@ class _Held:
         rows = connection.execute(_HELD, {"ids": ids}).all() if ids else []
         keys = {one.key for one in posted if one.key is not None}
         versions = {(row.stix_id, row.version) for row in rows} & keys
-        return cls(versions, foreign_among(party, ((row.stix_id, row.originator) for row in rows)))
+        return cls(versions, foreign_objects(party, ((row.stix_id, row.originator) for row in rows)))
 
 
 def _default_marking(node: Node) -> PactnetMarking | None:
@@ -132,14 +132,14 @@ def _default_marking(node: Node) -> PactnetMarking | None:
 class _Sorting:
     """The posted objects sorted into publications, successes and failures, each in the client's words."""
 
-    def __init__(self, node: Node, definitions: Mapping[str, Mapping[str, Any]], held: set[tuple[str, str]]) -> None:
+    def __init__(self, node: Node, definitions: Mapping[str, Mapping[str, Any]], held: _Held) -> None:
         self.node = node
         self.definitions = definitions
-        self.held = held
+        self.held = held.versions
+        self.foreign = held.foreign
         self.publications: list[tuple[Any, Publication, str | None]] = []
         self.successes: list[dict[str, Any]] = []
         self.failures: list[dict[str, Any]] = []
-        self.foreign: dict[str, str] = {}
         # The markings read so far, by the references that name them: the objects of one envelope share a handful.
         self.read: dict[tuple[str, ...], PactnetMarking] = {}
         # The recipients each marking leaves, and why it removes the others, worked out once per marking.
@@ -240,9 +240,7 @@ def add_objects(node: Node, user: User, collection: Collection, objects: list[An
     # this object's failure in the status, not the whole post's server error.
     holdable = [one for one in posted if one.problem is None]
     with node.uow.read() as connection:
-        held = _Held.read(connection, node.party, holdable)
-        sorting = _Sorting(node, _definitions(connection, holdable), held.versions)
-        sorting.foreign = held.foreign
+        sorting = _Sorting(node, _definitions(connection, holdable), _Held.read(connection, node.party, holdable))
     for one in posted:
         sorting.take(one)
     ready = sorting.prepared(user, now)

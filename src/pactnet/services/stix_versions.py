@@ -49,21 +49,12 @@ ONWARD = (BY_RELEASE, BY_REQUEST, BY_VERSION)
 _S = stix_objects.c
 
 
-def foreign_objects(connection: Connection, party: str, stix_ids: Iterable[str]) -> dict[str, str]:
-    """Of these object ids, those `party` may not publish a version of, each with why in words.
+def foreign_objects(party: str, held: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Of the (id, originator) pairs this node holds, the ids `party` may not publish a version of, with why.
 
     An object this node holds from another originator (received from a partner) is that originator's: a version
     posted here would be a second object under the same id, mixing two parties' versions at every holder.
     """
-    wanted = sorted(set(stix_ids))
-    if not wanted:
-        return {}
-    query = select(_S.stix_id, _S.originator).where(_S.stix_id.in_(wanted), _S.originator != party).distinct()
-    return foreign_among(party, connection.execute(query))
-
-
-def foreign_among(party: str, held: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """`foreign_objects` of (id, originator) pairs read already: those of another originator than `party`."""
     return {
         stix_id: f"{stix_id} is an object of {other}: only its originator publishes new versions of it or revokes it"
         for stix_id, other in held
