@@ -54,8 +54,13 @@ class Idempotency:
         """The key of a request whose content is `request` (JSON-ready: what it asks, and of which route)."""
         if not re.fullmatch(PATTERN, key):
             raise InvalidInputError("Idempotency-Key: expected 1 to 255 printable ASCII characters, e.g. a UUID")
-        text = json.dumps(request, sort_keys=True, separators=(",", ":"))
-        return cls(key, sha256(text.encode("utf-8")).hexdigest())
+        return cls(key, fingerprint_of(request))
+
+
+def fingerprint_of(request: object) -> str:
+    """The SHA-256 of a request's content (JSON-ready), whatever order its keys came in."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return sha256(text.encode("utf-8")).hexdigest()
 
 
 # What a publish answers: per report, its id, when it was created, and its decisions.

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from pactnet.policy.precedence import NAMES as PRECEDENCES
 from pactnet.services import ServiceError
 from pactnet.services.context import Node
-from pactnet.services.idempotency import Idempotency
+from pactnet.services.idempotency import Idempotency, fingerprint_of
 from pactnet.services.reports import Publication, preview, publish
 from pactnet.services.sessions import Session
 from pactnet.services.users import User
@@ -74,11 +74,17 @@ def sent_once(fields: FormFields, publication: Publication) -> Idempotency | Non
     The same form sent twice (a double click, a reload that posts again, Back and Publish) is published once;
     changed before it is sent again, it is another report.
     """
-    form_id = fields.get("form_id", "")
-    if not _FORM_ID.fullmatch(form_id):
+    form_id = _form_id(fields)
+    if form_id is None:
         return None
-    content = Idempotency.of(form_id, {"route": "console", "request": asdict(publication)})
-    return Idempotency(f"console {form_id} {content.fingerprint}", content.fingerprint)
+    fingerprint = fingerprint_of({"route": "console", "request": asdict(publication)})
+    return Idempotency(f"console {form_id} {fingerprint}", fingerprint)
+
+
+def _form_id(fields: FormFields) -> str | None:
+    """The id the form was rendered with, if it carries a well-formed one."""
+    form_id = fields.get("form_id", "")
+    return form_id if _FORM_ID.fullmatch(form_id) else None
 
 
 def in_words(decision: dict[str, Any]) -> str:
@@ -102,7 +108,7 @@ def install(routes: APIRouter, pages: Pages) -> None:
         status: int = 200,
     ) -> Response:
         filled = fields or FormFields([])
-        form_id = filled.get("form_id", "") if _FORM_ID.fullmatch(filled.get("form_id", "")) else token_hex(16)
+        form_id = _form_id(filled) or token_hex(16)
         context = choices(pages.node, session) | {"fields": filled, "decided": decided, "form_id": form_id}
         return pages.render(request, "publish.html", session, context | {"in_words": in_words}, status)
 
