@@ -303,14 +303,21 @@ class TestWhoAndHowLong:
     def test_a_disabled_users_stream_ends_at_once(self, client: Client, node: Node) -> None:
         analyst = bearer(node, "choi", "군사III급비밀", "analyst")
         ended: list[float] = []
+        opened = threading.Event()
 
         def listen() -> None:
-            watch(client, analyst, seconds=30)
+            params = {"max_seconds": 30}
+            with client.stream("GET", "/api/v1/events", params=params, headers=analyst) as response:
+                assert response.status_code == 200, response.read()
+                for _ in response.iter_lines():
+                    opened.set()
             ended.append(time.monotonic())
 
         listening = threading.Thread(target=listen, daemon=True)
         listening.start()
-        time.sleep(0.5)
+        # Disabled once the stream is open, not after a guess of how long opening takes (under load, the user was
+        # disabled first and the stream refused with 401).
+        assert opened.wait(timeout=10), "the stream did not open"
         disabled_at = time.monotonic()
         disable_user(node, "choi")
         listening.join(timeout=10)
